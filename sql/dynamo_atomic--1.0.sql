@@ -1,0 +1,103 @@
+-- dynamo_atomic 1.0: DynamoDB-backed atomic counters.
+\echo Use "CREATE EXTENSION dynamo_atomic" to load this file. \quit
+
+-- Every function talks to AWS with the server's credentials, so none is
+-- executable by PUBLIC: grant what each role needs (see README).
+
+CREATE FUNCTION dynamo_increment(
+    counter_id text,
+    increment bigint DEFAULT 1,
+    table_name text DEFAULT NULL,
+    key_attribute text DEFAULT 'id',
+    count_attribute text DEFAULT 'lastValue',
+    min_value bigint DEFAULT NULL,
+    max_value bigint DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'dynamo_increment'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_increment(text, bigint, text, text, text, bigint, bigint) IS
+'Atomically adds increment to a DynamoDB counter (created at 0 on first use) and returns the new value; '
+'min_value/max_value bound the result (SQLSTATE 2200H when crossed). Table NULL means dynamo_atomic.counter_table.';
+
+CREATE FUNCTION dynamo_get_last_value(
+    counter_id text,
+    table_name text DEFAULT NULL,
+    key_attribute text DEFAULT 'id',
+    count_attribute text DEFAULT 'lastValue')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'dynamo_get_last_value'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_get_last_value(text, text, text, text) IS
+'Current value of a DynamoDB counter by consistent read; 0 when the counter does not exist.';
+
+CREATE FUNCTION dynamo_set_counter(
+    counter_id text,
+    value bigint,
+    table_name text DEFAULT NULL,
+    key_attribute text DEFAULT 'id',
+    count_attribute text DEFAULT 'lastValue')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'dynamo_set_counter'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_set_counter(text, bigint, text, text, text) IS
+'Sets a DynamoDB counter to value (like setval): the next dynamo_increment returns value + increment.';
+
+CREATE FUNCTION dynamo_create_counter_table(
+    table_name text DEFAULT NULL,
+    if_not_exists boolean DEFAULT false,
+    key_attribute text DEFAULT 'id')
+RETURNS void
+AS 'MODULE_PATHNAME', 'dynamo_create_counter_table'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_create_counter_table(text, boolean, text) IS
+'Creates an on-demand DynamoDB table keyed by key_attribute (string) and waits until it is ACTIVE.';
+
+CREATE FUNCTION dynamo_delete_table(
+    table_name text,
+    if_exists boolean DEFAULT false)
+RETURNS void
+AS 'MODULE_PATHNAME', 'dynamo_delete_table'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_delete_table(text, boolean) IS
+'Deletes a DynamoDB table and everything in it. There is no default table name, on purpose.';
+
+CREATE FUNCTION dynamo_atomic_backend_stats(
+    OUT calls bigint,
+    OUT http_requests bigint,
+    OUT retries bigint,
+    OUT throttles bigint,
+    OUT errors bigint,
+    OUT connections_opened bigint,
+    OUT request_ms double precision)
+RETURNS record
+AS 'MODULE_PATHNAME', 'dynamo_atomic_backend_stats'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION dynamo_atomic_backend_stats() IS
+'DynamoDB request counters of the current backend since it started.';
+
+CREATE FUNCTION dynamo_credentials_info(
+    OUT source text,
+    OUT access_key_id text,
+    OUT expires_at timestamptz)
+RETURNS record
+AS 'MODULE_PATHNAME', 'dynamo_credentials_info'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_credentials_info() IS
+'Where the AWS credentials in use come from, and their access key ID and expiry (never the secret).';
+
+REVOKE ALL ON FUNCTION
+    dynamo_increment(text, bigint, text, text, text, bigint, bigint),
+    dynamo_get_last_value(text, text, text, text),
+    dynamo_set_counter(text, bigint, text, text, text),
+    dynamo_create_counter_table(text, boolean, text),
+    dynamo_delete_table(text, boolean),
+    dynamo_atomic_backend_stats(),
+    dynamo_credentials_info()
+FROM PUBLIC;

@@ -1,0 +1,93 @@
+/*
+ * args.c - argument checks shared by the SQL-callable functions (args.h).
+ */
+#include "postgres.h"
+
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+
+#include "args.h"
+#include "settings.h"
+
+static void
+require_not_null(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", what)));
+}
+
+char *
+arg_display(FunctionCallInfo fcinfo, int argno)
+{
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+static char *
+to_utf8(const char *s)
+{
+	return (char *) pg_server_to_any(s, strlen(s), PG_UTF8);
+}
+
+char *
+arg_table_name(FunctionCallInfo fcinfo, int argno, bool use_default)
+{
+	char	   *name;
+
+	if (PG_ARGISNULL(argno))
+	{
+		if (!use_default)
+			require_not_null(fcinfo, argno, "table_name");
+		return pstrdup(dynamo_counter_table);
+	}
+	name = arg_display(fcinfo, argno);
+	if (!table_name_is_valid(name))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid DynamoDB table name \"%s\"", name),
+				 errdetail("Table names have 3 to 255 characters: letters, digits, '_', '-' and '.'.")));
+	return name;
+}
+
+char *
+arg_attribute_name(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	char	   *utf8;
+
+	require_not_null(fcinfo, argno, what);
+	utf8 = to_utf8(arg_display(fcinfo, argno));
+	if (utf8[0] == '\0' || strlen(utf8) > DDB_MAX_ATTRIBUTE_NAME_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must have 1 to %d bytes", what, DDB_MAX_ATTRIBUTE_NAME_BYTES)));
+	return utf8;
+}
+
+char *
+arg_key_value(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	char	   *utf8;
+	size_t		len;
+
+	require_not_null(fcinfo, argno, what);
+	utf8 = to_utf8(arg_display(fcinfo, argno));
+	len = strlen(utf8);
+	if (len == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", what)));
+	if (len > DDB_MAX_PARTITION_KEY_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s is %zu bytes long, more than DynamoDB's limit of %d bytes for a key",
+						what, len, DDB_MAX_PARTITION_KEY_BYTES)));
+	return utf8;
+}
+
+int64
+arg_required_int64(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	require_not_null(fcinfo, argno, what);
+	return PG_GETARG_INT64(argno);
+}

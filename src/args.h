@@ -1,0 +1,34 @@
+/*
+ * args.h - validated arguments for SQL-callable functions.
+ *
+ * Everything sent to DynamoDB is checked here first, so bad input gets a
+ * precise SQLSTATE before any request is made: NULL -> 22004, out of
+ * DynamoDB's limits -> 22023.  Text is converted to UTF-8, the only
+ * encoding DynamoDB speaks.
+ */
+#ifndef DYNAMO_ATOMIC_ARGS_H
+#define DYNAMO_ATOMIC_ARGS_H
+
+#include "fmgr.h"
+
+/* Longest partition key value DynamoDB accepts, in UTF-8 bytes. */
+#define DDB_MAX_PARTITION_KEY_BYTES 2048
+/* Longest attribute name usable as a key or in an expression. */
+#define DDB_MAX_ATTRIBUTE_NAME_BYTES 255
+
+/* Table name from argument argno; NULL means dynamo_atomic.counter_table when use_default. */
+extern char *arg_table_name(FunctionCallInfo fcinfo, int argno, bool use_default);
+
+/* An attribute name (what names the parameter in messages), as UTF-8. */
+extern char *arg_attribute_name(FunctionCallInfo fcinfo, int argno, const char *what);
+
+/* A non-empty key value of at most DDB_MAX_PARTITION_KEY_BYTES, as UTF-8. */
+extern char *arg_key_value(FunctionCallInfo fcinfo, int argno, const char *what);
+
+/* A bigint argument that must not be NULL. */
+extern int64 arg_required_int64(FunctionCallInfo fcinfo, int argno, const char *what);
+
+/* Server-encoding text of argument argno, for messages. */
+extern char *arg_display(FunctionCallInfo fcinfo, int argno);
+
+#endif

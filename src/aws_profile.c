@@ -1,0 +1,209 @@
+/*
+ * aws_profile.c - reads profiles from the AWS shared files (aws_profile.h).
+ */
+#include "postgres.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include "storage/fd.h"
+
+#include "aws_profile.h"
+#include "settings.h"
+
+#define MAX_PROFILE_FILE_BYTES (1024 * 1024)
+
+static char *
+home_file(const char *env_name, const char *relative)
+{
+	const char *path = getenv(env_name);
+	const char *home;
+
+	if (path && path[0])
+		return pstrdup(path);
+	home = getenv("HOME");
+	if (home == NULL || home[0] == '\0')
+	{
+		struct passwd *pw = getpwuid(geteuid());
+
+		home = pw ? pw->pw_dir : "";
+	}
+	return psprintf("%s/%s", home, relative);
+}
+
+char *
+aws_credentials_file_path(void)
+{
+	return home_file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials");
+}
+
+char *
+aws_config_file_path(void)
+{
+	return home_file("AWS_CONFIG_FILE", ".aws/config");
+}
+
+const char *
+aws_profile_name(bool *is_explicit)
+{
+	const char *env = getenv("AWS_PROFILE");
+
+	*is_explicit = true;
+	if (dynamo_profile && dynamo_profile[0])
+		return dynamo_profile;
+	if (env && env[0])
+		return env;
+	*is_explicit = false;
+	return "default";
+}
+
+/* Reads a whole small file; NULL if it does not exist or cannot be read. */
+static char *
+read_small_file(const char *path)
+{
+	FILE	   *f = AllocateFile(path, "r");
+	char	   *buf;
+	size_t		len;
+
+	if (f == NULL)
+		return NULL;
+	buf = palloc(MAX_PROFILE_FILE_BYTES + 1);
+	len = fread(buf, 1, MAX_PROFILE_FILE_BYTES, f);
+	FreeFile(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+static char *
+trim(char *s)
+{
+	char	   *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		*--end = '\0';
+	return s;
+}
+
+/* Does this "[...]" header (brackets stripped) name the profile? */
+static bool
+section_matches(const char *section, const char *name, bool config_style)
+{
+	if (!config_style || strcmp(name, "default") == 0)
+	{
+		if (strcmp(section, name) == 0)
+			return true;
+		if (!config_style)
+			return false;
+	}
+	if (strncmp(section, "profile", 7) == 0 && (section[7] == ' ' || section[7] == '\t'))
+	{
+		const char *rest = section + 7;
+
+		while (*rest == ' ' || *rest == '\t')
+			rest++;
+		return strcmp(rest, name) == 0;
+	}
+	return false;
+}
+
+static void
+set_if_unset(char **field, const char *value)
+{
+	if (*field == NULL)
+		*field = pstrdup(value);
+}
+
+static void
+parse_profile_file(const char *path, const char *name, bool config_style,
+				   AwsProfile *out)
+{
+	char	   *text = read_small_file(path);
+	char	   *line;
+	char	   *save = NULL;
+	bool		in_section = false;
+
+	if (text == NULL)
+		return;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+	{
+		char	   *t = trim(line);
+		char	   *eq;
+		char	   *key;
+		char	   *value;
+
+		if (*t == '\0' || *t == '#' || *t == ';')
+			continue;
+		if (*t == '[')
+		{
+			char	   *close = strchr(t, ']');
+
+			if (close)
+				*close = '\0';
+			in_section = section_matches(trim(t + 1), name, config_style);
+			if (in_section)
+				out->found = true;
+			continue;
+		}
+		if (!in_section || (eq = strchr(t, '=')) == NULL)
+			continue;
+		*eq = '\0';
+		key = trim(t);
+		value = trim(eq + 1);
+
+		if (strcmp(key, "aws_access_key_id") == 0)
+			set_if_unset(&out->access_key_id, value);
+		else if (strcmp(key, "aws_secret_access_key") == 0)
+			set_if_unset(&out->secret_access_key, value);
+		else if (strcmp(key, "aws_session_token") == 0)
+			set_if_unset(&out->session_token, value);
+		else if (strcmp(key, "region") == 0)
+			set_if_unset(&out->region, value);
+		else if (strcmp(key, "role_arn") == 0)
+			out->unsupported = "role_arn";
+		else if (strcmp(key, "credential_process") == 0)
+			out->unsupported = "credential_process";
+		else if (strcmp(key, "sso_session") == 0 || strcmp(key, "sso_start_url") == 0)
+			out->unsupported = "sso";
+		else if (strcmp(key, "web_identity_token_file") == 0)
+			out->unsupported = "web_identity_token_file";
+	}
+	/* The text held the secret: do not leave it in freed memory. */
+	explicit_bzero(text, MAX_PROFILE_FILE_BYTES + 1);
+	pfree(text);
+}
+
+void
+aws_profile_load(const char *name, AwsProfile *out)
+{
+	char	   *cred_path = aws_credentials_file_path();
+	char	   *conf_path = aws_config_file_path();
+
+	memset(out, 0, sizeof(*out));
+	parse_profile_file(cred_path, name, false, out);
+	parse_profile_file(conf_path, name, true, out);
+	pfree(cred_path);
+	pfree(conf_path);
+}
+
+static void
+wipe_string(char **s)
+{
+	if (*s)
+	{
+		explicit_bzero(*s, strlen(*s));
+		pfree(*s);
+		*s = NULL;
+	}
+}
+
+void
+aws_profile_wipe(AwsProfile *profile)
+{
+	wipe_string(&profile->secret_access_key);
+	wipe_string(&profile->session_token);
+	wipe_string(&profile->access_key_id);
+	wipe_string(&profile->region);
+}

@@ -1,0 +1,39 @@
+/*
+ * aws_profile.h - the AWS shared credentials and config files.
+ *
+ * Reads a profile the way the AWS CLI and SDKs do: the credentials file
+ * (AWS_SHARED_CREDENTIALS_FILE, default ~/.aws/credentials) with sections
+ * "[name]", then the config file (AWS_CONFIG_FILE, default ~/.aws/config)
+ * with "[profile name]" or "[default]"; keys in the credentials file win.
+ */
+#ifndef DYNAMO_ATOMIC_AWS_PROFILE_H
+#define DYNAMO_ATOMIC_AWS_PROFILE_H
+
+typedef struct AwsProfile
+{
+	bool		found;			/* the profile exists in either file */
+	char	   *access_key_id;
+	char	   *secret_access_key;
+	char	   *session_token;
+	char	   *region;
+	const char *unsupported;	/* a setting naming a credential provider
+								 * dynamo_atomic does not implement */
+} AwsProfile;
+
+extern char *aws_credentials_file_path(void);
+extern char *aws_config_file_path(void);
+
+/*
+ * The profile to use: dynamo_atomic.profile, then AWS_PROFILE, then
+ * "default".  *is_explicit tells whether one was named (then a missing
+ * profile is an error rather than a step on to the next provider).
+ */
+extern const char *aws_profile_name(bool *is_explicit);
+
+/* Loads name from both files into *out, palloc'd in CurrentMemoryContext. */
+extern void aws_profile_load(const char *name, AwsProfile *out);
+
+/* Wipes and frees the secrets in *profile. */
+extern void aws_profile_wipe(AwsProfile *profile);
+
+#endif

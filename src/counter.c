@@ -1,0 +1,310 @@
+/*
+ * counter.c - atomic counters: dynamo_increment, dynamo_get_last_value,
+ * dynamo_set_counter.
+ *
+ * A counter is one item: {key_attribute: counter_id, count_attribute: N}.
+ * An increment is a single UpdateItem "ADD", which DynamoDB applies
+ * atomically, so concurrent callers on any number of servers always get
+ * distinct values.  Every increment carries a condition that keeps the new
+ * value inside [min_value, max_value] and inside bigint: DynamoDB numbers
+ * have 38 digits and would silently pass 2^63.  When the condition fails,
+ * one consistent read finds out why, so the error names the real cause.
+ *
+ * Like nextval(), an increment is not undone when the calling transaction
+ * rolls back, and a request whose answer was lost may leave a gap: values
+ * are unique, not gapless.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+
+#include "args.h"
+#include "ddb.h"
+
+#ifndef HAVE_INT128
+#error "dynamo_atomic needs a compiler with a 128-bit integer type"
+#endif
+
+/* How often an increment is re-tried when its condition failed on a value that moved since. */
+#define MAX_CONDITION_RETRIES 3
+
+typedef struct CounterRef
+{
+	char	   *table;
+	char	   *key_attribute;	/* UTF-8 */
+	char	   *count_attribute;	/* UTF-8 */
+	char	   *id;				/* UTF-8 */
+	char	   *id_display;		/* server encoding, for messages */
+} CounterRef;
+
+typedef enum CounterState
+{
+	COUNTER_MISSING,			/* no item, or no count attribute */
+	COUNTER_VALUE,
+	COUNTER_NOT_NUMBER,			/* the attribute is of another type */
+	COUNTER_NOT_BIGINT			/* a number, but fractional or too large */
+} CounterState;
+
+typedef struct CounterReading
+{
+	CounterState state;
+	int64		value;
+	const char *type;			/* DynamoDB type letter(s) of the attribute */
+	const char *text;			/* the number as DynamoDB sent it */
+} CounterReading;
+
+static void
+counter_ref_from_args(FunctionCallInfo fcinfo, int id_arg, int table_arg,
+					  int key_arg, int count_arg, CounterRef *ref)
+{
+	ref->id = arg_key_value(fcinfo, id_arg, "counter_id");
+	ref->id_display = arg_display(fcinfo, id_arg);
+	ref->table = arg_table_name(fcinfo, table_arg, true);
+	ref->key_attribute = arg_attribute_name(fcinfo, key_arg, "key_attribute");
+	ref->count_attribute = arg_attribute_name(fcinfo, count_arg, "count_attribute");
+	if (strcmp(ref->key_attribute, ref->count_attribute) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("key_attribute and count_attribute must differ")));
+}
+
+/* A request naming the table and the counter's key, with "#v" = count attribute. */
+static cJSON *
+counter_request(const CounterRef *ref)
+{
+	cJSON	   *req = json_new_object();
+
+	json_add_string(req, "TableName", ref->table);
+	ddb_add_string_value(json_add_object(req, "Key"), ref->key_attribute, ref->id);
+	json_add_string(json_add_object(req, "ExpressionAttributeNames"), "#v",
+					ref->count_attribute);
+	return req;
+}
+
+/* Parses DynamoDB's decimal text as an int64; false if it is anything else. */
+static bool
+parse_int64(const char *text, int64 *out)
+{
+	const char *p = text;
+	bool		negative = (*p == '-');
+	uint64		magnitude = 0;
+
+	if (negative)
+		p++;
+	if (*p == '\0')
+		return false;
+	for (; *p; p++)
+	{
+		if (*p < '0' || *p > '9')
+			return false;
+		if (magnitude > (PG_UINT64_MAX - (*p - '0')) / 10)
+			return false;
+		magnitude = magnitude * 10 + (*p - '0');
+	}
+	if (negative ? magnitude > (uint64) PG_INT64_MAX + 1 : magnitude > (uint64) PG_INT64_MAX)
+		return false;
+	*out = negative ? (int64) (0 - magnitude) : (int64) magnitude;
+	return true;
+}
+
+static char *
+int128_text(int128 v)
+{
+	char		buf[48];
+	char	   *p = buf + sizeof(buf) - 1;
+	bool		negative = v < 0;
+	uint128		magnitude = negative ? (uint128) 0 - (uint128) v : (uint128) v;
+
+	*p = '\0';
+	do
+	{
+		*--p = (char) ('0' + (int) (magnitude % 10));
+		magnitude /= 10;
+	} while (magnitude > 0);
+	if (negative)
+		*--p = '-';
+	return pstrdup(p);
+}
+
+/* Interprets an AttributeValue (or NULL) found for the count attribute. */
+static void
+interpret_value(const cJSON *attribute, CounterReading *out)
+{
+	const cJSON *typed = cJSON_IsObject(attribute) ? attribute->child : NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (typed == NULL)
+	{
+		out->state = COUNTER_MISSING;
+		return;
+	}
+	out->type = typed->string;
+	if (strcmp(typed->string, "N") != 0 || !cJSON_IsString(typed))
+	{
+		out->state = COUNTER_NOT_NUMBER;
+		return;
+	}
+	out->text = typed->valuestring;
+	out->state = parse_int64(typed->valuestring, &out->value) ? COUNTER_VALUE : COUNTER_NOT_BIGINT;
+}
+
+static void
+read_counter(const CounterRef *ref, CounterReading *out)
+{
+	cJSON	   *req = counter_request(ref);
+	cJSON	   *resp;
+
+	json_add_bool(req, "ConsistentRead", true);
+	json_add_string(req, "ProjectionExpression", "#v");
+	resp = ddb_call("GetItem", req);
+	interpret_value(json_get(json_get(resp, "Item"), ref->count_attribute), out);
+}
+
+/* Raises for a stored value that is not a bigint. */
+static void
+require_bigint(const CounterRef *ref, const CounterReading *r)
+{
+	if (r->state == COUNTER_NOT_NUMBER)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("counter \"%s\" in table \"%s\" does not hold a number", ref->id_display, ref->table),
+				 errdetail("Its attribute \"%s\" is of DynamoDB type %s.", ref->count_attribute, r->type)));
+	if (r->state == COUNTER_NOT_BIGINT)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("counter \"%s\" in table \"%s\" holds %s, which is not a bigint",
+						ref->id_display, ref->table, r->text)));
+}
+
+static int64
+reading_value(const CounterRef *ref, const CounterReading *r)
+{
+	require_bigint(ref, r);
+	return r->state == COUNTER_VALUE ? r->value : 0;
+}
+
+PG_FUNCTION_INFO_V1(dynamo_increment);
+
+/*
+ * dynamo_increment(counter_id, increment, table_name, key_attribute,
+ *                  count_attribute, min_value, max_value) -> new value
+ */
+Datum
+dynamo_increment(PG_FUNCTION_ARGS)
+{
+	CounterRef	ref;
+	int64		increment = arg_required_int64(fcinfo, 1, "increment");
+	bool		has_min = !PG_ARGISNULL(5);
+	bool		has_max = !PG_ARGISNULL(6);
+	int64		min_value = has_min ? PG_GETARG_INT64(5) : PG_INT64_MIN;
+	int64		max_value = has_max ? PG_GETARG_INT64(6) : PG_INT64_MAX;
+	bool		first_value_allowed;
+	cJSON	   *req;
+	cJSON	   *values;
+	char		digits[32];
+
+	counter_ref_from_args(fcinfo, 0, 2, 3, 4, &ref);
+	if (min_value > max_value)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("min_value (" INT64_FORMAT ") must not be greater than max_value (" INT64_FORMAT ")",
+						min_value, max_value)));
+
+	/* old + increment in [min, max]  <=>  old in [min - increment, max - increment] */
+	first_value_allowed = increment >= min_value && increment <= max_value;
+	req = counter_request(&ref);
+	json_add_string(req, "UpdateExpression", "ADD #v :inc");
+	json_add_string(req, "ConditionExpression",
+					first_value_allowed ?
+					"attribute_not_exists(#v) OR #v BETWEEN :lo AND :hi" :
+					"#v BETWEEN :lo AND :hi");
+	json_add_string(req, "ReturnValues", "UPDATED_NEW");
+	values = json_add_object(req, "ExpressionAttributeValues");
+	snprintf(digits, sizeof(digits), INT64_FORMAT, increment);
+	ddb_add_number_value(values, ":inc", digits);
+	ddb_add_number_value(values, ":lo", int128_text((int128) min_value - increment));
+	ddb_add_number_value(values, ":hi", int128_text((int128) max_value - increment));
+
+	for (int attempt = 0;; attempt++)
+	{
+		cJSON	   *resp = ddb_call_tolerating("UpdateItem", req, "ConditionalCheckFailedException");
+		CounterReading r;
+		int128		wanted;
+
+		if (resp != NULL)
+		{
+			interpret_value(json_get(json_get(resp, "Attributes"), ref.count_attribute), &r);
+			if (r.state == COUNTER_MISSING)
+				ereport(ERROR,
+						(errcode(ERRCODE_INTERNAL_ERROR),
+						 errmsg("DynamoDB's answer to UpdateItem lacks attribute \"%s\"", ref.count_attribute)));
+			require_bigint(&ref, &r);
+			PG_RETURN_INT64(r.value);
+		}
+
+		/* The condition failed: find out why from the value as it is now. */
+		read_counter(&ref, &r);
+		wanted = (int128) reading_value(&ref, &r) + increment;
+		if (wanted >= min_value && wanted <= max_value)
+		{
+			/* It moved back into range since: the increment may now succeed. */
+			if (attempt < MAX_CONDITION_RETRIES)
+				continue;
+		}
+		if (has_max && wanted > max_value)
+			ereport(ERROR,
+					(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
+					 errmsg("counter \"%s\" reached its maximum value (" INT64_FORMAT ")", ref.id_display, max_value),
+					 errdetail("Its value is " INT64_FORMAT "; the increment " INT64_FORMAT " was not applied.",
+							   reading_value(&ref, &r), increment)));
+		if (has_min && wanted < min_value)
+			ereport(ERROR,
+					(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
+					 errmsg("counter \"%s\" reached its minimum value (" INT64_FORMAT ")", ref.id_display, min_value),
+					 errdetail("Its value is " INT64_FORMAT "; the increment " INT64_FORMAT " was not applied.",
+							   reading_value(&ref, &r), increment)));
+		if (wanted > PG_INT64_MAX || wanted < PG_INT64_MIN)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("counter \"%s\" would go out of the range of bigint", ref.id_display),
+					 errdetail("Its value is " INT64_FORMAT "; the increment " INT64_FORMAT " was not applied.",
+							   reading_value(&ref, &r), increment)));
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("counter \"%s\" kept changing while being incremented", ref.id_display)));
+	}
+}
+
+PG_FUNCTION_INFO_V1(dynamo_get_last_value);
+
+/* dynamo_get_last_value(counter_id, table_name, key_attribute, count_attribute) */
+Datum
+dynamo_get_last_value(PG_FUNCTION_ARGS)
+{
+	CounterRef	ref;
+	CounterReading r;
+
+	counter_ref_from_args(fcinfo, 0, 1, 2, 3, &ref);
+	read_counter(&ref, &r);
+	PG_RETURN_INT64(reading_value(&ref, &r));
+}
+
+PG_FUNCTION_INFO_V1(dynamo_set_counter);
+
+/* dynamo_set_counter(counter_id, value, table_name, key_attribute, count_attribute) */
+Datum
+dynamo_set_counter(PG_FUNCTION_ARGS)
+{
+	CounterRef	ref;
+	int64		value = arg_required_int64(fcinfo, 1, "value");
+	cJSON	   *req;
+	char		digits[32];
+
+	counter_ref_from_args(fcinfo, 0, 2, 3, 4, &ref);
+	req = counter_request(&ref);
+	json_add_string(req, "UpdateExpression", "SET #v = :v");
+	snprintf(digits, sizeof(digits), INT64_FORMAT, value);
+	ddb_add_number_value(json_add_object(req, "ExpressionAttributeValues"), ":v", digits);
+	(void) ddb_call("UpdateItem", req);
+	PG_RETURN_INT64(value);
+}

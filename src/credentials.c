@@ -1,0 +1,578 @@
+/*
+ * credentials.c - the AWS credential chain (see credentials.h).
+ *
+ * Secrets live in one memory context and are wiped before they are
+ * replaced or dropped.  No message raised here ever includes a secret, a
+ * session token or a container authorization token.
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "aws_profile.h"
+#include "credentials.h"
+#include "http.h"
+#include "json.h"
+#include "settings.h"
+#include "sigv4.h"
+
+/* Refresh expiring credentials this long before they expire. */
+#define REFRESH_MARGIN_USECS (300 * USECS_PER_SEC)
+/* Re-fetch credentials that state no expiry this often. */
+#define NO_EXPIRY_REFRESH_USECS (900 * USECS_PER_SEC)
+#define METADATA_TIMEOUT_MS 1000
+#define CONTAINER_TIMEOUT_MS 2000
+#define IMDS_TOKEN_TTL "21600"
+
+static MemoryContext credentials_context = NULL;
+
+typedef struct FileSignature
+{
+	bool		exists;
+	time_t		mtime;
+	off_t		size;
+	ino_t		inode;
+} FileSignature;
+
+/* The last profile read, valid while its name and both files are unchanged. */
+static struct
+{
+	bool		valid;
+	char	   *name;
+	char	   *cred_path;
+	char	   *conf_path;
+	FileSignature cred_sig;
+	FileSignature conf_sig;
+	AwsProfile	profile;
+	char	   *source;
+}			profile_cache;
+
+/* The last credentials fetched from a container or instance metadata. */
+static struct
+{
+	bool		valid;
+	char	   *provider;		/* the URL they came from */
+	AwsCredentials creds;
+	TimestampTz refresh_at;
+}			fetched_cache;
+
+static bool
+is_set(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
+
+static MemoryContext
+cache_context(void)
+{
+	if (credentials_context == NULL)
+		credentials_context = AllocSetContextCreate(TopMemoryContext,
+													"dynamo_atomic credentials",
+													ALLOCSET_SMALL_SIZES);
+	return credentials_context;
+}
+
+static void
+wipe_pfree(const char *s)
+{
+	if (s)
+	{
+		explicit_bzero((char *) s, strlen(s));
+		pfree((char *) s);
+	}
+}
+
+static FileSignature
+file_signature(const char *path)
+{
+	struct stat st;
+	FileSignature sig = {0};
+
+	if (stat(path, &st) == 0)
+	{
+		sig.exists = true;
+		sig.mtime = st.st_mtime;
+		sig.size = st.st_size;
+		sig.inode = st.st_ino;
+	}
+	return sig;
+}
+
+static bool
+same_signature(FileSignature a, FileSignature b)
+{
+	return a.exists == b.exists && a.mtime == b.mtime && a.size == b.size &&
+		a.inode == b.inode;
+}
+
+static void
+forget_profile(void)
+{
+	if (!profile_cache.valid)
+		return;
+	aws_profile_wipe(&profile_cache.profile);
+	pfree(profile_cache.name);
+	pfree(profile_cache.cred_path);
+	pfree(profile_cache.conf_path);
+	pfree(profile_cache.source);
+	profile_cache.valid = false;
+}
+
+static void
+forget_fetched(void)
+{
+	if (!fetched_cache.valid)
+		return;
+	wipe_pfree(fetched_cache.creds.access_key_id);
+	wipe_pfree(fetched_cache.creds.secret_access_key);
+	wipe_pfree(fetched_cache.creds.session_token);
+	pfree((char *) fetched_cache.creds.source);
+	pfree(fetched_cache.provider);
+	fetched_cache.valid = false;
+}
+
+void
+aws_credentials_invalidate(void)
+{
+	forget_profile();
+	forget_fetched();
+	sigv4_forget_cached_key();
+}
+
+/* Returns the named profile, re-reading the files only when they changed. */
+static const AwsProfile *
+load_profile(const char *name)
+{
+	char	   *cred_path = aws_credentials_file_path();
+	char	   *conf_path = aws_config_file_path();
+	FileSignature cred_sig = file_signature(cred_path);
+	FileSignature conf_sig = file_signature(conf_path);
+	MemoryContext old;
+
+	if (profile_cache.valid && strcmp(profile_cache.name, name) == 0 &&
+		strcmp(profile_cache.cred_path, cred_path) == 0 &&
+		strcmp(profile_cache.conf_path, conf_path) == 0 &&
+		same_signature(profile_cache.cred_sig, cred_sig) &&
+		same_signature(profile_cache.conf_sig, conf_sig))
+	{
+		pfree(cred_path);
+		pfree(conf_path);
+		return &profile_cache.profile;
+	}
+
+	forget_profile();
+	old = MemoryContextSwitchTo(cache_context());
+	aws_profile_load(name, &profile_cache.profile);
+	profile_cache.name = pstrdup(name);
+	profile_cache.cred_path = pstrdup(cred_path);
+	profile_cache.conf_path = pstrdup(conf_path);
+	profile_cache.source = psprintf("profile \"%s\" in \"%s\" or \"%s\"",
+									name, cred_path, conf_path);
+	MemoryContextSwitchTo(old);
+	profile_cache.cred_sig = cred_sig;
+	profile_cache.conf_sig = conf_sig;
+	profile_cache.valid = true;
+	pfree(cred_path);
+	pfree(conf_path);
+	return &profile_cache.profile;
+}
+
+const char *
+aws_profile_region(void)
+{
+	bool		is_explicit;
+
+	return load_profile(aws_profile_name(&is_explicit))->region;
+}
+
+/*
+ * Credentials from a profile.  Returns false when the profile does not
+ * exist or holds no keys and was not named explicitly: the chain goes on.
+ */
+static bool
+from_profile(const char *name, bool is_explicit, AwsCredentials *out)
+{
+	const AwsProfile *p = load_profile(name);
+
+	if (is_set(p->access_key_id) && is_set(p->secret_access_key))
+	{
+		out->access_key_id = p->access_key_id;
+		out->secret_access_key = p->secret_access_key;
+		out->session_token = is_set(p->session_token) ? p->session_token : NULL;
+		out->source = profile_cache.source;
+		return true;
+	}
+	if (p->found && p->unsupported)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("AWS profile \"%s\" uses %s, which dynamo_atomic does not support", name, p->unsupported),
+				 errhint("Give the profile aws_access_key_id and aws_secret_access_key, or use "
+						 "environment, container or instance credentials.")));
+	if (is_explicit)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg(p->found ? "AWS profile \"%s\" has no aws_access_key_id and aws_secret_access_key"
+						: "AWS profile \"%s\" was not found", name),
+				 errdetail("Looked in %s.", profile_cache.source)));
+	return false;
+}
+
+/* Parses "2026-11-21T10:00:00Z" (fractions and offsets tolerated as UTC). */
+static TimestampTz
+parse_expiration(const char *text)
+{
+	struct tm	tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (text == NULL || strptime(text, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+		return 0;
+	return time_t_to_timestamptz(timegm(&tm));
+}
+
+static char *
+copy_to_cache(const char *s)
+{
+	return s ? MemoryContextStrdup(cache_context(), s) : NULL;
+}
+
+/*
+ * Takes credentials out of a metadata JSON answer into the cache.  Returns
+ * NULL on success, else what was wrong (no secrets in it).
+ */
+static const char *
+cache_fetched(const char *url, const char *source, const char *json, size_t len)
+{
+	cJSON	   *doc = json_parse(json, len);
+	const char *code = json_get_string(doc, "Code");
+	const char *key = json_get_string(doc, "AccessKeyId");
+	const char *secret = json_get_string(doc, "SecretAccessKey");
+	const char *token = json_get_string(doc, "Token");
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz expiration;
+
+	if (doc == NULL)
+		return "the answer is not JSON";
+	if (code && strcmp(code, "Success") != 0)
+		return psprintf("the answer's Code is \"%s\"", code);
+	if (!is_set(key) || !is_set(secret))
+		return "the answer has no AccessKeyId and SecretAccessKey";
+
+	forget_fetched();
+	expiration = parse_expiration(json_get_string(doc, "Expiration"));
+	fetched_cache.creds.access_key_id = copy_to_cache(key);
+	fetched_cache.creds.secret_access_key = copy_to_cache(secret);
+	fetched_cache.creds.session_token = is_set(token) ? copy_to_cache(token) : NULL;
+	fetched_cache.creds.source = copy_to_cache(source);
+	fetched_cache.creds.expiration = expiration;
+	fetched_cache.provider = copy_to_cache(url);
+	if (expiration == 0)
+		fetched_cache.refresh_at = now + NO_EXPIRY_REFRESH_USECS;
+	else
+		fetched_cache.refresh_at = expiration -
+			Min(REFRESH_MARGIN_USECS, Max(0, (expiration - now) / 2));
+	fetched_cache.valid = true;
+
+	/* The parsed tree held the secrets too; it is freed with its context. */
+	explicit_bzero((char *) secret, strlen(secret));
+	if (token)
+		explicit_bzero((char *) token, strlen(token));
+	return NULL;
+}
+
+static bool
+fetched_is_fresh(const char *url)
+{
+	return fetched_cache.valid && strcmp(fetched_cache.provider, url) == 0 &&
+		GetCurrentTimestamp() < fetched_cache.refresh_at;
+}
+
+/* One GET or PUT to a metadata service.  Returns the body, or NULL with *why. */
+static const char *
+metadata_request(const char *method, const char *url, const HttpHeader *headers,
+				 int n_headers, int timeout_ms, size_t *len, char **why)
+{
+	HttpRequest req = {0};
+	HttpResponse resp;
+
+	req.method = method;
+	req.url = url;
+	req.headers = headers;
+	req.n_headers = n_headers;
+	req.connect_timeout_ms = Min(timeout_ms, dynamo_connect_timeout_ms);
+	req.timeout_ms = timeout_ms;
+	req.bypass_proxy = true;
+	http_perform(&req, &resp);
+	if (resp.outcome != HTTP_DONE)
+	{
+		*why = psprintf("%s %s: %s (%s)", method, url, http_outcome_name(resp.outcome), resp.error);
+		return NULL;
+	}
+	if (resp.status != 200)
+	{
+		*why = psprintf("%s %s: HTTP status %ld", method, url, resp.status);
+		return NULL;
+	}
+	*len = resp.body_len;
+	return resp.body;
+}
+
+/* The container endpoint may be plain http only on hosts that cannot be spoofed. */
+static bool
+container_url_is_allowed(const char *url)
+{
+	static const char *const allowed[] = {
+		"http://127.", "http://localhost:", "http://localhost/", "http://[::1]",
+		"http://169.254.170.2/", "http://169.254.170.2:", "http://169.254.170.23/",
+		"http://169.254.170.23:", "http://[fd00:ec2::23]", "https://"
+	};
+
+	for (int i = 0; i < lengthof(allowed); i++)
+		if (pg_strncasecmp(url, allowed[i], strlen(allowed[i])) == 0)
+			return true;
+	return false;
+}
+
+static char *
+container_authorization(void)
+{
+	const char *file = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+	const char *token = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+	char	   *value = NULL;
+
+	if (is_set(file))
+	{
+		FILE	   *f = fopen(file, "r");
+		char		buf[8192];
+		size_t		n;
+
+		if (f == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("could not read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE \"%s\": %m", file)));
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+			buf[--n] = '\0';
+		value = pstrdup(buf);
+		explicit_bzero(buf, sizeof(buf));
+	}
+	else if (is_set(token))
+		value = pstrdup(token);
+
+	if (value && strpbrk(value, "\r\n"))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("the container authorization token contains a line break")));
+	return value;
+}
+
+static char *
+container_url(void)
+{
+	const char *relative = getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+	const char *full = getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+
+	if (is_set(relative))
+		return psprintf("http://169.254.170.2%s%s", relative[0] == '/' ? "" : "/", relative);
+	if (is_set(full))
+		return pstrdup(full);
+	return NULL;
+}
+
+static void
+from_container(const char *url, AwsCredentials *out)
+{
+	char	   *why = NULL;
+
+	if (!fetched_is_fresh(url))
+	{
+		char	   *authorization;
+		HttpHeader header;
+		const char *body;
+		size_t		len = 0;
+
+		if (!container_url_is_allowed(url))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("container credentials URI \"%s\" is not allowed", url),
+					 errdetail("It must use https, or http to a loopback or ECS/EKS metadata address.")));
+		authorization = container_authorization();
+		header.name = "Authorization";
+		header.value = authorization;
+		body = metadata_request("GET", url, &header, authorization ? 1 : 0,
+								CONTAINER_TIMEOUT_MS, &len, &why);
+		if (authorization)
+			wipe_pfree(authorization);
+		if (body)
+			why = (char *) cache_fetched(url, psprintf("container credentials at %s", url), body, len);
+		if (why)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("could not get AWS credentials from the container credentials endpoint"),
+					 errdetail("%s", why)));
+	}
+	*out = fetched_cache.creds;
+}
+
+static bool
+imds_disabled(void)
+{
+	const char *v = getenv("AWS_EC2_METADATA_DISABLED");
+
+	return v != NULL && pg_strcasecmp(v, "true") == 0;
+}
+
+static char *
+imds_base_url(void)
+{
+	const char *endpoint = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+	const char *mode = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
+	char	   *url;
+	size_t		len;
+
+	if (is_set(endpoint))
+		url = pstrdup(endpoint);
+	else if (mode && pg_strcasecmp(mode, "IPv6") == 0)
+		url = pstrdup("http://[fd00:ec2::254]");
+	else
+		url = pstrdup("http://169.254.169.254");
+	len = strlen(url);
+	while (len > 0 && url[len - 1] == '/')
+		url[--len] = '\0';
+	return url;
+}
+
+/*
+ * IMDSv2: a session token first (PUT), then the role name, then the role's
+ * credentials.  Returns false with *why when the service does not deliver.
+ */
+static bool
+from_instance_metadata(AwsCredentials *out, char **why)
+{
+	char	   *base = imds_base_url();
+	char	   *roles_url = psprintf("%s/latest/meta-data/iam/security-credentials/", base);
+	HttpHeader header;
+	const char *body;
+	size_t		len = 0;
+	char	   *token;
+	char	   *role;
+	char	   *creds_url;
+	char	   *nl;
+
+	if (fetched_is_fresh(roles_url))
+	{
+		*out = fetched_cache.creds;
+		return true;
+	}
+
+	header.name = "X-aws-ec2-metadata-token-ttl-seconds";
+	header.value = IMDS_TOKEN_TTL;
+	body = metadata_request("PUT", psprintf("%s/latest/api/token", base), &header, 1,
+							METADATA_TIMEOUT_MS, &len, why);
+	if (body == NULL)
+		return false;
+	token = pnstrdup(body, len);
+
+	header.name = "X-aws-ec2-metadata-token";
+	header.value = token;
+	body = metadata_request("GET", roles_url, &header, 1, METADATA_TIMEOUT_MS, &len, why);
+	if (body == NULL)
+		return false;
+	role = pnstrdup(body, len);
+	if ((nl = strpbrk(role, "\r\n")) != NULL)
+		*nl = '\0';
+	if (role[0] == '\0' || strchr(role, '/') != NULL)
+	{
+		*why = psprintf("GET %s: no IAM role is attached to this instance", roles_url);
+		return false;
+	}
+
+	creds_url = psprintf("%s%s", roles_url, role);
+	body = metadata_request("GET", creds_url, &header, 1, METADATA_TIMEOUT_MS, &len, why);
+	wipe_pfree(token);
+	if (body == NULL)
+		return false;
+	*why = (char *) cache_fetched(roles_url,
+								  psprintf("instance metadata at %s (role \"%s\")", base, role),
+								  body, len);
+	if (*why)
+		return false;
+	*out = fetched_cache.creds;
+	return true;
+}
+
+void
+aws_credentials_get(AwsCredentials *out)
+{
+	const char *env_key = getenv("AWS_ACCESS_KEY_ID");
+	const char *env_secret = getenv("AWS_SECRET_ACCESS_KEY");
+	const char *env_token = getenv("AWS_SESSION_TOKEN");
+	bool		profile_explicit;
+	const char *profile;
+	char	   *url;
+	char	   *imds_why = NULL;
+
+	memset(out, 0, sizeof(*out));
+
+	if (is_set(dynamo_access_key_id) || is_set(dynamo_secret_access_key))
+	{
+		if (!is_set(dynamo_access_key_id) || !is_set(dynamo_secret_access_key))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("dynamo_atomic.access_key_id and dynamo_atomic.secret_access_key must be set together")));
+		out->access_key_id = dynamo_access_key_id;
+		out->secret_access_key = dynamo_secret_access_key;
+		out->session_token = is_set(dynamo_session_token) ? dynamo_session_token : NULL;
+		out->source = "dynamo_atomic.access_key_id and dynamo_atomic.secret_access_key";
+		return;
+	}
+
+	if (is_set(dynamo_profile))
+	{
+		from_profile(dynamo_profile, true, out);
+		return;
+	}
+
+	if (is_set(env_key) || is_set(env_secret))
+	{
+		if (!is_set(env_key) || !is_set(env_secret))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together")));
+		out->access_key_id = env_key;
+		out->secret_access_key = env_secret;
+		out->session_token = is_set(env_token) ? env_token : NULL;
+		out->source = "environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)";
+		return;
+	}
+
+	profile = aws_profile_name(&profile_explicit);
+	if (from_profile(profile, profile_explicit, out))
+		return;
+
+	url = container_url();
+	if (url)
+	{
+		from_container(url, out);
+		return;
+	}
+
+	if (!imds_disabled() && from_instance_metadata(out, &imds_why))
+		return;
+
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			 errmsg("no AWS credentials found"),
+			 errdetail("Looked in: the dynamo_atomic.access_key_id and dynamo_atomic.secret_access_key settings; "
+					   "the AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY environment variables; "
+					   "%s; container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI are not set); "
+					   "instance metadata (%s).",
+					   profile_cache.source,
+					   imds_why ? imds_why : "disabled by AWS_EC2_METADATA_DISABLED"),
+			 errhint("Set dynamo_atomic.access_key_id and dynamo_atomic.secret_access_key, "
+					 "or give the server's environment AWS credentials.")));
+}

@@ -1,0 +1,40 @@
+/*
+ * credentials.h - where the AWS credentials come from.
+ *
+ * The chain, first match wins:
+ *   1. dynamo_atomic.access_key_id / secret_access_key / session_token
+ *   2. dynamo_atomic.profile, from the shared files
+ *   3. AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN
+ *   4. AWS_PROFILE (or "default"), from the shared files
+ *   5. container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or
+ *      _FULL_URI, with AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE])
+ *   6. EC2 instance metadata, IMDSv2 (unless AWS_EC2_METADATA_DISABLED)
+ * Credentials from 5 and 6 are cached until shortly before they expire.
+ */
+#ifndef DYNAMO_ATOMIC_CREDENTIALS_H
+#define DYNAMO_ATOMIC_CREDENTIALS_H
+
+#include "datatype/timestamp.h"
+
+typedef struct AwsCredentials
+{
+	const char *access_key_id;
+	const char *secret_access_key;
+	const char *session_token;	/* NULL when there is none */
+	const char *source;			/* where they came from; never a secret */
+	TimestampTz expiration;		/* 0 when they do not expire */
+} AwsCredentials;
+
+/*
+ * Fills *out; raises 28000 naming every place looked in when nothing is
+ * found.  The strings stay valid until the next call.
+ */
+extern void aws_credentials_get(AwsCredentials *out);
+
+/* Forgets cached credentials (after AWS rejected them). */
+extern void aws_credentials_invalidate(void);
+
+/* The region set in the active profile's config, or NULL. */
+extern const char *aws_profile_region(void);
+
+#endif

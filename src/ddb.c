@@ -1,0 +1,212 @@
+/*
+ * ddb.c - runs DynamoDB operations (see ddb.h).
+ */
+#include "postgres.h"
+
+#include "common/pg_prng.h"
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "credentials.h"
+#include "ddb.h"
+#include "ddb_error.h"
+#include "endpoint.h"
+#include "http.h"
+#include "settings.h"
+#include "sigv4.h"
+#include "stats.h"
+
+#define API_TARGET_PREFIX "DynamoDB_20120810."
+#define CONTENT_TYPE "application/x-amz-json-1.0"
+#define BACKOFF_BASE_MS 50
+#define BACKOFF_CAP_MS 5000
+
+DynamoBackendStats dynamo_backend_stats;
+
+void
+ddb_add_string_value(cJSON *obj, const char *name, const char *value)
+{
+	json_add_string(json_add_object(obj, name), "S", value);
+}
+
+void
+ddb_add_number_value(cJSON *obj, const char *name, const char *digits)
+{
+	json_add_string(json_add_object(obj, name), "N", digits);
+}
+
+void
+ddb_sleep_ms(long ms)
+{
+	long		remaining = ms;
+	TimestampTz deadline = GetCurrentTimestamp() + ms * 1000;
+
+	while (remaining > 0)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 remaining, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		remaining = (long) ((deadline - GetCurrentTimestamp()) / 1000);
+	}
+}
+
+/*
+ * Sleeps before retry number attempt (1-based): a uniform draw from
+ * [0, min(cap, base * 2^attempt)], so that many clients throttled together
+ * do not come back together.
+ */
+static void
+backoff_sleep(int attempt)
+{
+	uint64		ceiling = Min((uint64) BACKOFF_CAP_MS,
+							  (uint64) BACKOFF_BASE_MS << Min(attempt, 16));
+
+	ddb_sleep_ms((long) pg_prng_uint64_range(&pg_global_prng_state, 0, ceiling));
+}
+
+/* The Authorization header for one attempt (signing is redone per attempt). */
+static char *
+authorization_for(const DdbEndpoint *ep, const AwsCredentials *creds,
+				  const HttpHeader *headers, int n_headers,
+				  const char *payload_hash, const char *amz_date)
+{
+	sigv4_header signed_headers[8];
+	sigv4_request req = {0};
+	sigv4_scope scope = {amz_date, ep->region, "dynamodb"};
+	strbuf		auth;
+	char	   *result;
+
+	Assert(n_headers <= lengthof(signed_headers));
+	for (int i = 0; i < n_headers; i++)
+	{
+		signed_headers[i].name = headers[i].name;
+		signed_headers[i].value = headers[i].value;
+	}
+	req.method = "POST";
+	req.path = ep->path;
+	req.normalize_path = true;
+	req.headers = signed_headers;
+	req.n_headers = n_headers;
+	req.payload_sha256_hex = payload_hash;
+
+	strbuf_init(&auth);
+	if (!sigv4_sign(&req, &scope, creds->access_key_id, creds->secret_access_key, &auth))
+	{
+		strbuf_free(&auth, false);
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not sign the DynamoDB request")));
+	}
+	result = pstrdup(auth.data);
+	strbuf_free(&auth, false);
+	return result;
+}
+
+static cJSON *
+execute(const char *operation, const cJSON *request, const char *tolerated_error)
+{
+	DdbEndpoint ep;
+	AwsCredentials creds;
+	char	   *body = json_print(request);
+	size_t		body_len = strlen(body);
+	char		payload_hash[SIGV4_SHA256_HEX_LEN + 1];
+	char	   *target = psprintf(API_TARGET_PREFIX "%s", operation);
+	DdbFailure	failure;
+	char	   *source;
+
+	dynamo_backend_stats.calls++;
+	ddb_endpoint_resolve(&ep);
+	if (!sigv4_sha256_hex(body, body_len, payload_hash))
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not hash the request")));
+
+	for (int attempt = 1;; attempt++)
+	{
+		char		amz_date[SIGV4_AMZ_DATE_LEN + 1];
+		HttpHeader	headers[6];
+		int			n = 0;
+		HttpRequest req = {0};
+		HttpResponse resp;
+
+		/* Per attempt: cached credentials may have been refreshed meanwhile. */
+		aws_credentials_get(&creds);
+		if (!sigv4_format_amz_date(time(NULL), amz_date))
+			ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not format the date")));
+
+		/* Exactly these are signed: content-type, host, x-amz-date, x-amz-target, token. */
+		headers[n++] = (HttpHeader) {"Content-Type", CONTENT_TYPE};
+		headers[n++] = (HttpHeader) {"Host", ep.host};
+		headers[n++] = (HttpHeader) {"X-Amz-Date", amz_date};
+		headers[n++] = (HttpHeader) {"X-Amz-Target", target};
+		if (creds.session_token)
+			headers[n++] = (HttpHeader) {"X-Amz-Security-Token", creds.session_token};
+		headers[n] = (HttpHeader) {"Authorization",
+			authorization_for(&ep, &creds, headers, n, payload_hash, amz_date)};
+		n++;
+
+		req.method = "POST";
+		req.url = ep.url;
+		req.headers = headers;
+		req.n_headers = n;
+		req.body = body;
+		req.body_len = body_len;
+		req.connect_timeout_ms = dynamo_connect_timeout_ms;
+		req.timeout_ms = dynamo_request_timeout_ms;
+		http_perform(&req, &resp);
+
+		if (resp.outcome == HTTP_DONE && resp.status == 200)
+		{
+			cJSON	   *doc = json_parse(resp.body, resp.body_len);
+
+			if (doc == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INTERNAL_ERROR),
+						 errmsg("DynamoDB sent a response to %s that is not JSON", operation),
+						 errcontext("DynamoDB %s at %s", operation, ep.url)));
+			return doc;
+		}
+
+		memset(&failure, 0, sizeof(failure));
+		failure.operation = operation;
+		failure.table = json_get_string(request, "TableName");
+		failure.endpoint = ep.url;
+		failure.outcome = resp.outcome;
+		failure.transport_error = pstrdup(resp.error);
+		failure.attempts = attempt;
+		if (resp.outcome == HTTP_DONE)
+			ddb_failure_parse(&failure, &resp);
+
+		if (tolerated_error && failure.aws_type &&
+			strcmp(failure.aws_type, tolerated_error) == 0)
+			return NULL;
+		if (ddb_failure_is_throttling(&failure))
+			dynamo_backend_stats.throttles++;
+		if (!ddb_failure_is_retryable(&failure) || attempt > dynamo_max_retries)
+			break;
+		dynamo_backend_stats.retries++;
+		backoff_sleep(attempt);
+	}
+
+	dynamo_backend_stats.errors++;
+	/* Redact and copy before the cache that holds creds may be dropped. */
+	failure.aws_message = ddb_redact(failure.aws_message, &creds);
+	source = pstrdup(creds.source);
+	if (ddb_failure_is_credentials(&failure))
+		aws_credentials_invalidate();
+	ddb_raise(&failure, source);
+}
+
+cJSON *
+ddb_call(const char *operation, const cJSON *request)
+{
+	return execute(operation, request, NULL);
+}
+
+cJSON *
+ddb_call_tolerating(const char *operation, const cJSON *request,
+					const char *tolerated_error)
+{
+	return execute(operation, request, tolerated_error);
+}

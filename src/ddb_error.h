@@ -1,0 +1,41 @@
+/*
+ * ddb_error.h - turns a failed DynamoDB exchange into a PostgreSQL error.
+ *
+ * One table maps each AWS error type to an SQLSTATE and says whether it is
+ * worth retrying; transport failures map to the 08 class.  The AWS type and
+ * message go to DETAIL, the request id and attempt count to CONTEXT.
+ */
+#ifndef DYNAMO_ATOMIC_DDB_ERROR_H
+#define DYNAMO_ATOMIC_DDB_ERROR_H
+
+#include "credentials.h"
+#include "http.h"
+
+typedef struct DdbFailure
+{
+	const char *operation;		/* "UpdateItem" */
+	const char *table;			/* NULL when the request names none */
+	const char *endpoint;
+	HttpOutcome outcome;
+	long		status;
+	const char *aws_type;		/* short form, after '#'; NULL if none */
+	const char *aws_message;
+	const char *transport_error;
+	const char *request_id;
+	int			attempts;
+} DdbFailure;
+
+/* Fills the AWS fields of f from an error response. */
+extern void ddb_failure_parse(DdbFailure *f, const HttpResponse *resp);
+
+extern bool ddb_failure_is_retryable(const DdbFailure *f);
+extern bool ddb_failure_is_throttling(const DdbFailure *f);
+extern bool ddb_failure_is_credentials(const DdbFailure *f);
+
+/* message with the secret and session token in creds blotted out. */
+extern char *ddb_redact(const char *message, const AwsCredentials *creds);
+
+/* Raises f; credentials_source names where the credentials came from. */
+extern void ddb_raise(const DdbFailure *f, const char *credentials_source) pg_attribute_noreturn();
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * endpoint.c - resolves the DynamoDB endpoint and region (endpoint.h).
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+
+#include "credentials.h"
+#include "endpoint.h"
+#include "settings.h"
+
+static const char *
+first_set(const char *a, const char *b, const char *c)
+{
+	if (a && a[0])
+		return a;
+	if (b && b[0])
+		return b;
+	if (c && c[0])
+		return c;
+	return NULL;
+}
+
+static const char *
+resolve_region(void)
+{
+	const char *region = first_set(dynamo_region, getenv("AWS_REGION"),
+								   getenv("AWS_DEFAULT_REGION"));
+
+	if (region == NULL)
+		region = aws_profile_region();
+	if (region == NULL || region[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("no AWS region configured"),
+				 errhint("Set dynamo_atomic.region, or AWS_REGION in the server's environment.")));
+	return region;
+}
+
+/* Splits url into Host header and path with libcurl's own parser. */
+static void
+split_url(const char *url, DdbEndpoint *out)
+{
+	CURLU	   *u = curl_url();
+	char	   *scheme = NULL;
+	char	   *host = NULL;
+	char	   *port = NULL;
+	char	   *path = NULL;
+	bool		ok;
+
+	if (u == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+		(strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) &&
+		curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK;
+	if (ok)
+	{
+		/* Only an explicit port goes into Host; libcurl sends the same. */
+		curl_url_get(u, CURLUPART_PORT, &port, 0);
+		out->host = port ? psprintf("%s:%s", host, port) : pstrdup(host);
+		out->path = pstrdup(path[0] ? path : "/");
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_url_cleanup(u);
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("DynamoDB endpoint \"%s\" is not an http:// or https:// URL", url)));
+}
+
+void
+ddb_endpoint_resolve(DdbEndpoint *out)
+{
+	const char *url = first_set(dynamo_endpoint, getenv("AWS_ENDPOINT_URL_DYNAMODB"),
+								getenv("AWS_ENDPOINT_URL"));
+
+	out->region = pstrdup(resolve_region());
+	if (url)
+		out->url = pstrdup(url);
+	else if (strncmp(out->region, "cn-", 3) == 0)
+		out->url = psprintf("https://dynamodb.%s.amazonaws.com.cn", out->region);
+	else
+		out->url = psprintf("https://dynamodb.%s.amazonaws.com", out->region);
+	split_url(out->url, out);
+}

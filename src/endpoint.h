@@ -1,0 +1,23 @@
+/*
+ * endpoint.h - where DynamoDB requests go, and for which region they are signed.
+ */
+#ifndef DYNAMO_ATOMIC_ENDPOINT_H
+#define DYNAMO_ATOMIC_ENDPOINT_H
+
+typedef struct DdbEndpoint
+{
+	char	   *url;			/* what libcurl connects to */
+	char	   *host;			/* Host header: host[:port], as signed */
+	char	   *path;			/* request path for the signature, "/" usually */
+	char	   *region;
+} DdbEndpoint;
+
+/*
+ * Region: dynamo_atomic.region, AWS_REGION, AWS_DEFAULT_REGION, the
+ * profile's region.  URL: dynamo_atomic.endpoint, AWS_ENDPOINT_URL_DYNAMODB,
+ * AWS_ENDPOINT_URL, https://dynamodb.<region>.amazonaws.com.  Raises 22023
+ * when no region is configured or the URL is not usable.
+ */
+extern void ddb_endpoint_resolve(DdbEndpoint *out);
+
+#endif

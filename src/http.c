@@ -1,0 +1,354 @@
+/*
+ * http.c - the HTTP transport (see http.h).
+ *
+ * One multi handle and one easy handle live for the whole backend: the
+ * multi handle's connection pool keeps the connection to DynamoDB open
+ * between calls, so a call costs one round trip and no handshake.
+ *
+ * The transfer is driven by our own loop rather than curl_easy_perform so
+ * that the backend stays responsive: each wait is at most
+ * INTERRUPT_POLL_MS (signals cut it short), and after it
+ * CHECK_FOR_INTERRUPTS() raises the real error for a cancel, a
+ * statement_timeout or a termination.  If it does, the PG_CATCH detaches
+ * the easy handle, which aborts the transfer and closes its connection.
+ *
+ * The libcurl callbacks only copy bytes and set flags: they must not
+ * ereport, since a longjmp through libcurl would corrupt it.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "http.h"
+#include "stats.h"
+
+#define INTERRUPT_POLL_MS 100
+#define BODY_KEEP_BYTES (1024 * 1024)	/* larger buffers are freed after use */
+
+static CURLM *multi_handle = NULL;
+static CURL *easy_handle = NULL;
+
+/* The response body, filled by write_body(); reused between calls. */
+static struct
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+	bool		too_large;
+	bool		out_of_memory;
+}			body;
+
+/* State the callbacks report for the current transfer. */
+static struct
+{
+	bool		connected;
+	char	   *request_id;		/* points into the caller's HttpResponse */
+}			transfer;
+
+static void
+release_handles(int code, Datum arg)
+{
+	if (easy_handle)
+		curl_easy_cleanup(easy_handle);
+	if (multi_handle)
+		curl_multi_cleanup(multi_handle);
+	easy_handle = NULL;
+	multi_handle = NULL;
+	free(body.data);
+	body.data = NULL;
+}
+
+static void
+ensure_handles(void)
+{
+	if (easy_handle != NULL)
+		return;
+	multi_handle = curl_multi_init();
+	easy_handle = curl_easy_init();
+	if (multi_handle == NULL || easy_handle == NULL)
+	{
+		release_handles(0, 0);
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not initialize libcurl")));
+	}
+	on_proc_exit(release_handles, 0);
+}
+
+static size_t
+write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	size_t		n = size * nmemb;
+
+	if (n > HTTP_MAX_RESPONSE_BYTES - body.len)
+	{
+		body.too_large = true;
+		return 0;
+	}
+	if (body.len + n + 1 > body.cap)
+	{
+		size_t		cap = body.cap ? body.cap : 16384;
+		char	   *grown;
+
+		while (cap < body.len + n + 1)
+			cap *= 2;
+		grown = realloc(body.data, cap);
+		if (grown == NULL)
+		{
+			body.out_of_memory = true;
+			return 0;
+		}
+		body.data = grown;
+		body.cap = cap;
+	}
+	memcpy(body.data + body.len, ptr, n);
+	body.len += n;
+	body.data[body.len] = '\0';
+	return n;
+}
+
+/* Captures x-amzn-RequestId, which AWS support asks for. */
+static size_t
+read_header(char *buffer, size_t size, size_t nitems, void *userdata)
+{
+	static const char name[] = "x-amzn-requestid:";
+	size_t		n = size * nitems;
+
+	if (n > sizeof(name) - 1 && pg_strncasecmp(buffer, name, sizeof(name) - 1) == 0)
+	{
+		const char *v = buffer + sizeof(name) - 1;
+		size_t		len = n - (sizeof(name) - 1);
+		size_t		out = 0;
+
+		while (len > 0 && (*v == ' ' || *v == '\t'))
+			v++, len--;
+		while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
+			len--;
+		for (; out < len && out < 71; out++)
+			transfer.request_id[out] = v[out];
+		transfer.request_id[out] = '\0';
+	}
+	return n;
+}
+
+/* Called once the connection is up (new or reused), before the request. */
+static int
+on_connected(void *clientp, char *primary_ip, char *local_ip,
+			 int primary_port, int local_port)
+{
+	transfer.connected = true;
+	return CURL_PREREQFUNC_OK;
+}
+
+static void
+set_options(const HttpRequest *req, struct curl_slist *headers, char *errbuf)
+{
+	CURL	   *h = easy_handle;
+	const char *ca_bundle = getenv("AWS_CA_BUNDLE");
+
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, req->url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);	/* PostgreSQL owns SIGALRM */
+	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (ca_bundle && ca_bundle[0])
+		curl_easy_setopt(h, CURLOPT_CAINFO, ca_bundle);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long) req->connect_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long) req->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "dynamo_atomic/1.0");
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, read_header);
+	curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_connected);
+	if (req->bypass_proxy)
+		curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+
+	if (strcmp(req->method, "GET") == 0)
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	else
+	{
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+						 (curl_off_t) (req->body ? req->body_len : 0));
+		if (strcmp(req->method, "POST") != 0)
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+	}
+}
+
+static struct curl_slist *
+build_headers(const HttpRequest *req)
+{
+	struct curl_slist *list = NULL;
+
+	/* No "Expect: 100-continue": it would cost a round trip on large bodies. */
+	for (int i = -1; i < req->n_headers; i++)
+	{
+		char	   *line = i < 0 ? pstrdup("Expect:") :
+			psprintf("%s: %s", req->headers[i].name, req->headers[i].value);
+		struct curl_slist *grown = curl_slist_append(list, line);
+
+		pfree(line);
+		if (grown == NULL)
+		{
+			curl_slist_free_all(list);
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		}
+		list = grown;
+	}
+	return list;
+}
+
+/* Runs the transfer to its end; raises only through CHECK_FOR_INTERRUPTS. */
+static CURLcode
+drive_transfer(void)
+{
+	int			running = 1;
+	CURLMsg    *msg;
+	int			queued;
+
+	for (;;)
+	{
+		long		timeout_ms = -1;
+		CURLMcode	mc = curl_multi_perform(multi_handle, &running);
+
+		if (mc != CURLM_OK)
+			return CURLE_RECV_ERROR;
+		if (running == 0)
+			break;
+		curl_multi_timeout(multi_handle, &timeout_ms);
+		if (timeout_ms < 0 || timeout_ms > INTERRUPT_POLL_MS)
+			timeout_ms = INTERRUPT_POLL_MS;
+		if (timeout_ms > 0)
+			curl_multi_wait(multi_handle, NULL, 0, (int) timeout_ms, NULL);
+		CHECK_FOR_INTERRUPTS();
+	}
+	while ((msg = curl_multi_info_read(multi_handle, &queued)) != NULL)
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy_handle)
+			return msg->data.result;
+	return CURLE_RECV_ERROR;
+}
+
+static HttpOutcome
+classify(CURLcode rc)
+{
+	switch (rc)
+	{
+		case CURLE_OK:
+			return HTTP_DONE;
+		case CURLE_OPERATION_TIMEDOUT:
+			return transfer.connected ? HTTP_TIMED_OUT : HTTP_CONNECT_FAILED;
+		case CURLE_COULDNT_CONNECT:
+		case CURLE_COULDNT_RESOLVE_HOST:
+		case CURLE_COULDNT_RESOLVE_PROXY:
+		case CURLE_SSL_CONNECT_ERROR:
+			return HTTP_CONNECT_FAILED;
+		case CURLE_PEER_FAILED_VERIFICATION:
+		case CURLE_SSL_CACERT_BADFILE:
+		case CURLE_SSL_CERTPROBLEM:
+			return HTTP_TLS_FAILED;
+		case CURLE_URL_MALFORMAT:
+		case CURLE_UNSUPPORTED_PROTOCOL:
+			return HTTP_BAD_URL;
+		case CURLE_WRITE_ERROR:
+			if (body.too_large)
+				return HTTP_TOO_LARGE;
+			return HTTP_NETWORK_FAILED;
+		default:
+			return HTTP_NETWORK_FAILED;
+	}
+}
+
+void
+http_perform(const HttpRequest *req, HttpResponse *resp)
+{
+	struct curl_slist *volatile headers = NULL;
+	volatile CURLcode rc = CURLE_OK;
+	long		new_connections = 0;
+	TimestampTz start;
+
+	ensure_handles();
+	memset(resp, 0, sizeof(*resp));
+	if (body.cap > BODY_KEEP_BYTES)
+	{
+		free(body.data);
+		body.data = NULL;
+		body.cap = 0;
+	}
+	body.len = 0;
+	body.too_large = false;
+	body.out_of_memory = false;
+	transfer.connected = false;
+	transfer.request_id = resp->request_id;
+
+	CHECK_FOR_INTERRUPTS();
+	start = GetCurrentTimestamp();
+	PG_TRY();
+	{
+		headers = build_headers(req);
+		set_options(req, headers, resp->error);
+		if (curl_multi_add_handle(multi_handle, easy_handle) != CURLM_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not start an HTTP transfer")));
+		pgstat_report_wait_start(PG_WAIT_EXTENSION);
+		rc = drive_transfer();
+		pgstat_report_wait_end();
+	}
+	PG_FINALLY();
+	{
+		pgstat_report_wait_end();
+		/* Detaching mid-transfer aborts it; a finished connection stays pooled. */
+		curl_multi_remove_handle(multi_handle, easy_handle);
+		curl_easy_setopt(easy_handle, CURLOPT_HTTPHEADER, NULL);
+		curl_slist_free_all(headers);
+	}
+	PG_END_TRY();
+
+	if (body.out_of_memory)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+
+	resp->seconds = (GetCurrentTimestamp() - start) / 1000000.0;
+	resp->outcome = classify(rc);
+	curl_easy_getinfo(easy_handle, CURLINFO_RESPONSE_CODE, &resp->status);
+	curl_easy_getinfo(easy_handle, CURLINFO_NUM_CONNECTS, &new_connections);
+	resp->body = body.data ? body.data : "";
+	resp->body_len = body.len;
+	if (resp->outcome != HTTP_DONE && resp->error[0] == '\0')
+		strlcpy(resp->error, curl_easy_strerror(rc), sizeof(resp->error));
+
+	dynamo_backend_stats.http_requests++;
+	dynamo_backend_stats.connections_opened += new_connections;
+	dynamo_backend_stats.request_seconds += resp->seconds;
+}
+
+const char *
+http_outcome_name(HttpOutcome outcome)
+{
+	switch (outcome)
+	{
+		case HTTP_DONE:
+			return "response received";
+		case HTTP_CONNECT_FAILED:
+			return "could not connect";
+		case HTTP_TIMED_OUT:
+			return "timed out";
+		case HTTP_NETWORK_FAILED:
+			return "connection failed";
+		case HTTP_TLS_FAILED:
+			return "TLS verification failed";
+		case HTTP_BAD_URL:
+			return "invalid URL";
+		case HTTP_TOO_LARGE:
+			return "response too large";
+	}
+	return "unknown";
+}

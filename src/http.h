@@ -1,0 +1,66 @@
+/*
+ * http.h - the HTTP transport: one kept-alive libcurl connection per backend.
+ *
+ * http_perform() never raises an error for a network problem: it reports
+ * the outcome, and the protocol layer decides on retries and SQLSTATEs.
+ * It does raise for query cancel, statement_timeout and backend
+ * termination (through CHECK_FOR_INTERRUPTS, so the real SQLSTATE is
+ * reported) and for out-of-memory.
+ */
+#ifndef DYNAMO_ATOMIC_HTTP_H
+#define DYNAMO_ATOMIC_HTTP_H
+
+#include <curl/curl.h>
+
+/* A response larger than this is refused (DynamoDB's largest is 16 MB). */
+#define HTTP_MAX_RESPONSE_BYTES (32 * 1024 * 1024)
+
+typedef struct HttpHeader
+{
+	const char *name;
+	const char *value;
+} HttpHeader;
+
+typedef struct HttpRequest
+{
+	const char *method;			/* "GET", "PUT" or "POST" */
+	const char *url;
+	const HttpHeader *headers;
+	int			n_headers;
+	const char *body;			/* NULL for none */
+	size_t		body_len;
+	int			connect_timeout_ms;
+	int			timeout_ms;		/* whole request, connection included */
+	bool		bypass_proxy;	/* link-local metadata services */
+} HttpRequest;
+
+typedef enum HttpOutcome
+{
+	HTTP_DONE,					/* a response arrived, whatever its status */
+	HTTP_CONNECT_FAILED,		/* refused, unreachable, unresolved, or the
+								 * connect timeout passed */
+	HTTP_TIMED_OUT,				/* connected, but no full response in time */
+	HTTP_NETWORK_FAILED,		/* the connection broke during the exchange */
+	HTTP_TLS_FAILED,			/* certificate not trusted: retrying is
+								 * pointless */
+	HTTP_BAD_URL,				/* not a URL libcurl can use */
+	HTTP_TOO_LARGE				/* response over HTTP_MAX_RESPONSE_BYTES */
+} HttpOutcome;
+
+typedef struct HttpResponse
+{
+	HttpOutcome outcome;
+	long		status;			/* HTTP status when outcome is HTTP_DONE */
+	const char *body;			/* NUL-terminated; valid until the next call */
+	size_t		body_len;
+	char		request_id[72]; /* x-amzn-RequestId, "" if none */
+	char		error[CURL_ERROR_SIZE]; /* why, when outcome != HTTP_DONE */
+	double		seconds;		/* wall time of the exchange */
+} HttpResponse;
+
+extern void http_perform(const HttpRequest *req, HttpResponse *resp);
+
+/* A short name for an outcome, for messages. */
+extern const char *http_outcome_name(HttpOutcome outcome);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * settings.h - the dynamo_atomic.* configuration parameters (GUCs).
+ *
+ * An empty string means "not set here": the AWS conventions (environment,
+ * shared config files, container and instance credentials) fill the gap.
+ */
+#ifndef DYNAMO_ATOMIC_SETTINGS_H
+#define DYNAMO_ATOMIC_SETTINGS_H
+
+extern char *dynamo_endpoint;
+extern char *dynamo_region;
+extern char *dynamo_access_key_id;
+extern char *dynamo_secret_access_key;
+extern char *dynamo_session_token;
+extern char *dynamo_profile;
+extern int	dynamo_connect_timeout_ms;
+extern int	dynamo_request_timeout_ms;
+extern int	dynamo_max_retries;
+extern char *dynamo_counter_table;
+
+extern void settings_define(void);
+
+/* True for a valid DynamoDB table name: 3-255 of [A-Za-z0-9_.-]. */
+extern bool table_name_is_valid(const char *name);
+
+#endif
