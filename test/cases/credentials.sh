@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# The AWS credential chain and configuration conventions, each link tested in
+# a throwaway cluster whose server environment sets it up.  Container and
+# instance metadata are served by test/helpers/fake_aws.js on 127.0.0.1.
+#
+#   bash credentials.sh            run all scenarios (inside the main cluster)
+#   bash credentials.sh inner NAME one scenario's checks (inside its cluster)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source test/lib/harness.sh
+source test/lib/assert.sh
+
+info() { sql -c "SELECT source || '|' || access_key_id || '|' || (expires_at IS NOT NULL) FROM dynamo_credentials_info()"; }
+increments() { sql -c "SELECT dynamo_increment('cred-check', table_name => 'CredentialCounters')"; }
+fake_log() { curl -s --max-time 5 "$FAKE/_log"; }
+first_sqlstate() { sql_error "$@" | cut -d'|' -f1; }
+
+inner() {
+	harness_guard_server_environment
+	sql -c "CREATE EXTENSION dynamo_atomic"
+	case $1 in
+		container)
+			expect_eq "container: credentials come from AWS_CONTAINER_CREDENTIALS_FULL_URI" \
+				"container credentials at $FAKE/creds|CONTAINERACCESSKEY|true" "$(info)"
+			expect_true "container: requests are signed and served" increments
+			curl -s --max-time 5 "$FAKE/_control" >/dev/null
+			sql -c "SELECT dynamo_increment('cred-check', table_name => 'CredentialCounters') FROM generate_series(1, 3)" >/dev/null
+			expect_eq "container: a session asks the endpoint once (cached until expiry), with the token" \
+				1 "$(fake_log | grep '"path":"/creds"' | grep -c '"authorization":"container-auth-token-for-tests"')"
+			expect_eq "profile: dynamo_atomic.profile reads the shared credentials file" \
+				"profile \"from-file\" in \"$WORK/credentials\" or \"$WORK/config\"|FILEACCESSKEY|false" \
+				"$(sql -c "SET dynamo_atomic.profile = 'from-file'" -c "SELECT source || '|' || access_key_id || '|' || (expires_at IS NOT NULL) FROM dynamo_credentials_info()")"
+			expect_eq "profile: keys from the config file's [profile x] section" "CONFIGACCESSKEY" \
+				"$(sql -c "SET dynamo_atomic.profile = 'config-only'" -c "SELECT access_key_id FROM dynamo_credentials_info()")"
+			expect_eq "profile: a role_arn profile is refused with 28000" 28000 \
+				"$(first_sqlstate "SET dynamo_atomic.profile = 'assume-role'" "SELECT * FROM dynamo_credentials_info()")"
+			expect_true "profile: ...saying what is unsupported" grep -q 'uses role_arn, which dynamo_atomic does not support' \
+				<<<"$(sql_error "SET dynamo_atomic.profile = 'assume-role'" "SELECT * FROM dynamo_credentials_info()")"
+			expect_eq "profile: an unknown profile named explicitly is 28000" 28000 \
+				"$(first_sqlstate "SET dynamo_atomic.profile = 'missing'" "SELECT * FROM dynamo_credentials_info()")"
+			expect_eq "settings: dynamo_atomic.access_key_id comes first" "SETTINGSKEY" \
+				"$(sql -c "SET dynamo_atomic.access_key_id = 'SETTINGSKEY'" -c "SET dynamo_atomic.secret_access_key = 's'" -c "SELECT access_key_id FROM dynamo_credentials_info()")"
+			;;
+		environment)
+			expect_eq "environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" \
+				"environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)|ENVACCESSKEY|false" "$(info)"
+			expect_eq "environment: AWS_REGION and AWS_ENDPOINT_URL_DYNAMODB with no settings" \
+				"||" "$(sql -c "SELECT current_setting('dynamo_atomic.endpoint') || '|' || current_setting('dynamo_atomic.region') || '|' || current_setting('dynamo_atomic.access_key_id')")"
+			expect_true "environment: requests are served" increments
+			;;
+		instance)
+			expect_eq "instance metadata: IMDSv2 role credentials" \
+				"instance metadata at $FAKE (role \"dynamo-atomic-test-role\")|INSTANCEACCESSKEY|true" "$(info)"
+			expect_true "instance metadata: requests are served (endpoint from AWS_ENDPOINT_URL)" increments
+			expect_eq "instance metadata: the session token was fetched first (PUT)" \
+				'PUT /latest/api/token' "$(fake_log | head -1 | sed -E 's/.*"method":"([A-Z]+)","path":"([^"]*)".*/\1 \2/')"
+			imds_gets=$(fake_log | grep '"method":"GET","path":"/latest/')
+			expect_eq "instance metadata: every metadata GET (role, then credentials) carried the session token" \
+				"$(grep -c . <<<"$imds_gets")" \
+				"$(grep -c '"x-aws-ec2-metadata-token":"imds-session-token-for-tests"' <<<"$imds_gets")"
+			expect_true "instance metadata: both the role list and the role were read" \
+				grep -q '"path":"/latest/meta-data/iam/security-credentials/dynamo-atomic-test-role"' <<<"$imds_gets"
+			;;
+		aws-profile)
+			expect_eq "AWS_PROFILE: selects the profile, region from its config section" \
+				"profile \"from-file\" in \"$WORK/credentials\" or \"$WORK/config\"|FILEACCESSKEY|false" "$(info)"
+			expect_true "AWS_PROFILE: requests are served with the profile's region" increments
+			;;
+		nothing)
+			r=$(sql_error "SELECT * FROM dynamo_credentials_info()")
+			expect_eq "nothing configured: 28000 no AWS credentials found" "28000|no AWS credentials found" \
+				"$(cut -d'|' -f1,3 <<<"$r")"
+			;;
+	esac
+}
+
+if [[ ${1:-} == inner ]]; then
+	inner "$2"
+	exit 0
+fi
+
+WORK=$(mktemp -d)
+chmod 755 "$WORK" # the server runs as postgres and reads the files here
+trap 'harness_stop_all; rm -rf "$WORK"' EXIT
+cat >"$WORK/credentials" <<'INI'
+# comments and other profiles are skipped
+[default]
+region = nowhere-1
+
+[from-file]
+aws_access_key_id = FILEACCESSKEY
+aws_secret_access_key = file-secret
+INI
+cat >"$WORK/config" <<'INI'
+[profile from-file]
+region = us-east-1
+[profile config-only]
+aws_access_key_id=CONFIGACCESSKEY
+aws_secret_access_key=config-secret
+[profile assume-role]
+role_arn = arn:aws:iam::123456789012:role/example
+source_profile = from-file
+INI
+chmod 644 "$WORK"/credentials "$WORK"/config
+
+start_helper port "$WORK/fake.port" node test/helpers/fake_aws.js "$WORK/fake.port" "$DDB_ENDPOINT"
+export FAKE="http://127.0.0.1:$port" WORK RESULTS
+ddb_raw CreateTable '{"TableName":"CredentialCounters","KeySchema":[{"AttributeName":"id","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"id","AttributeType":"S"}],"BillingMode":"PAY_PER_REQUEST"}' >/dev/null
+
+files=(AWS_SHARED_CREDENTIALS_FILE="$WORK/credentials" AWS_CONFIG_FILE="$WORK/config")
+settings=(-o "dynamo_atomic.endpoint=$DDB_ENDPOINT" -o "dynamo_atomic.region=$TEST_REGION")
+
+# scenario NAME [-s] [NAME=VALUE...]: a cluster with that server environment
+# (-s: endpoint and region from settings rather than the environment).
+scenario() {
+	local name=$1 options
+	shift
+	local extra=()
+	if [[ ${1:-} == -s ]]; then
+		extra=("${settings[@]}")
+		shift
+	fi
+	mapfile -t options < <(harness_pg_base_options "$@")
+	curl -s --max-time 5 "$FAKE/_control" >/dev/null # clears the fake's log
+	log "credentials scenario: $name"
+	pg_virtualenv "${options[@]}" "${extra[@]}" bash "${BASH_SOURCE[0]}" inner "$name" ||
+		fail "credentials: scenario $name did not run"
+}
+
+scenario container -s "${files[@]}" AWS_CONTAINER_CREDENTIALS_FULL_URI="$FAKE/creds" \
+	AWS_CONTAINER_AUTHORIZATION_TOKEN=container-auth-token-for-tests
+scenario environment AWS_ACCESS_KEY_ID=ENVACCESSKEY AWS_SECRET_ACCESS_KEY=env-secret \
+	AWS_REGION="$TEST_REGION" AWS_ENDPOINT_URL_DYNAMODB="$DDB_ENDPOINT"
+scenario instance AWS_EC2_METADATA_DISABLED= AWS_EC2_METADATA_SERVICE_ENDPOINT="$FAKE/" \
+	AWS_ENDPOINT_URL="$DDB_ENDPOINT" AWS_DEFAULT_REGION="$TEST_REGION"
+scenario aws-profile "${files[@]}" AWS_PROFILE=from-file AWS_ENDPOINT_URL="$DDB_ENDPOINT"
+scenario nothing -s

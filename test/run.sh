@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# run.sh - the whole test suite, from a fresh machine (run as root).
+#
+# Installs what is missing, builds and installs the extension, runs the
+# SigV4 unit test, starts DynamoDB Local and a throwaway PostgreSQL cluster
+# (pg_virtualenv, with the extension preloaded), and runs pg_regress and the
+# shell test cases inside it.  Stops everything it started.  Ends with
+# "N passed, N failed" and a non-zero exit status on any failure.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source test/lib/harness.sh
+
+harness_scrub_env
+harness_make_run_dir
+RESULTS=$(mktemp -t dynamo_atomic_results.XXXXXX)
+export RESULTS
+trap 'status=$?; harness_stop_all; rm -f "$RESULTS"; exit $status' EXIT
+
+harness_install_deps
+harness_build
+
+log "SigV4 unit test"
+unit_out=$(test/sigv4_test test/sigv4-test-suite test/sigv4-dynamodb-examples) || true
+grep -v '^skip' <<<"$unit_out" || true
+printf '(%s cases of presigned-URL signing skipped: not used by a DynamoDB client)\n' \
+	"$(grep -c '^skip' <<<"$unit_out" || true)"
+sed -n 's/^ok   \(.*\)/pass sigv4: \1/p; s/^FAIL \([^:]*\).*/fail sigv4: \1/p' <<<"$unit_out" >>"$RESULTS"
+grep -qE '^[0-9]+ passed, 0 failed' <<<"$unit_out" || echo "fail sigv4: unit test did not finish cleanly" >>"$RESULTS"
+
+harness_start_dynamodb
+mapfile -t pg_options < <(harness_pg_options)
+log "starting a throwaway PostgreSQL cluster"
+if ! pg_virtualenv "${pg_options[@]}" bash test/suite.sh; then
+	echo "fail suite: test/suite.sh stopped early (see above)" >>"$RESULTS"
+fi
+
+passed=$(grep -c '^pass ' "$RESULTS" || true)
+failed=$(grep -c '^fail ' "$RESULTS" || true)
+if ((failed > 0)); then
+	echo
+	echo "Failures:"
+	sed -n 's/^fail /  /p' "$RESULTS"
+fi
+echo
+echo "$passed passed, $failed failed"
+((failed == 0 && passed > 0))

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# suite.sh - the tests that need a server; run by run.sh inside pg_virtualenv
+# (PGHOST, PGPORT, PGUSER and PGPASSWORD point at the throwaway cluster).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source test/lib/harness.sh
+source test/lib/assert.sh
+
+harness_guard_server_environment
+
+log "pg_regress (make installcheck)"
+rm -f regression.diffs
+regress_out=$(make -s installcheck 2>&1) || true
+echo "$regress_out"
+sed -nE 's/^(test)? +([a-z_0-9]+) +\.\.\. +ok .*/pass regress: \2/p; s/^(test)? +([a-z_0-9]+) +\.\.\. +FAILED.*/fail regress: \2/p' \
+	<<<"$regress_out" >>"$RESULTS"
+grep -qE '\.\.\. +(ok|FAILED)' <<<"$regress_out" || fail "regress: pg_regress did not run"
+[[ -f regression.diffs ]] && head -200 regression.diffs
+
+for case in test/cases/*.sh; do
+	log "${case#test/}"
+	bash "$case" || fail "${case#test/}: stopped early with status $?"
+done
