@@ -5,9 +5,9 @@ set -euo pipefail
 psql -X -q -v ON_ERROR_STOP=1 -e <<'SQL'
 CREATE EXTENSION dynamo_atomic;
 
--- One DynamoDB table holds any number of counters (on-demand billing).
-SELECT dynamo_create_counter_table('DemoCounters');
-SET dynamo_atomic.counter_table = 'DemoCounters';
+-- One DynamoDB table holds any number of counters (on-demand billing);
+-- with no name it is dynamo_atomic.counter_table, 'AtomicCounters'.
+SELECT dynamo_create_counter_table();
 
 -- Atomic increments: the first call creates the counter.
 SELECT dynamo_increment('orders') AS first, dynamo_increment('orders') AS second,
@@ -31,7 +31,9 @@ psql -X -q -e -c "SELECT dynamo_get_last_value('seats') AS seats_left"
 echo "-- 4 concurrent clients x 250 increments (pgbench) give 1000 distinct values:"
 psql -X -q -c "CREATE TABLE got (v bigint)"
 printf "INSERT INTO got SELECT dynamo_increment('bench');\n" >/tmp/dynamo_atomic_demo.sql
-pgbench -n -q -c 4 -j 2 -t 250 -f /tmp/dynamo_atomic_demo.sql 2>&1 | grep -E 'tps|transactions actually' || true
+pgbench -n -c 4 -j 2 -t 250 -f /tmp/dynamo_atomic_demo.sql 2>&1 | grep -E 'tps|processed|error' || true
 rm -f /tmp/dynamo_atomic_demo.sql
 psql -X -q -e -c "SELECT count(*) AS values, count(DISTINCT v) AS distinct_values, min(v), max(v) FROM got"
-psql -X -q -e -c "SELECT calls, http_requests, connections_opened FROM dynamo_atomic_backend_stats()"
+echo "-- one session, 200 increments, one kept-alive connection:"
+psql -X -q -e -c "SELECT count(dynamo_increment('loop')) AS increments FROM generate_series(1, 200)" \
+	-c "SELECT calls, http_requests, connections_opened, round(request_ms::numeric / calls, 2) AS ms_per_call FROM dynamo_atomic_backend_stats()"

@@ -1,0 +1,99 @@
+/*
+ * raw_curl_loop.c - the baseline for test/bench/increments.sh: the same
+ * signed UpdateItem ADD the extension sends, in a plain libcurl loop over
+ * one kept-alive connection, with no PostgreSQL around it.
+ *
+ * Usage: raw_curl_loop ENDPOINT TABLE COUNTER N
+ * Prints "raw_libcurl N requests in MS ms" and exits non-zero on any failure.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "../../src/sigv4.h"
+
+static size_t
+discard(char *p, size_t s, size_t n, void *u)
+{
+	return s * n;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *endpoint;
+	const char *host;
+	char		body[512];
+	char		hash[SIGV4_SHA256_HEX_LEN + 1];
+	struct timespec t0,
+				t1;
+	CURL	   *h;
+	int			n;
+
+	if (argc != 5)
+	{
+		fprintf(stderr, "usage: raw_curl_loop ENDPOINT TABLE COUNTER N\n");
+		return 2;
+	}
+	endpoint = argv[1];
+	host = strstr(endpoint, "://") ? strstr(endpoint, "://") + 3 : endpoint;
+	n = atoi(argv[4]);
+	snprintf(body, sizeof(body),
+			 "{\"TableName\":\"%s\",\"Key\":{\"id\":{\"S\":\"%s\"}},\"UpdateExpression\":\"ADD #v :inc\","
+			 "\"ConditionExpression\":\"attribute_not_exists(#v) OR #v BETWEEN :lo AND :hi\","
+			 "\"ExpressionAttributeNames\":{\"#v\":\"lastValue\"},\"ExpressionAttributeValues\":{\":inc\":{\"N\":\"1\"},"
+			 "\":lo\":{\"N\":\"-9223372036854775809\"},\":hi\":{\"N\":\"9223372036854775806\"}},\"ReturnValues\":\"UPDATED_NEW\"}",
+			 argv[2], argv[3]);
+	sigv4_sha256_hex(body, strlen(body), hash);
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	h = curl_easy_init();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < n; i++)
+	{
+		char		date[SIGV4_AMZ_DATE_LEN + 1];
+		char		line[4][512];
+		sigv4_header hdrs[4] = {{"Content-Type", "application/x-amz-json-1.0"}, {"Host", host},
+		{"X-Amz-Date", date}, {"X-Amz-Target", "DynamoDB_20120810.UpdateItem"}};
+		sigv4_request req = {"POST", "/", NULL, true, hdrs, 4, hash};
+		sigv4_scope scope = {date, "us-east-1", "dynamodb"};
+		strbuf		auth;
+		struct curl_slist *list = NULL;
+		long		status = 0;
+
+		sigv4_format_amz_date(time(NULL), date);
+		strbuf_init(&auth);
+		sigv4_sign(&req, &scope, "AKIDBENCH", "bench-secret", &auth);
+		snprintf(line[0], sizeof(line[0]), "Content-Type: application/x-amz-json-1.0");
+		snprintf(line[1], sizeof(line[1]), "X-Amz-Date: %s", date);
+		snprintf(line[2], sizeof(line[2]), "X-Amz-Target: DynamoDB_20120810.UpdateItem");
+		snprintf(line[3], sizeof(line[3]), "Authorization: %s", auth.data);
+		for (int k = 0; k < 4; k++)
+			list = curl_slist_append(list, line[k]);
+		list = curl_slist_append(list, "Expect:");
+		curl_easy_reset(h);
+		curl_easy_setopt(h, CURLOPT_URL, endpoint);
+		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+		if (curl_easy_perform(h) != CURLE_OK ||
+			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 200)
+		{
+			fprintf(stderr, "raw_curl_loop: request %d failed (HTTP %ld)\n", i, status);
+			return 1;
+		}
+		curl_slist_free_all(list);
+		strbuf_free(&auth, false);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("raw_libcurl %d requests in %.1f ms\n", n,
+		   (t1.tv_sec - t0.tv_sec) * 1000.0 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+	curl_easy_cleanup(h);
+	return 0;
+}
