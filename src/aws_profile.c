@@ -4,6 +4,7 @@
 #include "postgres.h"
 
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "storage/fd.h"
@@ -57,18 +58,28 @@ aws_profile_name(bool *is_explicit)
 	return "default";
 }
 
-/* Reads a whole small file; NULL if it does not exist or cannot be read. */
+/*
+ * Reads a whole file of at most MAX_PROFILE_FILE_BYTES; NULL if it does
+ * not exist or cannot be read.  *size receives the buffer's size, for wiping.
+ */
 static char *
-read_small_file(const char *path)
+read_small_file(const char *path, size_t *size)
 {
 	FILE	   *f = AllocateFile(path, "r");
+	struct stat st;
 	char	   *buf;
 	size_t		len;
 
 	if (f == NULL)
 		return NULL;
-	buf = palloc(MAX_PROFILE_FILE_BYTES + 1);
-	len = fread(buf, 1, MAX_PROFILE_FILE_BYTES, f);
+	if (fstat(fileno(f), &st) != 0 || st.st_size > MAX_PROFILE_FILE_BYTES)
+	{
+		FreeFile(f);
+		return NULL;
+	}
+	*size = (size_t) st.st_size + 1;
+	buf = palloc(*size);
+	len = fread(buf, 1, *size - 1, f);
 	FreeFile(f);
 	buf[len] = '\0';
 	return buf;
@@ -120,7 +131,8 @@ static void
 parse_profile_file(const char *path, const char *name, bool config_style,
 				   AwsProfile *out)
 {
-	char	   *text = read_small_file(path);
+	size_t		size = 0;
+	char	   *text = read_small_file(path, &size);
 	char	   *line;
 	char	   *save = NULL;
 	bool		in_section = false;
@@ -171,7 +183,7 @@ parse_profile_file(const char *path, const char *name, bool config_style,
 			out->unsupported = "web_identity_token_file";
 	}
 	/* The text held the secret: do not leave it in freed memory. */
-	explicit_bzero(text, MAX_PROFILE_FILE_BYTES + 1);
+	explicit_bzero(text, size);
 	pfree(text);
 }
 

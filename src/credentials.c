@@ -505,12 +505,31 @@ from_instance_metadata(AwsCredentials *out, char **why)
 	return true;
 }
 
+/*
+ * A key ID and secret given together (settings or environment).  Returns
+ * false when neither is set; half a pair is an error, not a step onwards.
+ */
+static bool
+from_key_pair(const char *key, const char *secret, const char *token,
+			  const char *source, AwsCredentials *out)
+{
+	if (!is_set(key) && !is_set(secret))
+		return false;
+	if (!is_set(key) || !is_set(secret))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("an access key ID and a secret access key must be set together"),
+				 errdetail("Only one of the pair is set in %s.", source)));
+	out->access_key_id = key;
+	out->secret_access_key = secret;
+	out->session_token = is_set(token) ? token : NULL;
+	out->source = source;
+	return true;
+}
+
 void
 aws_credentials_get(AwsCredentials *out)
 {
-	const char *env_key = getenv("AWS_ACCESS_KEY_ID");
-	const char *env_secret = getenv("AWS_SECRET_ACCESS_KEY");
-	const char *env_token = getenv("AWS_SESSION_TOKEN");
 	bool		profile_explicit;
 	const char *profile;
 	char	   *url;
@@ -518,18 +537,9 @@ aws_credentials_get(AwsCredentials *out)
 
 	memset(out, 0, sizeof(*out));
 
-	if (is_set(dynamo_access_key_id) || is_set(dynamo_secret_access_key))
-	{
-		if (!is_set(dynamo_access_key_id) || !is_set(dynamo_secret_access_key))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-					 errmsg("dynamo_atomic.access_key_id and dynamo_atomic.secret_access_key must be set together")));
-		out->access_key_id = dynamo_access_key_id;
-		out->secret_access_key = dynamo_secret_access_key;
-		out->session_token = is_set(dynamo_session_token) ? dynamo_session_token : NULL;
-		out->source = "dynamo_atomic.access_key_id and dynamo_atomic.secret_access_key";
+	if (from_key_pair(dynamo_access_key_id, dynamo_secret_access_key, dynamo_session_token,
+					  "dynamo_atomic.access_key_id and dynamo_atomic.secret_access_key", out))
 		return;
-	}
 
 	if (is_set(dynamo_profile))
 	{
@@ -537,18 +547,10 @@ aws_credentials_get(AwsCredentials *out)
 		return;
 	}
 
-	if (is_set(env_key) || is_set(env_secret))
-	{
-		if (!is_set(env_key) || !is_set(env_secret))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-					 errmsg("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together")));
-		out->access_key_id = env_key;
-		out->secret_access_key = env_secret;
-		out->session_token = is_set(env_token) ? env_token : NULL;
-		out->source = "environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)";
+	if (from_key_pair(getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"),
+					  getenv("AWS_SESSION_TOKEN"),
+					  "environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)", out))
 		return;
-	}
 
 	profile = aws_profile_name(&profile_explicit);
 	if (from_profile(profile, profile_explicit, out))

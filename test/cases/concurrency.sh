@@ -8,11 +8,7 @@ source test/lib/assert.sh
 
 CLIENTS=8
 PER_CLIENT=500
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-sql -c "CREATE EXTENSION IF NOT EXISTS dynamo_atomic"
-sql -c "SELECT dynamo_create_counter_table('ConcurrencyCounters', if_not_exists => true)" >/dev/null
+case_begin ConcurrencyCounters
 sql -c "DROP TABLE IF EXISTS got_a; CREATE TABLE got_a (v bigint)"
 
 # Each transaction stores the value it was handed.

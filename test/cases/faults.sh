@@ -8,10 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source test/lib/harness.sh
 source test/lib/assert.sh
 
-work=$(mktemp -d)
-trap 'harness_stop_all; rm -rf "$work"' EXIT
-sql -c "CREATE EXTENSION IF NOT EXISTS dynamo_atomic"
-sql -c "SELECT dynamo_create_counter_table('FaultCounters', if_not_exists => true)" >/dev/null
+case_begin FaultCounters
 
 start_helper port "$work/fake.port" node test/helpers/fake_aws.js "$work/fake.port" "$DDB_ENDPOINT"
 fake="http://127.0.0.1:$port"

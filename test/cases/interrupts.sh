@@ -7,10 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source test/lib/harness.sh
 source test/lib/assert.sh
 
-work=$(mktemp -d)
-trap 'harness_stop_all; rm -rf "$work"' EXIT
-sql -c "CREATE EXTENSION IF NOT EXISTS dynamo_atomic"
-sql -c "SELECT dynamo_create_counter_table('InterruptCounters', if_not_exists => true)" >/dev/null
+case_begin InterruptCounters
 
 start_helper silent_port "$work/silent.port" test/helpers/tcp_stub silent "$work/silent.port"
 silent="http://127.0.0.1:$silent_port"

@@ -11,7 +11,7 @@ ddb_raw CreateTable "{\"TableName\":\"$table\",\"KeySchema\":[{\"AttributeName\"
 put() { ddb_raw PutItem "{\"TableName\":\"$table\",\"Item\":$1}" >/dev/null; }
 stored() { ddb_raw GetItem "{\"TableName\":\"$table\",\"Key\":{\"id\":{\"S\":\"$1\"}},\"ConsistentRead\":true}"; }
 code() { sql_error "$1" | cut -d'|' -f1; }
-sql -c "CREATE EXTENSION IF NOT EXISTS dynamo_atomic"
+sql -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS dynamo_atomic"
 
 put '{"id":{"S":"text"},"lastValue":{"S":"abc"}}'
 put '{"id":{"S":"set"},"lastValue":{"SS":["a","b"]}}'

@@ -60,3 +60,13 @@ start_helper() {
 	harness_wait_for 10 test -s "$portfile" || { echo "helper $* did not start" >&2; return 1; }
 	printf -v "$var" '%s' "$(cat "$portfile")"
 }
+
+# case_begin TABLE: the usual start of a test case: a scratch directory in
+# $work (removed at exit, with every helper stopped), the extension, and a
+# counter table of the case's own.
+case_begin() {
+	work=$(mktemp -d)
+	trap 'harness_stop_all; rm -rf "$work"' EXIT
+	sql -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS dynamo_atomic"
+	sql -c "SELECT dynamo_create_counter_table('$1', if_not_exists => true)" >/dev/null
+}
