@@ -37,9 +37,18 @@ resolve_region(void)
 	return region;
 }
 
-/* Splits url into Host header and path with libcurl's own parser. */
-static void
-split_url(const char *url, DdbEndpoint *out)
+static bool
+url_has_part(CURLU *url, CURLUPart which)
+{
+	char	   *part = NULL;
+	bool		has = curl_url_get(url, which, &part, 0) == CURLUE_OK;
+
+	curl_free(part);
+	return has;
+}
+
+bool
+endpoint_url_parse(const char *url, char **host_out, char **path_out)
 {
 	CURLU	   *u = curl_url();
 	char	   *scheme = NULL;
@@ -49,28 +58,30 @@ split_url(const char *url, DdbEndpoint *out)
 	bool		ok;
 
 	if (u == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		return false;
 	ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
 		curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
 		(strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) &&
-		curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-		curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK;
+		curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host[0] != '\0' &&
+		curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
+		!url_has_part(u, CURLUPART_USER) &&
+		!url_has_part(u, CURLUPART_QUERY) &&
+		!url_has_part(u, CURLUPART_FRAGMENT);
 	if (ok)
 	{
 		/* Only an explicit port goes into Host; libcurl sends the same. */
 		curl_url_get(u, CURLUPART_PORT, &port, 0);
-		out->host = port ? psprintf("%s:%s", host, port) : pstrdup(host);
-		out->path = pstrdup(path[0] ? path : "/");
+		if (host_out)
+			*host_out = port ? psprintf("%s:%s", host, port) : pstrdup(host);
+		if (path_out)
+			*path_out = pstrdup(path[0] ? path : "/");
 	}
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(port);
 	curl_free(path);
 	curl_url_cleanup(u);
-	if (!ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("DynamoDB endpoint \"%s\" is not an http:// or https:// URL", url)));
+	return ok;
 }
 
 void
@@ -86,5 +97,10 @@ ddb_endpoint_resolve(DdbEndpoint *out)
 		out->url = psprintf("https://dynamodb.%s.amazonaws.com.cn", out->region);
 	else
 		out->url = psprintf("https://dynamodb.%s.amazonaws.com", out->region);
-	split_url(out->url, out);
+	if (!endpoint_url_parse(out->url, &out->host, &out->path))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("DynamoDB endpoint \"%s\" cannot be used", out->url),
+				 errdetail("The endpoint must be an http:// or https:// URL with a host, "
+						   "without user name, query or fragment.")));
 }

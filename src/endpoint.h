@@ -20,4 +20,12 @@ typedef struct DdbEndpoint
  */
 extern void ddb_endpoint_resolve(DdbEndpoint *out);
 
+/*
+ * The one test of an endpoint URL, for the setting and the environment
+ * alike: http(s), a host, no user name, query or fragment.  On success,
+ * host (Host header: host[:port]) and path are palloc'd when not NULL.
+ * Raises nothing, so a GUC check hook can call it.
+ */
+extern bool endpoint_url_parse(const char *url, char **host, char **path);
+
 #endif

@@ -184,27 +184,25 @@ set_options(const HttpRequest *req, struct curl_slist *headers, char *errbuf)
 	}
 }
 
-static struct curl_slist *
-build_headers(const HttpRequest *req)
+/*
+ * Appends the request's headers to *list.  *list is the caller's, freed in
+ * its PG_FINALLY, so a failure part-way leaks nothing.
+ */
+static void
+build_headers(const HttpRequest *req, struct curl_slist *volatile *list)
 {
-	struct curl_slist *list = NULL;
-
 	/* No "Expect: 100-continue": it would cost a round trip on large bodies. */
 	for (int i = -1; i < req->n_headers; i++)
 	{
 		char	   *line = i < 0 ? pstrdup("Expect:") :
 			psprintf("%s: %s", req->headers[i].name, req->headers[i].value);
-		struct curl_slist *grown = curl_slist_append(list, line);
+		struct curl_slist *grown = curl_slist_append(*list, line);
 
 		pfree(line);
 		if (grown == NULL)
-		{
-			curl_slist_free_all(list);
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-		}
-		list = grown;
+		*list = grown;
 	}
-	return list;
 }
 
 /* Runs the transfer to its end; raises only through CHECK_FOR_INTERRUPTS. */
@@ -293,7 +291,7 @@ http_perform(const HttpRequest *req, HttpResponse *resp)
 	start = GetCurrentTimestamp();
 	PG_TRY();
 	{
-		headers = build_headers(req);
+		build_headers(req, &headers);
 		set_options(req, headers, resp->error);
 		if (curl_multi_add_handle(multi_handle, easy_handle) != CURLM_OK)
 			ereport(ERROR,

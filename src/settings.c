@@ -8,10 +8,9 @@
  */
 #include "postgres.h"
 
-#include <curl/curl.h>
-
 #include "utils/guc.h"
 
+#include "endpoint.h"
 #include "settings.h"
 
 char	   *dynamo_endpoint = NULL;
@@ -39,54 +38,16 @@ table_name_is_valid(const char *name)
 	return true;
 }
 
-static bool
-url_has_part(CURLU *url, CURLUPart which)
-{
-	char	   *part = NULL;
-	bool		has = curl_url_get(url, which, &part, 0) == CURLUE_OK;
-
-	curl_free(part);
-	return has;
-}
-
-/*
- * An endpoint must be an absolute http(s) URL with a host and nothing that
- * would change the request (user info, query, fragment); a path prefix is
- * allowed for gateways.
- */
+/* The endpoint is checked by the same parser that later uses it. */
 static bool
 check_endpoint(char **newval, void **extra, GucSource source)
 {
-	CURLU	   *url;
-	char	   *scheme = NULL;
-	char	   *host = NULL;
-	bool		ok;
-
-	if (*newval == NULL || (*newval)[0] == '\0')
+	if (*newval == NULL || (*newval)[0] == '\0' || endpoint_url_parse(*newval, NULL, NULL))
 		return true;
-
-	url = curl_url();
-	if (url == NULL)
-		return false;
-	ok = curl_url_set(url, CURLUPART_URL, *newval, 0) == CURLUE_OK &&
-		curl_url_get(url, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-		(strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) &&
-		curl_url_get(url, CURLUPART_HOST, &host, 0) == CURLUE_OK && host[0] != '\0';
-	if (ok && (url_has_part(url, CURLUPART_USER) ||
-			   url_has_part(url, CURLUPART_QUERY) ||
-			   url_has_part(url, CURLUPART_FRAGMENT)))
-		ok = false;
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(url);
-
-	if (!ok)
-	{
-		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
-		GUC_check_errdetail("The endpoint must be an http:// or https:// URL with a host, "
-							"without user name, query or fragment.");
-	}
-	return ok;
+	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+	GUC_check_errdetail("The endpoint must be an http:// or https:// URL with a host, "
+						"without user name, query or fragment.");
+	return false;
 }
 
 static bool

@@ -66,6 +66,11 @@ inner() {
 				"profile \"from-file\" in \"$WORK/credentials\" or \"$WORK/config\"|FILEACCESSKEY|false" "$(info)"
 			expect_true "AWS_PROFILE: requests are served with the profile's region" increments
 			;;
+		bad-endpoint)
+			r=$(sql_error "SELECT dynamo_get_last_value('x', 'CredentialCounters')")
+			expect_eq "an AWS_ENDPOINT_URL_DYNAMODB with a query is refused like the setting (22023)" \
+				"22023|DynamoDB endpoint \"$DDB_ENDPOINT/?x=1\" cannot be used" "$(cut -d'|' -f1,3 <<<"$r")"
+			;;
 		nothing)
 			r=$(sql_error "SELECT * FROM dynamo_credentials_info()")
 			expect_eq "nothing configured: 28000 no AWS credentials found" "28000|no AWS credentials found" \
@@ -134,4 +139,6 @@ scenario environment AWS_ACCESS_KEY_ID=ENVACCESSKEY AWS_SECRET_ACCESS_KEY=env-se
 scenario instance AWS_EC2_METADATA_DISABLED= AWS_EC2_METADATA_SERVICE_ENDPOINT="$FAKE/" \
 	AWS_ENDPOINT_URL="$DDB_ENDPOINT" AWS_DEFAULT_REGION="$TEST_REGION"
 scenario aws-profile "${files[@]}" AWS_PROFILE=from-file AWS_ENDPOINT_URL="$DDB_ENDPOINT"
+scenario bad-endpoint AWS_ENDPOINT_URL_DYNAMODB="$DDB_ENDPOINT/?x=1" AWS_REGION="$TEST_REGION" \
+	AWS_ACCESS_KEY_ID=ENVACCESSKEY AWS_SECRET_ACCESS_KEY=env-secret
 scenario nothing -s

@@ -13,7 +13,6 @@ case_begin FaultCounters
 start_helper port "$work/fake.port" node test/helpers/fake_aws.js "$work/fake.port" "$DDB_ENDPOINT"
 fake="http://127.0.0.1:$port"
 control() { curl -s --max-time 5 "$fake/_control?$1" >/dev/null; }
-field() { cut -d'|' -f"$1" <<<"$2"; }
 via_fake=(-c "SET dynamo_atomic.endpoint = '$fake'" -c "SET client_min_messages = warning")
 increment="SELECT dynamo_increment('f', table_name => 'FaultCounters')"
 stats="SELECT retries || ',' || throttles || ',' || errors FROM dynamo_atomic_backend_stats()"

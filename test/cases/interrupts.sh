@@ -15,7 +15,6 @@ start_helper blackhole_port "$work/blackhole.port" test/helpers/tcp_stub blackho
 blackhole="http://127.0.0.1:$blackhole_port"
 refused_port=$(harness_free_port)
 
-field() { cut -d'|' -f"$1" <<<"$2"; }
 # within NAME MS LOW HIGH
 within() {
 	if (($2 >= $3 && $2 < $4)); then pass "$1 (${2} ms)"; else fail "$1" "took $2 ms, expected [$3, $4)"; fi

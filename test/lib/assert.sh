@@ -47,6 +47,9 @@ sql_error() {
 
 now_ms() { date +%s%3N; }
 
+# field N RESULT: the Nth "|"-separated field of a sql_error result.
+field() { cut -d'|' -f"$1" <<<"$2"; }
+
 # start_helper VAR PORTFILE COMMAND...: starts a test server in the
 # background (stopped by harness_stop_all), waits until it has written its
 # port to PORTFILE, and sets VAR to that port.  Not for use inside $(...):
