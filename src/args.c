@@ -91,3 +91,10 @@ arg_required_int64(FunctionCallInfo fcinfo, int argno, const char *what)
 	require_not_null(fcinfo, argno, what);
 	return PG_GETARG_INT64(argno);
 }
+
+bool
+arg_required_bool(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	require_not_null(fcinfo, argno, what);
+	return PG_GETARG_BOOL(argno);
+}

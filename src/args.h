@@ -28,6 +28,9 @@ extern char *arg_key_value(FunctionCallInfo fcinfo, int argno, const char *what)
 /* A bigint argument that must not be NULL. */
 extern int64 arg_required_int64(FunctionCallInfo fcinfo, int argno, const char *what);
 
+/* A boolean argument that must not be NULL (a NULL flag is a mistake, not false). */
+extern bool arg_required_bool(FunctionCallInfo fcinfo, int argno, const char *what);
+
 /* Server-encoding text of argument argno, for messages. */
 extern char *arg_display(FunctionCallInfo fcinfo, int argno);
 

@@ -11,8 +11,12 @@
  * one consistent read finds out why, so the error names the real cause.
  *
  * Like nextval(), an increment is not undone when the calling transaction
- * rolls back, and a request whose answer was lost may leave a gap: values
- * are unique, not gapless.
+ * rolls back.  An increment whose answer was lost (a timeout, a broken
+ * connection, a 5xx after sending) may or may not have been applied: it is
+ * not sent again, since that would count it twice, and raises 40003 -
+ * unless dynamo_atomic.retry_unknown_writes allows an unbounded increment
+ * to be resent (for IDs, where that only skips a value).  A bounded
+ * increment is never resent.
  */
 #include "postgres.h"
 
@@ -20,6 +24,7 @@
 
 #include "args.h"
 #include "ddb.h"
+#include "settings.h"
 
 #ifndef HAVE_INT128
 #error "dynamo_atomic needs a compiler with a 128-bit integer type"
@@ -156,31 +161,74 @@ read_counter(const CounterRef *ref, CounterReading *out)
 
 	json_add_bool(req, "ConsistentRead", true);
 	json_add_string(req, "ProjectionExpression", "#v");
-	resp = ddb_call("GetItem", req);
+	resp = ddb_read("GetItem", req);
 	interpret_value(json_get(json_get(resp, "Item"), ref->count_attribute), out);
 }
 
-/* Raises for a stored value that is not a bigint. */
+/*
+ * Raises for a stored value that is not a bigint.  applied: r is the value
+ * an increment just produced (rather than a value read, with nothing changed).
+ */
 static void
-require_bigint(const CounterRef *ref, const CounterReading *r)
+require_bigint(const CounterRef *ref, const CounterReading *r, bool applied)
 {
 	if (r->state == COUNTER_NOT_NUMBER)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("counter \"%s\" in table \"%s\" does not hold a number", ref->id_display, ref->table),
-				 errdetail("Its attribute \"%s\" is of DynamoDB type %s.", ref->count_attribute, r->type)));
+				 errdetail("Its attribute \"%s\" is of DynamoDB type %s. Nothing was changed.",
+						   ref->count_attribute, r->type)));
+	if (r->state == COUNTER_NOT_BIGINT && applied)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("the increment was applied, and counter \"%s\" in table \"%s\" now holds %s, which is not a bigint",
+						ref->id_display, ref->table, r->text),
+				 errdetail("The value stored before was not a whole number; values written only by dynamo_atomic always are.")));
 	if (r->state == COUNTER_NOT_BIGINT)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("counter \"%s\" in table \"%s\" holds %s, which is not a bigint",
-						ref->id_display, ref->table, r->text)));
+						ref->id_display, ref->table, r->text),
+				 errdetail("Nothing was changed.")));
 }
 
 static int64
 reading_value(const CounterRef *ref, const CounterReading *r)
 {
-	require_bigint(ref, r);
+	require_bigint(ref, r, false);
 	return r->state == COUNTER_VALUE ? r->value : 0;
+}
+
+/* Raises 2200H or 22003 for an increment its condition refused; nothing changed. */
+static void
+raise_out_of_bounds(const CounterRef *ref, const CounterReading *r, int64 increment,
+					bool has_min, int64 min_value, bool has_max, int64 max_value,
+					const DdbFailure *refusal)
+{
+	int128		wanted = (int128) reading_value(ref, r) + increment;
+	int64		value = reading_value(ref, r);
+
+	if (has_max && wanted > max_value)
+		ereport(ERROR,
+				(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
+				 errmsg("counter \"%s\" reached its maximum value (" INT64_FORMAT ")", ref->id_display, max_value),
+				 errdetail("Its value is " INT64_FORMAT "; the increment " INT64_FORMAT " was not applied.",
+						   value, increment),
+				 ddb_errcontext(refusal)));
+	if (has_min && wanted < min_value)
+		ereport(ERROR,
+				(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
+				 errmsg("counter \"%s\" reached its minimum value (" INT64_FORMAT ")", ref->id_display, min_value),
+				 errdetail("Its value is " INT64_FORMAT "; the increment " INT64_FORMAT " was not applied.",
+						   value, increment),
+				 ddb_errcontext(refusal)));
+	if (wanted > PG_INT64_MAX || wanted < PG_INT64_MIN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("counter \"%s\" would go out of the range of bigint", ref->id_display),
+				 errdetail("Its value is " INT64_FORMAT "; the increment " INT64_FORMAT " was not applied.",
+						   value, increment),
+				 ddb_errcontext(refusal)));
 }
 
 PG_FUNCTION_INFO_V1(dynamo_increment);
@@ -202,6 +250,8 @@ dynamo_increment(PG_FUNCTION_ARGS)
 	cJSON	   *req;
 	cJSON	   *values;
 	char		digits[32];
+	DdbCall		call = {0};
+	CounterReading r;
 
 	counter_ref_from_args(fcinfo, 0, 2, 3, 4, &ref);
 	if (min_value > max_value)
@@ -209,6 +259,13 @@ dynamo_increment(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("min_value (" INT64_FORMAT ") must not be greater than max_value (" INT64_FORMAT ")",
 						min_value, max_value)));
+
+	/* 0 reads: nothing is written, so the bounds have nothing to guard. */
+	if (increment == 0)
+	{
+		read_counter(&ref, &r);
+		PG_RETURN_INT64(reading_value(&ref, &r));
+	}
 
 	/* old + increment in [min, max]  <=>  old in [min - increment, max - increment] */
 	first_value_allowed = increment >= min_value && increment <= max_value;
@@ -225,53 +282,56 @@ dynamo_increment(PG_FUNCTION_ARGS)
 	ddb_add_number_value(values, ":lo", int128_text((int128) min_value - increment));
 	ddb_add_number_value(values, ":hi", int128_text((int128) max_value - increment));
 
+	call.operation = "UpdateItem";
+	call.request = req;
+	call.tolerated_error = "ConditionalCheckFailedException";
+	call.what = psprintf("the increment " INT64_FORMAT " of counter \"%s\"", increment, ref.id_display);
+	/* A resend applies the increment twice if the first was applied. */
+	call.resend_safe = !has_min && !has_max && dynamo_retry_unknown_writes;
+	call.unknown_hint = (has_min || has_max) ?
+		"Read the counter with dynamo_get_last_value() to find out. A bounded increment is never sent twice." :
+		"Read the counter with dynamo_get_last_value() to find out. Where a skipped value does no harm "
+		"(IDs), dynamo_atomic.retry_unknown_writes = on resends instead.";
+
 	for (int attempt = 0;; attempt++)
 	{
-		cJSON	   *resp = ddb_call_tolerating("UpdateItem", req, "ConditionalCheckFailedException");
-		CounterReading r;
-		int128		wanted;
+		DdbResult	res;
 
-		if (resp != NULL)
+		ddb_execute(&call, &res);
+		if (res.response != NULL)
 		{
-			interpret_value(json_get(json_get(resp, "Attributes"), ref.count_attribute), &r);
+			interpret_value(json_get(json_get(res.response, "Attributes"), ref.count_attribute), &r);
 			if (r.state == COUNTER_MISSING)
 				ereport(ERROR,
 						(errcode(ERRCODE_INTERNAL_ERROR),
 						 errmsg("DynamoDB's answer to UpdateItem lacks attribute \"%s\"", ref.count_attribute)));
-			require_bigint(&ref, &r);
+			require_bigint(&ref, &r, true);
 			PG_RETURN_INT64(r.value);
 		}
 
-		/* The condition failed: find out why from the value as it is now. */
+		/*
+		 * The condition failed.  If an earlier sending's answer was lost,
+		 * that sending may be what moved the counter out of range: the
+		 * refusal does not say whether the increment was applied.
+		 */
+		if (res.maybe_applied_before)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_STATEMENT_COMPLETION_UNKNOWN),
+					 errmsg("%s may or may not have been applied", call.what),
+					 errdetail("An earlier sending's answer was lost; the resend was refused by the range "
+							   "condition, which the earlier sending may itself have caused."),
+					 errhint("Read the counter with dynamo_get_last_value() to find out."),
+					 ddb_errcontext(res.tolerated)));
+
+		/* Find out why from the value as it is now. */
 		read_counter(&ref, &r);
-		wanted = (int128) reading_value(&ref, &r) + increment;
-		if (wanted >= min_value && wanted <= max_value)
-		{
-			/* It moved back into range since: the increment may now succeed. */
-			if (attempt < MAX_CONDITION_RETRIES)
-				continue;
-		}
-		if (has_max && wanted > max_value)
+		raise_out_of_bounds(&ref, &r, increment, has_min, min_value, has_max, max_value, res.tolerated);
+		/* In range again: it moved back since, and the increment may now succeed. */
+		if (attempt >= MAX_CONDITION_RETRIES)
 			ereport(ERROR,
-					(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
-					 errmsg("counter \"%s\" reached its maximum value (" INT64_FORMAT ")", ref.id_display, max_value),
-					 errdetail("Its value is " INT64_FORMAT "; the increment " INT64_FORMAT " was not applied.",
-							   reading_value(&ref, &r), increment)));
-		if (has_min && wanted < min_value)
-			ereport(ERROR,
-					(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
-					 errmsg("counter \"%s\" reached its minimum value (" INT64_FORMAT ")", ref.id_display, min_value),
-					 errdetail("Its value is " INT64_FORMAT "; the increment " INT64_FORMAT " was not applied.",
-							   reading_value(&ref, &r), increment)));
-		if (wanted > PG_INT64_MAX || wanted < PG_INT64_MIN)
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("counter \"%s\" would go out of the range of bigint", ref.id_display),
-					 errdetail("Its value is " INT64_FORMAT "; the increment " INT64_FORMAT " was not applied.",
-							   reading_value(&ref, &r), increment)));
-		ereport(ERROR,
-				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("counter \"%s\" kept changing while being incremented", ref.id_display)));
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("counter \"%s\" kept changing while being incremented", ref.id_display),
+					 errdetail("The increment " INT64_FORMAT " was not applied.", increment)));
 	}
 }
 
@@ -299,12 +359,24 @@ dynamo_set_counter(PG_FUNCTION_ARGS)
 	int64		value = arg_required_int64(fcinfo, 1, "value");
 	cJSON	   *req;
 	char		digits[32];
+	DdbCall		call = {0};
+	DdbResult	res;
 
 	counter_ref_from_args(fcinfo, 0, 2, 3, 4, &ref);
 	req = counter_request(&ref);
 	json_add_string(req, "UpdateExpression", "SET #v = :v");
 	snprintf(digits, sizeof(digits), INT64_FORMAT, value);
 	ddb_add_number_value(json_add_object(req, "ExpressionAttributeValues"), ":v", digits);
-	(void) ddb_call("UpdateItem", req);
+
+	/*
+	 * Not resent after a lost answer: had the first sending been applied
+	 * and an increment come in between, a resend would move the counter
+	 * back and hand out that increment's value again.
+	 */
+	call.operation = "UpdateItem";
+	call.request = req;
+	call.what = psprintf("setting counter \"%s\" to " INT64_FORMAT, ref.id_display, value);
+	call.unknown_hint = "Read the counter with dynamo_get_last_value() to find out, and set it again if need be.";
+	ddb_execute(&call, &res);
 	PG_RETURN_INT64(value);
 }

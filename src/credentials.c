@@ -32,7 +32,7 @@ static MemoryContext credentials_context = NULL;
 typedef struct FileSignature
 {
 	bool		exists;
-	time_t		mtime;
+	struct timespec mtime;		/* to the nanosecond: a rewrite within a second counts */
 	off_t		size;
 	ino_t		inode;
 } FileSignature;
@@ -94,7 +94,7 @@ file_signature(const char *path)
 	if (stat(path, &st) == 0)
 	{
 		sig.exists = true;
-		sig.mtime = st.st_mtime;
+		sig.mtime = st.st_mtim;
 		sig.size = st.st_size;
 		sig.inode = st.st_ino;
 	}
@@ -104,8 +104,8 @@ file_signature(const char *path)
 static bool
 same_signature(FileSignature a, FileSignature b)
 {
-	return a.exists == b.exists && a.mtime == b.mtime && a.size == b.size &&
-		a.inode == b.inode;
+	return a.exists == b.exists && a.mtime.tv_sec == b.mtime.tv_sec &&
+		a.mtime.tv_nsec == b.mtime.tv_nsec && a.size == b.size && a.inode == b.inode;
 }
 
 static void
@@ -184,8 +184,16 @@ const char *
 aws_profile_region(void)
 {
 	bool		is_explicit;
+	const char *name = aws_profile_name(&is_explicit);
+	const AwsProfile *p = load_profile(name);
 
-	return load_profile(aws_profile_name(&is_explicit))->region;
+	/* Say that a named profile is missing, not that no region was found. */
+	if (is_explicit && !p->found)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("AWS profile \"%s\" was not found", name),
+				 errdetail("Looked in %s.", profile_cache.source)));
+	return p->region;
 }
 
 /*

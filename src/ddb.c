@@ -105,20 +105,55 @@ authorization_for(const DdbEndpoint *ep, const AwsCredentials *creds,
 	return result;
 }
 
-static cJSON *
-execute(const char *operation, const cJSON *request, const char *tolerated_error)
+/* Operations without effect: always safe to send again. */
+static bool
+is_read(const char *operation)
+{
+	static const char *const reads[] = {
+		"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems",
+		"DescribeTable", "DescribeTimeToLive", "ListTables"
+	};
+
+	for (int i = 0; i < lengthof(reads); i++)
+		if (strcmp(reads[i], operation) == 0)
+			return true;
+	return false;
+}
+
+/* The AWS fields of a failed attempt. */
+static void
+describe_failure(DdbFailure *f, const DdbCall *call, const DdbEndpoint *ep,
+				 const HttpResponse *resp, int attempt)
+{
+	memset(f, 0, sizeof(*f));
+	f->operation = call->operation;
+	f->table = json_get_string(call->request, "TableName");
+	f->endpoint = ep->url;
+	f->outcome = resp->outcome;
+	f->transport_error = pstrdup(resp->error);
+	f->attempts = attempt;
+	f->request_sent = resp->request_sent;
+	if (resp->outcome == HTTP_DONE)
+		ddb_failure_parse(f, resp);
+}
+
+void
+ddb_execute(const DdbCall *call, DdbResult *result)
 {
 	DdbEndpoint ep;
 	AwsCredentials creds;
-	char	   *body = json_print(request);
+	char	   *body = json_print(call->request);
 	size_t		body_len = strlen(body);
 	char		payload_hash[SIGV4_SHA256_HEX_LEN + 1];
-	char	   *target = psprintf(API_TARGET_PREFIX "%s", operation);
+	char	   *target = psprintf(API_TARGET_PREFIX "%s", call->operation);
+	bool		resend_safe = call->resend_safe || is_read(call->operation);
 	DdbFailure	failure;
 	char	   *source;
 
+	memset(result, 0, sizeof(*result));
 	dynamo_backend_stats.calls++;
 	ddb_endpoint_resolve(&ep);
+	settings_check_table_allowed(json_get_string(call->request, "TableName"));
 	if (!sigv4_sha256_hex(body, body_len, payload_hash))
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not hash the request")));
 
@@ -154,35 +189,45 @@ execute(const char *operation, const cJSON *request, const char *tolerated_error
 		req.body_len = body_len;
 		req.connect_timeout_ms = dynamo_connect_timeout_ms;
 		req.timeout_ms = dynamo_request_timeout_ms;
+		req.resend_safe = resend_safe;
 		http_perform(&req, &resp);
+		if (resp.resent)
+			result->maybe_applied_before = true;
 
+		describe_failure(&failure, call, &ep, &resp, attempt);
 		if (resp.outcome == HTTP_DONE && resp.status == 200)
 		{
-			cJSON	   *doc = json_parse(resp.body, resp.body_len);
-
-			if (doc == NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_INTERNAL_ERROR),
-						 errmsg("DynamoDB sent a response to %s that is not JSON", operation),
-						 errcontext("DynamoDB %s at %s", operation, ep.url)));
-			return doc;
+			result->response = json_parse(resp.body, resp.body_len);
+			if (result->response != NULL)
+				return;
+			/* Applied (for a write), but what it says is lost. */
+			failure.unreadable = true;
+			failure.aws_message = pnstrdup(resp.body, Min(resp.body_len, 200));
+			break;
 		}
 
-		memset(&failure, 0, sizeof(failure));
-		failure.operation = operation;
-		failure.table = json_get_string(request, "TableName");
-		failure.endpoint = ep.url;
-		failure.outcome = resp.outcome;
-		failure.transport_error = pstrdup(resp.error);
-		failure.attempts = attempt;
-		if (resp.outcome == HTTP_DONE)
-			ddb_failure_parse(&failure, &resp);
-
-		if (tolerated_error && failure.aws_type &&
-			strcmp(failure.aws_type, tolerated_error) == 0)
-			return NULL;
+		if (call->tolerated_error && failure.aws_type &&
+			strcmp(failure.aws_type, call->tolerated_error) == 0)
+		{
+			result->tolerated = palloc(sizeof(DdbFailure));
+			*result->tolerated = failure;
+			result->tolerated->aws_message = ddb_redact(failure.aws_message, &creds);
+			return;
+		}
 		if (ddb_failure_is_throttling(&failure))
 			dynamo_backend_stats.throttles++;
+		if (ddb_failure_may_have_applied(&failure))
+		{
+			if (!resend_safe)
+			{
+				dynamo_backend_stats.errors++;
+				failure.aws_message = ddb_redact(failure.aws_message, &creds);
+				ddb_raise_unknown_outcome(&failure,
+										  call->what ? call->what : psprintf("the %s request", call->operation),
+										  call->unknown_hint);
+			}
+			result->maybe_applied_before = true;
+		}
 		if (!ddb_failure_is_retryable(&failure) || attempt > dynamo_max_retries)
 			break;
 		dynamo_backend_stats.retries++;
@@ -199,14 +244,16 @@ execute(const char *operation, const cJSON *request, const char *tolerated_error
 }
 
 cJSON *
-ddb_call(const char *operation, const cJSON *request)
+ddb_read(const char *operation, const cJSON *request)
 {
-	return execute(operation, request, NULL);
-}
+	DdbCall		call = {0};
+	DdbResult	result;
 
-cJSON *
-ddb_call_tolerating(const char *operation, const cJSON *request,
-					const char *tolerated_error)
-{
-	return execute(operation, request, tolerated_error);
+	if (!is_read(operation))
+		elog(ERROR, "dynamo_atomic: %s is not a read; it must declare how it may be resent",
+			 operation);
+	call.operation = operation;
+	call.request = request;
+	ddb_execute(&call, &result);
+	return result.response;
 }

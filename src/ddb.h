@@ -1,24 +1,64 @@
 /*
  * ddb.h - the DynamoDB JSON protocol: one function runs every operation.
  *
- * ddb_call() builds, signs, sends, retries (throttling, 5xx, network
- * failures: exponential backoff with full jitter, dynamo_atomic.max_retries)
- * and maps errors to SQLSTATEs.  Operations differ only in their request
- * and response JSON.  Responses are owned by CurrentMemoryContext.
+ * ddb_execute() builds, signs, sends, retries and maps errors to
+ * SQLSTATEs.  Operations differ only in their request and response JSON.
+ * Responses are owned by CurrentMemoryContext.
+ *
+ * Retries.  Throttling, 5xx and network failures are retried with
+ * exponential backoff and full jitter, up to dynamo_atomic.max_retries,
+ * but only when sending the request again is safe:
+ *   - an attempt that certainly did not reach DynamoDB (connection refused,
+ *     DNS or TLS failure, connect timeout) or that DynamoDB certainly did
+ *     not apply (throttling and other 4xx answers) is always resent;
+ *   - an attempt that may have been applied (sent, then a timeout, a broken
+ *     connection or a 5xx) is resent only for reads and for writes that
+ *     declare resend_safe; any other write raises 40003
+ *     (statement_completion_unknown) at once.
  */
 #ifndef DYNAMO_ATOMIC_DDB_H
 #define DYNAMO_ATOMIC_DDB_H
 
+#include "ddb_error.h"
 #include "json.h"
 
-extern cJSON *ddb_call(const char *operation, const cJSON *request);
+typedef struct DdbCall
+{
+	const char *operation;		/* "UpdateItem" */
+	const cJSON *request;
 
-/*
- * As ddb_call, but an AWS error of type tolerated_error (e.g.
- * "ConditionalCheckFailedException") returns NULL instead of raising.
- */
-extern cJSON *ddb_call_tolerating(const char *operation, const cJSON *request,
-								  const char *tolerated_error);
+	/*
+	 * For writes: true when applying the request twice has the effect of
+	 * applying it once, or when its condition recognises an earlier
+	 * application (the caller then checks maybe_applied_before).  Reads
+	 * are always resent, whatever this says.
+	 */
+	bool		resend_safe;
+	/* The write in messages, e.g. "the increment 1 of counter \"x\"". */
+	const char *what;
+	/* Extra advice when the outcome is unknown (errhint); NULL for none. */
+	const char *unknown_hint;
+	/* An AWS error type returned in the result instead of raised; or NULL. */
+	const char *tolerated_error;
+} DdbCall;
+
+typedef struct DdbResult
+{
+	cJSON	   *response;		/* NULL when the tolerated error came back */
+	DdbFailure *tolerated;		/* that error, for the caller's message */
+
+	/*
+	 * An earlier sending of this request may have been applied: the
+	 * answer (above all a tolerated error) may be to a resend, not to the
+	 * first sending.
+	 */
+	bool		maybe_applied_before;
+} DdbResult;
+
+extern void ddb_execute(const DdbCall *call, DdbResult *result);
+
+/* A read (GetItem, Query, DescribeTable...): resent freely, every error raised. */
+extern cJSON *ddb_read(const char *operation, const cJSON *request);
 
 /* Sleeps ms milliseconds; query cancel and statement_timeout cut it short. */
 extern void ddb_sleep_ms(long ms);

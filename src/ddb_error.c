@@ -42,7 +42,8 @@ static const AwsErrorKind error_kinds[] = {
 	{"IncompleteSignatureException", ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION, CREDENTIALS},
 	{"MissingAuthenticationTokenException", ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION, CREDENTIALS},
 	{"MissingAuthenticationToken", ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION, CREDENTIALS},
-	{"AccessDeniedException", ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION, CREDENTIALS},
+	/* The identity is valid but lacks a permission: keep the credentials. */
+	{"AccessDeniedException", ERRCODE_INSUFFICIENT_PRIVILEGE, 0},
 	{"ExpiredTokenException", ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION, CREDENTIALS},
 	{"InvalidClientTokenId", ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION, CREDENTIALS},
 	{"SignatureDoesNotMatch", ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION, CREDENTIALS},
@@ -103,6 +104,16 @@ ddb_failure_is_retryable(const DdbFailure *f)
 }
 
 bool
+ddb_failure_may_have_applied(const DdbFailure *f)
+{
+	if (!f->request_sent)
+		return false;
+	if (f->outcome != HTTP_DONE)
+		return true;
+	return f->status >= 500 || f->unreadable;
+}
+
+bool
 ddb_failure_is_throttling(const DdbFailure *f)
 {
 	const AwsErrorKind *kind = find_kind(f->aws_type);
@@ -129,20 +140,23 @@ ddb_redact(const char *message, const AwsCredentials *creds)
 	for (int i = 0; i < lengthof(secrets); i++)
 	{
 		const char *s = secrets[i];
-		char	   *hit;
+		const char *rest = text;
+		const char *hit;
+		StringInfoData buf;
 
 		if (s == NULL || strlen(s) < 4)
 			continue;
-		while ((hit = strstr(text, s)) != NULL)
-		{
-			StringInfoData buf;
 
-			initStringInfo(&buf);
-			appendBinaryStringInfo(&buf, text, hit - text);
+		/* Scan forward only: the replacement may itself contain s. */
+		initStringInfo(&buf);
+		while ((hit = strstr(rest, s)) != NULL)
+		{
+			appendBinaryStringInfo(&buf, rest, hit - rest);
 			appendStringInfoString(&buf, "[redacted]");
-			appendStringInfoString(&buf, hit + strlen(s));
-			text = buf.data;
+			rest = hit + strlen(s);
 		}
+		appendStringInfoString(&buf, rest);
+		text = buf.data;
 	}
 	return text;
 }
@@ -155,8 +169,10 @@ sqlstate_for(const DdbFailure *f)
 	switch (f->outcome)
 	{
 		case HTTP_CONNECT_FAILED:
-		case HTTP_TLS_FAILED:
 			return ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION;
+		case HTTP_TLS_FAILED:
+			/* Not transient, unlike class 08: a retry loop must not spin on it. */
+			return ERRCODE_SYSTEM_ERROR;
 		case HTTP_TIMED_OUT:
 		case HTTP_NETWORK_FAILED:
 			return ERRCODE_CONNECTION_FAILURE;
@@ -167,6 +183,8 @@ sqlstate_for(const DdbFailure *f)
 		case HTTP_DONE:
 			break;
 	}
+	if (f->unreadable)
+		return ERRCODE_INTERNAL_ERROR;
 	kind = find_kind(f->aws_type);
 	if (kind)
 		return kind->sqlstate;
@@ -200,10 +218,14 @@ headline(const DdbFailure *f, int sqlstate, const char *message)
 		case HTTP_DONE:
 			break;
 	}
+	if (f->unreadable)
+		return psprintf("DynamoDB's answer to %s is not JSON", f->operation);
 	if (sqlstate == ERRCODE_UNDEFINED_TABLE && f->table)
 		return psprintf("DynamoDB table \"%s\" does not exist", f->table);
 	if (sqlstate == ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION)
 		return pstrdup("DynamoDB rejected the AWS credentials");
+	if (sqlstate == ERRCODE_INSUFFICIENT_PRIVILEGE)
+		return psprintf("DynamoDB denied the %s request", f->operation);
 	if (ddb_failure_is_throttling(f))
 		return psprintf("DynamoDB throttled the %s request %d times", f->operation, f->attempts);
 	if (sqlstate == ERRCODE_INVALID_PARAMETER_VALUE)
@@ -211,6 +233,38 @@ headline(const DdbFailure *f, int sqlstate, const char *message)
 	if (f->status >= 500)
 		return psprintf("DynamoDB could not serve the %s request (HTTP %ld)", f->operation, f->status);
 	return psprintf("DynamoDB %s failed: %s", f->operation, message);
+}
+
+int
+ddb_errdetail(const DdbFailure *f)
+{
+	const char *message = f->aws_message ? f->aws_message : "";
+
+	if (f->unreadable)
+		return errdetail_internal("HTTP 200: the request succeeded, but its answer cannot be read. It begins: %s",
+								  message);
+	if (f->outcome == HTTP_DONE)
+		return errdetail_internal("%s: %s", f->aws_type ? f->aws_type : psprintf("HTTP %ld", f->status),
+								  message);
+	return errdetail_internal("%s", f->transport_error ? f->transport_error : "");
+}
+
+int
+ddb_errcontext(const DdbFailure *f)
+{
+	return errcontext("DynamoDB %s at %s, %d attempt%s%s%s", f->operation, f->endpoint,
+					  f->attempts, f->attempts == 1 ? "" : "s",
+					  f->request_id ? ", request id " : "",
+					  f->request_id ? f->request_id : "");
+}
+
+/* A key that does not fit the table's schema is most often a wrong key_attribute. */
+static bool
+is_key_schema_complaint(const DdbFailure *f, int sqlstate)
+{
+	return sqlstate == ERRCODE_INVALID_PARAMETER_VALUE && f->aws_message &&
+		(strstr(f->aws_message, "required keys") != NULL ||
+		 strstr(f->aws_message, "key element does not match the schema") != NULL);
 }
 
 void
@@ -222,16 +276,45 @@ ddb_raise(const DdbFailure *f, const char *credentials_source)
 	ereport(ERROR,
 			(errcode(sqlstate),
 			 errmsg_internal("%s", headline(f, sqlstate, message)),
-			 f->outcome == HTTP_DONE ?
-			 errdetail_internal("%s: %s", f->aws_type ? f->aws_type : psprintf("HTTP %ld", f->status), message) :
-			 errdetail_internal("%s", f->transport_error ? f->transport_error : ""),
+			 ddb_errdetail(f),
 			 sqlstate == ERRCODE_UNDEFINED_TABLE ?
 			 errhint("Check dynamo_atomic.region and dynamo_atomic.endpoint, or create the table.") :
 			 sqlstate == ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION ?
-			 errhint("The credentials came from %s.", credentials_source) : 0,
-			 errcontext("DynamoDB %s at %s, %d attempt%s%s%s", f->operation, f->endpoint,
-						f->attempts, f->attempts == 1 ? "" : "s",
-						f->request_id ? ", request id " : "",
-						f->request_id ? f->request_id : "")));
+			 errhint("The credentials came from %s.", credentials_source) :
+			 sqlstate == ERRCODE_INSUFFICIENT_PRIVILEGE ?
+			 errhint("The IAM identity from %s lacks a permission for this table or action.", credentials_source) :
+			 f->outcome == HTTP_TLS_FAILED ?
+			 errhint("This is a certificate problem, not a passing failure: check the endpoint's host name, "
+					 "AWS_CA_BUNDLE and the server's CA certificates.") :
+			 is_key_schema_complaint(f, sqlstate) ?
+			 errhint("The key attribute given (key_attribute) must be the table's partition key, "
+					 "and the table must have no sort key.") : 0,
+			 ddb_errcontext(f)));
+	pg_unreachable();
+}
+
+void
+ddb_raise_unknown_outcome(const DdbFailure *f, const char *what, const char *hint)
+{
+	const char *why;
+
+	if (f->unreadable)
+		why = "DynamoDB answered HTTP 200 with something that is not JSON";
+	else if (f->outcome == HTTP_DONE)
+		why = psprintf("DynamoDB answered HTTP %ld (%s: %s)", f->status,
+					   f->aws_type ? f->aws_type : "no error type",
+					   f->aws_message ? f->aws_message : "");
+	else
+		why = psprintf("the exchange %s: %s", http_outcome_name(f->outcome),
+					   f->transport_error ? f->transport_error : "");
+
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_STATEMENT_COMPLETION_UNKNOWN),
+			 errmsg("%s may or may not have been applied", what),
+			 errdetail("Attempt %d of %s was sent, then %s. It was not sent again, "
+					   "because a second sending could apply it twice.",
+					   f->attempts, f->operation, why),
+			 hint ? errhint("%s", hint) : 0,
+			 ddb_errcontext(f)));
 	pg_unreachable();
 }

@@ -23,12 +23,20 @@ typedef struct DdbFailure
 	const char *transport_error;
 	const char *request_id;
 	int			attempts;
+	bool		request_sent;	/* the request may have reached DynamoDB */
+	bool		unreadable;		/* HTTP 200, but the answer is not JSON */
 } DdbFailure;
 
 /* Fills the AWS fields of f from an error response. */
 extern void ddb_failure_parse(DdbFailure *f, const HttpResponse *resp);
 
 extern bool ddb_failure_is_retryable(const DdbFailure *f);
+
+/*
+ * DynamoDB may have applied the request: it was sent and no answer says
+ * otherwise (a timeout, a broken connection, a 5xx, an unreadable 200).
+ */
+extern bool ddb_failure_may_have_applied(const DdbFailure *f);
 extern bool ddb_failure_is_throttling(const DdbFailure *f);
 extern bool ddb_failure_is_credentials(const DdbFailure *f);
 
@@ -37,5 +45,20 @@ extern char *ddb_redact(const char *message, const AwsCredentials *creds);
 
 /* Raises f; credentials_source names where the credentials came from. */
 extern void ddb_raise(const DdbFailure *f, const char *credentials_source) pg_attribute_noreturn();
+
+/*
+ * Raises 40003: what (a write) may or may not have been applied, f being
+ * the attempt whose answer was lost; hint is optional advice.
+ */
+extern void ddb_raise_unknown_outcome(const DdbFailure *f, const char *what,
+									  const char *hint) pg_attribute_noreturn();
+
+/*
+ * For a caller's own ereport about a failure it tolerated: add f's AWS
+ * error as DETAIL and its operation, endpoint, attempts and request id as
+ * CONTEXT, as ddb_raise does.  Use inside ereport(...).
+ */
+extern int	ddb_errdetail(const DdbFailure *f);
+extern int	ddb_errcontext(const DdbFailure *f);
 
 #endif

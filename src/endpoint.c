@@ -21,19 +21,37 @@ first_set(const char *a, const char *b, const char *c)
 	return NULL;
 }
 
+/*
+ * The region goes into the default endpoint's host name and the signature:
+ * wherever it comes from, it passes the setting's check.
+ */
 static const char *
 resolve_region(void)
 {
-	const char *region = first_set(dynamo_region, getenv("AWS_REGION"),
-								   getenv("AWS_DEFAULT_REGION"));
+	const char *region;
+	const char *origin;
 
-	if (region == NULL)
+	if ((region = first_set(dynamo_region, NULL, NULL)) != NULL)
+		origin = "dynamo_atomic.region";
+	else if ((region = first_set(getenv("AWS_REGION"), NULL, NULL)) != NULL)
+		origin = "AWS_REGION";
+	else if ((region = first_set(getenv("AWS_DEFAULT_REGION"), NULL, NULL)) != NULL)
+		origin = "AWS_DEFAULT_REGION";
+	else
+	{
 		region = aws_profile_region();
+		origin = "the AWS profile's region";
+	}
 	if (region == NULL || region[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("no AWS region configured"),
 				 errhint("Set dynamo_atomic.region, or AWS_REGION in the server's environment.")));
+	if (!region_is_valid(region))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid AWS region \"%s\" from %s", region, origin),
+				 errdetail("A region name has only lower-case letters, digits and hyphens, like \"us-east-1\".")));
 	return region;
 }
 

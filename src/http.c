@@ -14,6 +14,16 @@
  *
  * The libcurl callbacks only copy bytes and set flags: they must not
  * ereport, since a longjmp through libcurl would corrupt it.
+ *
+ * The body is handed to libcurl through a read callback rather than
+ * CURLOPT_POSTFIELDS so that libcurl must ask us (the seek callback)
+ * before it sends the same body a second time on a new connection, which
+ * it does on its own when a reused connection dies before any answer: a
+ * write that must not be applied twice refuses.
+ *
+ * Response bodies can hold credentials (metadata services), and header
+ * lines hold the session token: both are wiped before their memory is
+ * reused or freed.
  */
 #include "postgres.h"
 
@@ -41,12 +51,36 @@ static struct
 	bool		out_of_memory;
 }			body;
 
-/* State the callbacks report for the current transfer. */
+/* State the callbacks share for the current transfer. */
 static struct
 {
 	bool		connected;
+	bool		resent;			/* the body was rewound for a second sending */
 	char	   *request_id;		/* points into the caller's HttpResponse */
+	const char *upload;			/* the request body */
+	size_t		upload_len;
+	size_t		upload_pos;
+	bool		resend_safe;
 }			transfer;
+
+static void
+wipe_body(void)
+{
+	if (body.data)
+		explicit_bzero(body.data, body.len);
+	body.len = 0;
+}
+
+static void
+free_body(void)
+{
+	if (body.data)
+		explicit_bzero(body.data, body.cap);
+	free(body.data);
+	body.data = NULL;
+	body.len = 0;
+	body.cap = 0;
+}
 
 static void
 release_handles(int code, Datum arg)
@@ -57,8 +91,7 @@ release_handles(int code, Datum arg)
 		curl_multi_cleanup(multi_handle);
 	easy_handle = NULL;
 	multi_handle = NULL;
-	free(body.data);
-	body.data = NULL;
+	free_body();
 }
 
 static void
@@ -78,6 +111,18 @@ ensure_handles(void)
 	on_proc_exit(release_handles, 0);
 }
 
+/* Replaces the body buffer by grown (holding the same bytes), wiping the old. */
+static void
+replace_body_buffer(char *grown, size_t cap)
+{
+	size_t		len = body.len;
+
+	free_body();
+	body.data = grown;
+	body.len = len;
+	body.cap = cap;
+}
+
 static size_t
 write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
@@ -95,14 +140,16 @@ write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 		while (cap < body.len + n + 1)
 			cap *= 2;
-		grown = realloc(body.data, cap);
+		/* Not realloc: the old block may hold a secret and must be wiped. */
+		grown = malloc(cap);
 		if (grown == NULL)
 		{
 			body.out_of_memory = true;
 			return 0;
 		}
-		body.data = grown;
-		body.cap = cap;
+		if (body.data)
+			memcpy(grown, body.data, body.len);
+		replace_body_buffer(grown, cap);
 	}
 	memcpy(body.data + body.len, ptr, n);
 	body.len += n;
@@ -134,6 +181,34 @@ read_header(char *buffer, size_t size, size_t nitems, void *userdata)
 	return n;
 }
 
+/* Hands libcurl the next piece of the request body. */
+static size_t
+read_upload(char *buffer, size_t size, size_t nitems, void *userdata)
+{
+	size_t		n = Min(size * nitems, transfer.upload_len - transfer.upload_pos);
+
+	memcpy(buffer, transfer.upload + transfer.upload_pos, n);
+	transfer.upload_pos += n;
+	return n;
+}
+
+/*
+ * libcurl asks to rewind the body only to send it again on a new
+ * connection after the one it was sent on died unanswered: the first
+ * sending may have been applied.  Refusing makes the transfer fail with
+ * CURLE_SEND_FAIL_REWIND instead.
+ */
+static int
+rewind_upload(void *userdata, curl_off_t offset, int origin)
+{
+	if (!transfer.resend_safe || origin != SEEK_SET || offset < 0 ||
+		(size_t) offset > transfer.upload_len)
+		return CURL_SEEKFUNC_FAIL;
+	transfer.upload_pos = (size_t) offset;
+	transfer.resent = true;
+	return CURL_SEEKFUNC_OK;
+}
+
 /* Called once the connection is up (new or reused), before the request. */
 static int
 on_connected(void *clientp, char *primary_ip, char *local_ip,
@@ -153,6 +228,11 @@ set_options(const HttpRequest *req, struct curl_slist *headers, char *errbuf)
 	curl_easy_setopt(h, CURLOPT_URL, req->url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);	/* PostgreSQL owns SIGALRM */
+	/*
+	 * Do not wait for a DNS lookup thread when a transfer is abandoned (a
+	 * cancel, a timeout): a stalled resolver would hold the backend.
+	 */
+	curl_easy_setopt(h, CURLOPT_QUICK_EXIT, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
@@ -176,9 +256,10 @@ set_options(const HttpRequest *req, struct curl_slist *headers, char *errbuf)
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	else
 	{
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-						 (curl_off_t) (req->body ? req->body_len : 0));
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) transfer.upload_len);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_upload);
+		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, rewind_upload);
 		if (strcmp(req->method, "POST") != 0)
 			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
 	}
@@ -198,11 +279,21 @@ build_headers(const HttpRequest *req, struct curl_slist *volatile *list)
 			psprintf("%s: %s", req->headers[i].name, req->headers[i].value);
 		struct curl_slist *grown = curl_slist_append(*list, line);
 
+		/* Lines hold the session token: wipe them (and libcurl's copies later). */
+		explicit_bzero(line, strlen(line));
 		pfree(line);
 		if (grown == NULL)
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 		*list = grown;
 	}
+}
+
+static void
+free_headers(struct curl_slist *list)
+{
+	for (struct curl_slist *p = list; p; p = p->next)
+		explicit_bzero(p->data, strlen(p->data));
+	curl_slist_free_all(list);
 }
 
 /* Runs the transfer to its end; raises only through CHECK_FOR_INTERRUPTS. */
@@ -256,6 +347,9 @@ classify(CURLcode rc)
 		case CURLE_URL_MALFORMAT:
 		case CURLE_UNSUPPORTED_PROTOCOL:
 			return HTTP_BAD_URL;
+		case CURLE_SEND_FAIL_REWIND:
+			/* the resend we refused, after the first sending died unanswered */
+			return HTTP_NETWORK_FAILED;
 		case CURLE_WRITE_ERROR:
 			if (body.too_large)
 				return HTTP_TOO_LARGE;
@@ -276,16 +370,17 @@ http_perform(const HttpRequest *req, HttpResponse *resp)
 	ensure_handles();
 	memset(resp, 0, sizeof(*resp));
 	if (body.cap > BODY_KEEP_BYTES)
-	{
-		free(body.data);
-		body.data = NULL;
-		body.cap = 0;
-	}
-	body.len = 0;
+		free_body();
+	wipe_body();
 	body.too_large = false;
 	body.out_of_memory = false;
 	transfer.connected = false;
+	transfer.resent = false;
 	transfer.request_id = resp->request_id;
+	transfer.upload = req->body ? req->body : "";
+	transfer.upload_len = req->body ? req->body_len : 0;
+	transfer.upload_pos = 0;
+	transfer.resend_safe = req->resend_safe;
 
 	CHECK_FOR_INTERRUPTS();
 	start = GetCurrentTimestamp();
@@ -307,7 +402,7 @@ http_perform(const HttpRequest *req, HttpResponse *resp)
 		/* Detaching mid-transfer aborts it; a finished connection stays pooled. */
 		curl_multi_remove_handle(multi_handle, easy_handle);
 		curl_easy_setopt(easy_handle, CURLOPT_HTTPHEADER, NULL);
-		curl_slist_free_all(headers);
+		free_headers(headers);
 	}
 	PG_END_TRY();
 
@@ -320,12 +415,20 @@ http_perform(const HttpRequest *req, HttpResponse *resp)
 	curl_easy_getinfo(easy_handle, CURLINFO_NUM_CONNECTS, &new_connections);
 	resp->body = body.data ? body.data : "";
 	resp->body_len = body.len;
+	resp->request_sent = transfer.connected;
+	resp->resent = transfer.resent;
 	if (resp->outcome != HTTP_DONE && resp->error[0] == '\0')
 		strlcpy(resp->error, curl_easy_strerror(rc), sizeof(resp->error));
 
 	dynamo_backend_stats.http_requests++;
 	dynamo_backend_stats.connections_opened += new_connections;
 	dynamo_backend_stats.request_seconds += resp->seconds;
+}
+
+void
+http_wipe_response(void)
+{
+	wipe_body();
 }
 
 const char *

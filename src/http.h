@@ -32,6 +32,16 @@ typedef struct HttpRequest
 	int			connect_timeout_ms;
 	int			timeout_ms;		/* whole request, connection included */
 	bool		bypass_proxy;	/* link-local metadata services */
+
+	/*
+	 * May the body be sent again on a new connection within this call?
+	 * libcurl silently resends a request whose kept-alive connection died
+	 * before any answer came back; when the body had already left, the
+	 * server may have applied it.  false makes that resend fail instead
+	 * (the outcome is then unknown), for writes that must not be applied
+	 * twice.
+	 */
+	bool		resend_safe;
 } HttpRequest;
 
 typedef enum HttpOutcome
@@ -56,9 +66,20 @@ typedef struct HttpResponse
 	char		request_id[72]; /* x-amzn-RequestId, "" if none */
 	char		error[CURL_ERROR_SIZE]; /* why, when outcome != HTTP_DONE */
 	double		seconds;		/* wall time of the exchange */
+
+	/*
+	 * The request reached a connection and may have been received: false
+	 * only when nothing was sent (no connection, DNS or TLS failure).
+	 */
+	bool		request_sent;
+	/* libcurl sent the whole body again on a new connection (see above). */
+	bool		resent;
 } HttpResponse;
 
 extern void http_perform(const HttpRequest *req, HttpResponse *resp);
+
+/* Wipes the last response body (it held credentials) at once. */
+extern void http_wipe_response(void);
 
 /* A short name for an outcome, for messages. */
 extern const char *http_outcome_name(HttpOutcome outcome);

@@ -1,10 +1,12 @@
 /*
  * settings.c - defines the dynamo_atomic.* GUCs and checks their values.
  *
- * Where requests go and with which identity is a superuser's decision
- * (PGC_SUSET); the secret and the session token are also hidden from
- * non-superusers and from SHOW ALL.  Timeouts, retries and the default
- * counter table are per-session choices any user may make.
+ * Where requests go, with which identity and to which tables is a
+ * superuser's decision (PGC_SUSET); the secret and the session token are
+ * also hidden from non-superusers and from SHOW ALL, and refused where
+ * PostgreSQL would store them in a catalog every role can read.
+ * Timeouts, retries and the default counter table are per-session choices
+ * any user may make.
  */
 #include "postgres.h"
 
@@ -23,6 +25,11 @@ int			dynamo_connect_timeout_ms = 3000;
 int			dynamo_request_timeout_ms = 10000;
 int			dynamo_max_retries = 3;
 char	   *dynamo_counter_table = NULL;
+bool		dynamo_retry_unknown_writes = false;
+char	   *dynamo_allowed_tables = NULL;
+
+/* dynamo_atomic.allowed_tables as ",A,B,", or NULL for any table. */
+static const char *allowed_tables_list = NULL;
 
 bool
 table_name_is_valid(const char *name)
@@ -50,17 +57,118 @@ check_endpoint(char **newval, void **extra, GucSource source)
 	return false;
 }
 
+bool
+region_is_valid(const char *region)
+{
+	size_t		len = strlen(region);
+
+	if (len == 0 || len > 64)
+		return false;
+	for (const char *p = region; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+			return false;
+	return true;
+}
+
 static bool
 check_region(char **newval, void **extra, GucSource source)
 {
-	for (const char *p = *newval ? *newval : ""; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+	if (*newval == NULL || (*newval)[0] == '\0' || region_is_valid(*newval))
+		return true;
+	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+	GUC_check_errdetail("A region name has only lower-case letters, digits and hyphens, like \"us-east-1\".");
+	return false;
+}
+
+/*
+ * ALTER ROLE/DATABASE ... SET store a value in pg_db_role_setting, and a
+ * function's SET clause in pg_proc: both readable by every role.  A
+ * secret must not go there; PostgreSQL validates those with PGC_S_TEST and
+ * applies them at login with the sources below.
+ */
+static bool
+check_secret(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	if (source == PGC_S_TEST || source == PGC_S_DATABASE || source == PGC_S_USER ||
+		source == PGC_S_DATABASE_USER || source == PGC_S_GLOBAL)
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errmsg("AWS secrets cannot be stored with ALTER ROLE, ALTER DATABASE or a function's SET clause");
+		GUC_check_errdetail("Those settings are kept in pg_db_role_setting and pg_proc, which every role can read.");
+		GUC_check_errhint("Use the server's environment, an AWS profile, postgresql.conf, or SET in a session.");
+		return false;
+	}
+	return true;
+}
+
+/* Normalises "A, B" to ",A,B," (table names hold no comma) in *extra. */
+static bool
+check_allowed_tables(char **newval, void **extra, GucSource source)
+{
+	char	   *copy;
+	char	   *list;
+	char	   *out;
+	char	   *save = NULL;
+
+	if (*newval == NULL || strspn(*newval, " \t") == strlen(*newval))
+		return true;
+	copy = strdup(*newval);
+	list = malloc(strlen(*newval) + 3);	/* GUC frees extra with free() */
+	if (copy == NULL || list == NULL)
+	{
+		free(copy);
+		free(list);
+		return false;
+	}
+	out = list;
+	*out++ = ',';
+	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save))
+	{
+		char	   *end;
+
+		while (*name == ' ' || *name == '\t')
+			name++;
+		end = name + strlen(name);
+		while (end > name && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (!table_name_is_valid(name))
 		{
 			GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
-			GUC_check_errdetail("A region name has only lower-case letters, digits and hyphens, like \"us-east-1\".");
+			GUC_check_errdetail("\"%s\" is not a DynamoDB table name: the list is table names separated by commas.",
+								name);
+			free(copy);
+			free(list);
 			return false;
 		}
+		out += sprintf(out, "%s,", name);
+	}
+	free(copy);
+	*extra = list;
 	return true;
+}
+
+static void
+assign_allowed_tables(const char *newval, void *extra)
+{
+	allowed_tables_list = extra;
+}
+
+void
+settings_check_table_allowed(const char *table)
+{
+	char	   *needle;
+
+	if (allowed_tables_list == NULL || table == NULL)
+		return;
+	needle = psprintf(",%s,", table);
+	if (strstr(allowed_tables_list, needle) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("DynamoDB table \"%s\" is not in dynamo_atomic.allowed_tables", table),
+				 errhint("A superuser lists the tables this server may use in dynamo_atomic.allowed_tables.")));
+	pfree(needle);
 }
 
 static bool
@@ -99,13 +207,13 @@ settings_define(void)
 							   "Visible to superusers only.",
 							   &dynamo_secret_access_key, "", PGC_SUSET,
 							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
-							   NULL, NULL, NULL);
+							   check_secret, NULL, NULL);
 	DefineCustomStringVariable("dynamo_atomic.session_token",
 							   "AWS session token for temporary credentials.",
 							   "Visible to superusers only.",
 							   &dynamo_session_token, "", PGC_SUSET,
 							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
-							   NULL, NULL, NULL);
+							   check_secret, NULL, NULL);
 	DefineCustomStringVariable("dynamo_atomic.profile",
 							   "Profile to read from the AWS shared credentials and config files.",
 							   "Empty: AWS_PROFILE, then \"default\".",
@@ -131,6 +239,18 @@ settings_define(void)
 							   NULL,
 							   &dynamo_counter_table, "AtomicCounters", PGC_USERSET, 0,
 							   check_counter_table, NULL, NULL);
+	DefineCustomBoolVariable("dynamo_atomic.retry_unknown_writes",
+							 "Resend an unbounded dynamo_increment whose answer was lost.",
+							 "Off: such an increment raises SQLSTATE 40003, since a resend would "
+							 "apply it twice if the first sending was applied. On: it is resent; "
+							 "a counter used for IDs then only skips values.",
+							 &dynamo_retry_unknown_writes, false, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomStringVariable("dynamo_atomic.allowed_tables",
+							   "DynamoDB tables this server's functions may use, separated by commas.",
+							   "Empty: any table the AWS identity may use.",
+							   &dynamo_allowed_tables, "", PGC_SUSET, 0,
+							   check_allowed_tables, assign_allowed_tables, NULL);
 
 	MarkGUCPrefixReserved("dynamo_atomic");
 }

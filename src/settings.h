@@ -17,10 +17,21 @@ extern int	dynamo_connect_timeout_ms;
 extern int	dynamo_request_timeout_ms;
 extern int	dynamo_max_retries;
 extern char *dynamo_counter_table;
+extern bool dynamo_retry_unknown_writes;
+extern char *dynamo_allowed_tables;
 
 extern void settings_define(void);
 
 /* True for a valid DynamoDB table name: 3-255 of [A-Za-z0-9_.-]. */
 extern bool table_name_is_valid(const char *name);
+
+/* True for a plausible AWS region name: lower-case letters, digits, '-'. */
+extern bool region_is_valid(const char *region);
+
+/*
+ * Raises 42501 unless dynamo_atomic.allowed_tables is empty or lists
+ * table (NULL: a request naming no table, always allowed).
+ */
+extern void settings_check_table_allowed(const char *table);
 
 #endif

@@ -1,5 +1,10 @@
 /*
  * table.c - dynamo_create_counter_table and dynamo_delete_table.
+ *
+ * Both are resent after a lost answer, because each recognises its own
+ * earlier success: a CreateTable resend that finds the table with the key
+ * schema it asked for, and a DeleteTable resend that finds no table, are
+ * taken as the first sending having worked.
  */
 #include "postgres.h"
 
@@ -9,8 +14,8 @@
 #include "args.h"
 #include "ddb.h"
 
-/* How long to wait for a new table to become ACTIVE before giving up. */
-#define ACTIVE_WAIT_LIMIT_MS (10 * 60 * 1000)
+/* How long to wait for a table to become ACTIVE, or to go, before giving up. */
+#define TABLE_WAIT_LIMIT_MS (10 * 60 * 1000)
 
 static cJSON *
 table_request(const char *table)
@@ -21,34 +26,68 @@ table_request(const char *table)
 	return req;
 }
 
+/* DescribeTable's "Table", or NULL when there is no such table. */
+static const cJSON *
+describe_table(const char *table)
+{
+	DdbCall		call = {0};
+	DdbResult	res;
+
+	call.operation = "DescribeTable";
+	call.request = table_request(table);
+	call.tolerated_error = "ResourceNotFoundException";
+	ddb_execute(&call, &res);
+	return json_get(res.response, "Table");
+}
+
+static const char *
+table_status(const cJSON *description)
+{
+	return json_get_string(description, "TableStatus");
+}
+
+/* Is the key schema exactly one HASH key named key? */
+static bool
+has_hash_key_only(const cJSON *description, const char *key)
+{
+	const cJSON *schema = json_get(description, "KeySchema");
+	const cJSON *first = cJSON_IsArray(schema) ? schema->child : NULL;
+
+	return first != NULL && first->next == NULL &&
+		json_get_string(first, "AttributeName") != NULL &&
+		strcmp(json_get_string(first, "AttributeName"), key) == 0 &&
+		json_get_string(first, "KeyType") != NULL &&
+		strcmp(json_get_string(first, "KeyType"), "HASH") == 0;
+}
+
 /*
- * Polls DescribeTable until the table is ACTIVE.  A table AWS has only
- * just accepted may briefly be unknown to DescribeTable: that counts as
- * still being created.
+ * Polls DescribeTable until the table is ACTIVE (want_gone: until it no
+ * longer exists).  A table AWS has only just accepted may briefly be
+ * unknown to DescribeTable: that counts as still being created.
  */
 static void
-wait_until_active(const char *table)
+wait_for_table(const char *table, bool want_gone)
 {
-	TimestampTz give_up = GetCurrentTimestamp() + (int64) ACTIVE_WAIT_LIMIT_MS * 1000;
+	TimestampTz give_up = GetCurrentTimestamp() + (int64) TABLE_WAIT_LIMIT_MS * 1000;
 	long		pause_ms = 50;
 
 	for (;;)
 	{
-		cJSON	   *resp = ddb_call_tolerating("DescribeTable", table_request(table),
-											   "ResourceNotFoundException");
-		const char *status = json_get_string(json_get(resp, "Table"), "TableStatus");
+		const cJSON *description = describe_table(table);
+		const char *status = table_status(description);
 
-		if (status && strcmp(status, "ACTIVE") == 0)
+		if (want_gone ? description == NULL : (status && strcmp(status, "ACTIVE") == 0))
 			return;
-		if (status && strcmp(status, "DELETING") == 0)
+		if (!want_gone && status && strcmp(status, "DELETING") == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_IN_USE),
 					 errmsg("DynamoDB table \"%s\" is being deleted", table)));
 		if (GetCurrentTimestamp() > give_up)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("DynamoDB table \"%s\" did not become ACTIVE within %d seconds",
-							table, ACTIVE_WAIT_LIMIT_MS / 1000),
+					 errmsg(want_gone ? "DynamoDB table \"%s\" was not deleted within %d seconds" :
+							"DynamoDB table \"%s\" did not become ACTIVE within %d seconds",
+							table, TABLE_WAIT_LIMIT_MS / 1000),
 					 errdetail("Its status is %s.", status ? status : "unknown")));
 		ddb_sleep_ms(pause_ms);
 		pause_ms = Min(pause_ms * 2, 2000);
@@ -62,10 +101,11 @@ Datum
 dynamo_create_counter_table(PG_FUNCTION_ARGS)
 {
 	char	   *table = arg_table_name(fcinfo, 0, true);
-	bool		if_not_exists = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+	bool		if_not_exists = arg_required_bool(fcinfo, 1, "if_not_exists");
 	char	   *key = arg_attribute_name(fcinfo, 2, "key_attribute");
 	cJSON	   *req = table_request(table);
 	cJSON	   *item;
+	DdbCall		call = {0};
 
 	json_append_object(json_add_array(req, "AttributeDefinitions"), &item);
 	json_add_string(item, "AttributeName", key);
@@ -75,17 +115,44 @@ dynamo_create_counter_table(PG_FUNCTION_ARGS)
 	json_add_string(item, "KeyType", "HASH");
 	json_add_string(req, "BillingMode", "PAY_PER_REQUEST");
 
-	if (ddb_call_tolerating("CreateTable", req, "ResourceInUseException") == NULL)
+	call.operation = "CreateTable";
+	call.request = req;
+	call.resend_safe = true;	/* a resend recognises the table it made */
+	call.tolerated_error = "ResourceInUseException";
+
+	for (;;)
 	{
-		if (!if_not_exists)
-			ereport(ERROR,
-					(errcode(ERRCODE_DUPLICATE_TABLE),
-					 errmsg("DynamoDB table \"%s\" already exists", table)));
-		ereport(NOTICE,
+		DdbResult	res;
+		const cJSON *existing;
+		const char *status;
+
+		ddb_execute(&call, &res);
+		if (res.response != NULL)
+			break;
+
+		/* "In use": the table exists, or is still being deleted. */
+		existing = describe_table(table);
+		status = table_status(existing);
+		if (existing == NULL)
+			continue;			/* its deletion finished meanwhile */
+		if (status && strcmp(status, "DELETING") == 0)
+		{
+			ereport(NOTICE,
+					(errmsg("DynamoDB table \"%s\" is being deleted; waiting for that to finish", table)));
+			wait_for_table(table, true);
+			continue;
+		}
+		if (res.maybe_applied_before && has_hash_key_only(existing, key))
+			break;				/* our own earlier sending made it */
+		ereport(if_not_exists ? NOTICE : ERROR,
 				(errcode(ERRCODE_DUPLICATE_TABLE),
-				 errmsg("DynamoDB table \"%s\" already exists, skipping", table)));
+				 errmsg(if_not_exists ? "DynamoDB table \"%s\" already exists, skipping" :
+						"DynamoDB table \"%s\" already exists", table),
+				 ddb_errdetail(res.tolerated),
+				 ddb_errcontext(res.tolerated)));
+		break;
 	}
-	wait_until_active(table);
+	wait_for_table(table, false);
 	PG_RETURN_VOID();
 }
 
@@ -96,16 +163,21 @@ Datum
 dynamo_delete_table(PG_FUNCTION_ARGS)
 {
 	char	   *table = arg_table_name(fcinfo, 0, false);
-	bool		if_exists = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+	bool		if_exists = arg_required_bool(fcinfo, 1, "if_exists");
+	DdbCall		call = {0};
+	DdbResult	res;
 
-	if (ddb_call_tolerating("DeleteTable", table_request(table), "ResourceNotFoundException") == NULL)
-	{
-		if (!if_exists)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("DynamoDB table \"%s\" does not exist", table)));
-		ereport(NOTICE,
-				(errmsg("DynamoDB table \"%s\" does not exist, skipping", table)));
-	}
+	call.operation = "DeleteTable";
+	call.request = table_request(table);
+	call.resend_safe = true;	/* a resend that finds no table: the first worked */
+	call.tolerated_error = "ResourceNotFoundException";
+	ddb_execute(&call, &res);
+	if (res.response == NULL && !res.maybe_applied_before)
+		ereport(if_exists ? NOTICE : ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg(if_exists ? "DynamoDB table \"%s\" does not exist, skipping" :
+						"DynamoDB table \"%s\" does not exist", table),
+				 ddb_errdetail(res.tolerated),
+				 ddb_errcontext(res.tolerated)));
 	PG_RETURN_VOID();
 }

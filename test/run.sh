@@ -6,10 +6,14 @@
 # (pg_virtualenv, with the extension preloaded), and runs pg_regress and the
 # shell test cases inside it.  Stops everything it started.  Ends with
 # "N passed, N failed" and a non-zero exit status on any failure.
+#
+#   bash test/run.sh               everything
+#   bash test/run.sh NAME...       only these: test/cases/NAME.sh, or "regress"
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source test/lib/harness.sh
 
+export DYNAMO_ATOMIC_ONLY="$*"
 harness_scrub_env
 harness_make_run_dir
 RESULTS=$(mktemp -t dynamo_atomic_results.XXXXXX)

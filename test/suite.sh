@@ -8,6 +8,11 @@ source test/lib/assert.sh
 
 harness_guard_server_environment
 
+# run.sh NAME...: only those (test/cases/NAME.sh, or "regress").
+only=${DYNAMO_ATOMIC_ONLY:-}
+wanted() { [[ -z $only || " $only " == *" $1 "* ]]; }
+
+if wanted regress; then
 log "pg_regress (make installcheck)"
 rm -f regression.diffs
 regress_out=$(make -s installcheck 2>&1) || true
@@ -16,8 +21,11 @@ sed -nE 's/^(test)? +([a-z_0-9]+) +\.\.\. +ok .*/pass regress: \2/p; s/^(test)? 
 	<<<"$regress_out" >>"$RESULTS"
 grep -qE '\.\.\. +(ok|FAILED)' <<<"$regress_out" || fail "regress: pg_regress did not run"
 [[ -f regression.diffs ]] && head -200 regression.diffs
+fi
 
 for case in test/cases/*.sh; do
+	name=$(basename "$case" .sh)
+	wanted "$name" || continue
 	log "${case#test/}"
 	bash "$case" || fail "${case#test/}: stopped early with status $?"
 done

@@ -45,12 +45,21 @@ expect_eq "the message says how often it was throttled" \
 	"DynamoDB throttled the UpdateItem request 3 times" "$(field 3 "$r")"
 expect_eq "exactly max_retries + 1 requests were sent" 3 "$(curl -s "$fake/_log" | grep -c '"method":"POST"')"
 
-# a 500, then served
+# a 500, then served: a read is retried; an increment's outcome is unknown
+read_value="SELECT dynamo_get_last_value('f', 'FaultCounters')"
 control "fault=server-error&count=1"
-expect_eq "a 500 is retried and the increment succeeds" 4 "$(psql -X -qAt "${via_fake[@]}" -c "$increment")"
+expect_eq "a 500 on a read is retried and the read succeeds" 3 "$(psql -X -qAt "${via_fake[@]}" -c "$read_value")"
 control "fault=server-error"
-r=$(sql_error "SET dynamo_atomic.endpoint = '$fake'" "SET dynamo_atomic.max_retries = 1" "$increment")
-expect_eq "persistent 500s give 08006" 08006 "$(field 1 "$r")"
+r=$(sql_error "SET dynamo_atomic.endpoint = '$fake'" "SET dynamo_atomic.max_retries = 1" "$read_value")
+expect_eq "persistent 500s on a read give 08006" 08006 "$(field 1 "$r")"
+expect_eq "...after max_retries + 1 sendings" 2 "$(curl -s "$fake/_log" | grep -c '"method":"POST"')"
+control "fault=server-error&count=1"
+r=$(sql_error "SET dynamo_atomic.endpoint = '$fake'" "$increment")
+expect_eq "a 500 on an increment is not resent: 40003, since it may have been applied" "40003|1" \
+	"$(field 1 "$r")|$(curl -s "$fake/_log" | grep -c '"method":"POST"')"
+control "fault=server-error&count=1"
+expect_eq "...unless dynamo_atomic.retry_unknown_writes allows it" 4 \
+	"$(psql -X -qAt "${via_fake[@]}" -c "SET dynamo_atomic.retry_unknown_writes = on" -c "$increment")"
 
 # a 200 whose body is not JSON
 control "fault=garbage&count=1"

@@ -57,9 +57,13 @@ expect_eq "after a cancelled request the same session increments normally" 1 "$r
 
 # dynamo_atomic.request_timeout_ms bounds a request with no statement_timeout
 r=$(sql_error "SET dynamo_atomic.endpoint = '$silent'" "SET dynamo_atomic.request_timeout_ms = 400" \
-	"SET dynamo_atomic.max_retries = 0" "SELECT dynamo_increment('x', table_name => 'InterruptCounters')")
-expect_eq "a request that times out gives 08006" 08006 "$(field 1 "$r")"
+	"SET dynamo_atomic.max_retries = 0" "SELECT dynamo_get_last_value('x', 'InterruptCounters')")
+expect_eq "a read that times out gives 08006" 08006 "$(field 1 "$r")"
 within "request_timeout_ms = 400 is honoured" "$(field 2 "$r")" 350 1500
+r=$(sql_error "SET dynamo_atomic.endpoint = '$silent'" "SET dynamo_atomic.request_timeout_ms = 400" \
+	"SELECT dynamo_increment('x', table_name => 'InterruptCounters')")
+expect_eq "an increment that times out gives 40003 at once (not resent)" 40003 "$(field 1 "$r")"
+within "...after one request_timeout_ms, not max_retries + 1 of them" "$(field 2 "$r")" 350 1500
 
 # nothing listening: connection refused
 r=$(sql_error "SET dynamo_atomic.endpoint = 'http://127.0.0.1:$refused_port'" "SET dynamo_atomic.max_retries = 0" \

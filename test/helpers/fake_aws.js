@@ -8,6 +8,16 @@
 //                             injects faults set through /_control
 //   - request log             GET  /_log         what it received, as JSON lines
 //
+// Faults: GET /_control?fault=KIND[&count=N][&target=OP][&match=TEXT][&add=1]
+// sets one rule (add=1: appends one); a rule applies to the next N requests
+// (default: all) whose X-Amz-Target ends in OP and whose body contains TEXT.
+// No fault clears the rules and the log.  Kinds:
+//   throttle, server-error, reject-credentials, access-denied, garbage, in-use,
+//   deleting        answered by the front; DynamoDB Local never sees them
+//   drop-answer     forwarded and applied, then the connection is closed unanswered
+//   apply-then-500  forwarded and applied, then answered 500 InternalServerError
+//   apply-then-hang forwarded and applied, then never answered
+//
 // Usage: node fake_aws.js PORTFILE DYNAMODB_URL
 // Writes its port to PORTFILE once listening; exits by itself after 300 s.
 'use strict';
@@ -21,8 +31,8 @@ const ROLE = 'dynamo-atomic-test-role';
 const LIFETIME_MS = 300 * 1000;
 
 const log = [];
-// fault: {kind, remaining}; kinds: throttle, server-error, reject-credentials, garbage
-let fault = null;
+// rules: [{kind, remaining, target, match}], first match wins
+let rules = [];
 
 function credentials(prefix) {
   return {
@@ -43,35 +53,72 @@ function awsError(res, status, type, message) {
   send(res, status, { __type: 'com.amazonaws.dynamodb.v20120810#' + type, message }, 'application/x-amz-json-1.0');
 }
 
-function forward(req, body, res) {
+// Sends the request on to DynamoDB Local; then(status, headers, body).
+function forward(req, body, res, then) {
   const target = new URL(dynamodbUrl);
   const headers = Object.assign({}, req.headers, { host: target.host });
   const out = http.request({ host: target.hostname, port: target.port, method: 'POST', path: '/', headers }, (up) => {
-    res.writeHead(up.statusCode, up.headers);
-    up.pipe(res);
+    const chunks = [];
+    up.on('data', (c) => chunks.push(c));
+    up.on('end', () => then(up.statusCode, up.headers, Buffer.concat(chunks)));
   });
   out.on('error', (e) => send(res, 502, { message: String(e) }));
   out.end(body);
 }
 
-function dynamodb(req, body, res) {
-  if (fault && fault.remaining !== 0) {
-    if (fault.remaining > 0) fault.remaining--;
-    switch (fault.kind) {
-      case 'throttle':
-        return awsError(res, 400, 'ThrottlingException', 'Rate of requests exceeds the allowed throughput.');
-      case 'server-error':
-        return awsError(res, 500, 'InternalServerError', 'Internal server error');
-      case 'reject-credentials':
-        // Real AWS messages can echo request parts; echo the secrets to prove redaction.
-        return awsError(res, 400, 'UnrecognizedClientException',
-          'The security token included in the request is invalid: ' + (req.headers['x-amz-security-token'] || '') +
-          ' ' + (req.headers['x-test-echo'] || ''));
-      case 'garbage':
-        return send(res, 200, 'this is not json', 'application/x-amz-json-1.0');
-    }
+function passOn(res) {
+  return (status, headers, upBody) => {
+    res.writeHead(status, headers);
+    res.end(upBody);
+  };
+}
+
+function matchingRule(req, body) {
+  const target = req.headers['x-amz-target'] || '';
+  for (const rule of rules) {
+    if (rule.remaining === 0) continue;
+    if (rule.target && !target.endsWith('.' + rule.target)) continue;
+    if (rule.match && !body.includes(rule.match)) continue;
+    if (rule.remaining > 0) rule.remaining--;
+    return rule;
   }
-  return forward(req, body, res);
+  return null;
+}
+
+function dynamodb(req, body, res) {
+  const rule = matchingRule(req, body);
+  switch (rule && rule.kind) {
+    case null:
+      return forward(req, body, res, passOn(res));
+    case 'throttle':
+      return awsError(res, 400, 'ThrottlingException', 'Rate of requests exceeds the allowed throughput.');
+    case 'server-error':
+      return awsError(res, 500, 'InternalServerError', 'Internal server error');
+    case 'reject-credentials':
+      // Real AWS messages can echo request parts; echo the secrets to prove redaction.
+      return awsError(res, 400, 'UnrecognizedClientException',
+        'The security token included in the request is invalid: ' + (req.headers['x-amz-security-token'] || '') +
+        ' ' + (req.headers['x-test-echo'] || ''));
+    case 'access-denied':
+      return awsError(res, 400, 'AccessDeniedException',
+        'User: arn:aws:iam::123456789012:user/test is not authorized to perform: dynamodb:UpdateItem');
+    case 'garbage':
+      return send(res, 200, 'this is not json', 'application/x-amz-json-1.0');
+    case 'in-use':
+      return awsError(res, 400, 'ResourceInUseException', 'Table already exists or is being deleted');
+    case 'deleting': {
+      const table = JSON.parse(body.toString()).TableName;
+      return send(res, 200, { Table: { TableName: table, TableStatus: 'DELETING' } }, 'application/x-amz-json-1.0');
+    }
+    case 'drop-answer':
+      return forward(req, body, res, () => req.socket.destroy());
+    case 'apply-then-500':
+      return forward(req, body, res, () => awsError(res, 500, 'InternalServerError', 'Internal server error'));
+    case 'apply-then-hang':
+      return forward(req, body, res, () => {});
+    default:
+      return send(res, 400, { message: 'unknown fault ' + rule.kind });
+  }
 }
 
 const server = http.createServer((req, res) => {
@@ -80,15 +127,19 @@ const server = http.createServer((req, res) => {
   req.on('end', () => {
     const body = Buffer.concat(chunks);
     const url = new URL(req.url, 'http://127.0.0.1');
-    log.push({ method: req.method, path: url.pathname, headers: req.headers });
-
     if (url.pathname === '/_log') return send(res, 200, log.map((e) => JSON.stringify(e)).join('\n'), 'text/plain');
     if (url.pathname === '/_control') {
-      const kind = url.searchParams.get('fault');
-      fault = kind ? { kind, remaining: Number(url.searchParams.get('count') || -1) } : null;
-      log.length = 0;
+      const p = url.searchParams;
+      const kind = p.get('fault');
+      if (!p.get('add')) {
+        rules = [];
+        log.length = 0;
+      }
+      if (kind) rules.push({ kind, remaining: Number(p.get('count') || -1), target: p.get('target'), match: p.get('match') });
       return send(res, 200, { ok: true });
     }
+    log.push({ method: req.method, path: url.pathname, target: req.headers['x-amz-target'] || null, headers: req.headers });
+
     if (req.method === 'POST' && url.pathname === '/') return dynamodb(req, body, res);
 
     if (req.method === 'GET' && url.pathname === '/creds') {
