@@ -35,7 +35,7 @@ WARNINGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 PG_CPPFLAGS = $(WARNINGS) $(shell $(CURL_CONFIG) --cflags) $(shell $(PKG_CONFIG) --cflags libcjson)
 SHLIB_LINK = $(shell $(CURL_CONFIG) --libs) $(shell $(PKG_CONFIG) --libs libcjson) -lcrypto
 
-EXTRA_CLEAN = test/sigv4_test test/helpers/tcp_stub test/bench/raw_curl_loop
+EXTRA_CLEAN = test/sigv4_test test/helpers/tcp_stub test/helpers/slow_dns.so test/bench/raw_curl_loop
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -47,6 +47,9 @@ test/sigv4_test: test/sigv4_test.c src/sigv4.c src/sigv4.h src/strbuf.c src/strb
 
 test/helpers/tcp_stub: test/helpers/tcp_stub.c
 	$(CC) -std=gnu11 -O1 -g $(WARNINGS) -o $@ $<
+
+test/helpers/slow_dns.so: test/helpers/slow_dns.c
+	$(CC) -std=gnu11 -O1 -g -shared -fPIC $(WARNINGS) -o $@ $< -ldl
 
 test/bench/raw_curl_loop: test/bench/raw_curl_loop.c src/sigv4.c src/strbuf.c
 	$(CC) -std=gnu11 -O2 $(WARNINGS) -o $@ test/bench/raw_curl_loop.c src/sigv4.c src/strbuf.c \
