@@ -13,6 +13,7 @@
 #include "utils/timestamp.h"
 
 #include "aws_profile.h"
+#include "container_url.h"
 #include "credentials.h"
 #include "http.h"
 #include "json.h"
@@ -246,6 +247,16 @@ copy_to_cache(const char *s)
 	return s ? MemoryContextStrdup(cache_context(), s) : NULL;
 }
 
+/* The parsed answer holds the secrets too; it is freed (unwiped) with its context. */
+static void
+wipe_tree_secrets(const char *secret, const char *token)
+{
+	if (secret)
+		explicit_bzero((char *) secret, strlen(secret));
+	if (token)
+		explicit_bzero((char *) token, strlen(token));
+}
+
 /*
  * Takes credentials out of a metadata JSON answer into the cache.  Returns
  * NULL on success, else what was wrong (no secrets in it).
@@ -260,13 +271,19 @@ cache_fetched(const char *url, const char *source, const char *json, size_t len)
 	const char *token = json_get_string(doc, "Token");
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz expiration;
+	const char *wrong = NULL;
 
 	if (doc == NULL)
-		return "the answer is not JSON";
-	if (code && strcmp(code, "Success") != 0)
-		return psprintf("the answer's Code is \"%s\"", code);
-	if (!is_set(key) || !is_set(secret))
-		return "the answer has no AccessKeyId and SecretAccessKey";
+		wrong = "the answer is not JSON";
+	else if (code && strcmp(code, "Success") != 0)
+		wrong = psprintf("the answer's Code is \"%s\"", code);
+	else if (!is_set(key) || !is_set(secret))
+		wrong = "the answer has no AccessKeyId and SecretAccessKey";
+	if (wrong)
+	{
+		wipe_tree_secrets(secret, token);
+		return wrong;
+	}
 
 	forget_fetched();
 	expiration = parse_expiration(json_get_string(doc, "Expiration"));
@@ -283,10 +300,7 @@ cache_fetched(const char *url, const char *source, const char *json, size_t len)
 			Min(REFRESH_MARGIN_USECS, Max(0, (expiration - now) / 2));
 	fetched_cache.valid = true;
 
-	/* The parsed tree held the secrets too; it is freed with its context. */
-	explicit_bzero((char *) secret, strlen(secret));
-	if (token)
-		explicit_bzero((char *) token, strlen(token));
+	wipe_tree_secrets(secret, token);
 	return NULL;
 }
 
@@ -297,10 +311,15 @@ fetched_is_fresh(const char *url)
 		GetCurrentTimestamp() < fetched_cache.refresh_at;
 }
 
-/* One GET or PUT to a metadata service.  Returns the body, or NULL with *why. */
+/*
+ * One GET or PUT to a metadata service.  Returns the body (to be wiped with
+ * http_wipe_response once read), or NULL with *why, which names the
+ * service as display: a URL can itself be a secret.
+ */
 static const char *
-metadata_request(const char *method, const char *url, const HttpHeader *headers,
-				 int n_headers, int timeout_ms, size_t *len, char **why)
+metadata_request(const char *method, const char *url, const char *display,
+				 const HttpHeader *headers, int n_headers, int timeout_ms,
+				 size_t *len, char **why)
 {
 	HttpRequest req = {0};
 	HttpResponse resp;
@@ -315,32 +334,16 @@ metadata_request(const char *method, const char *url, const HttpHeader *headers,
 	http_perform(&req, &resp);
 	if (resp.outcome != HTTP_DONE)
 	{
-		*why = psprintf("%s %s: %s (%s)", method, url, http_outcome_name(resp.outcome), resp.error);
+		*why = psprintf("%s %s: %s", method, display, http_outcome_name(resp.outcome));
 		return NULL;
 	}
 	if (resp.status != 200)
 	{
-		*why = psprintf("%s %s: HTTP status %ld", method, url, resp.status);
+		*why = psprintf("%s %s: HTTP status %ld", method, display, resp.status);
 		return NULL;
 	}
 	*len = resp.body_len;
 	return resp.body;
-}
-
-/* The container endpoint may be plain http only on hosts that cannot be spoofed. */
-static bool
-container_url_is_allowed(const char *url)
-{
-	static const char *const allowed[] = {
-		"http://127.", "http://localhost:", "http://localhost/", "http://[::1]",
-		"http://169.254.170.2/", "http://169.254.170.2:", "http://169.254.170.23/",
-		"http://169.254.170.23:", "http://[fd00:ec2::23]", "https://"
-	};
-
-	for (int i = 0; i < lengthof(allowed); i++)
-		if (pg_strncasecmp(url, allowed[i], strlen(allowed[i])) == 0)
-			return true;
-	return false;
 }
 
 static char *
@@ -372,51 +375,74 @@ container_authorization(void)
 		value = pstrdup(token);
 
 	if (value && strpbrk(value, "\r\n"))
+	{
+		wipe_pfree(value);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("the container authorization token contains a line break")));
+	}
 	return value;
 }
 
+/*
+ * The container credentials URL, and *display, what messages may show of
+ * it: the relative URI is a bearer key on the ECS agent, never shown.
+ */
 static char *
-container_url(void)
+container_url(const char **display)
 {
 	const char *relative = getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
 	const char *full = getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
 
 	if (is_set(relative))
+	{
+		*display = "the ECS agent (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)";
 		return psprintf("http://169.254.170.2%s%s", relative[0] == '/' ? "" : "/", relative);
+	}
 	if (is_set(full))
+	{
+		*display = full;
 		return pstrdup(full);
+	}
 	return NULL;
 }
 
 static void
-from_container(const char *url, AwsCredentials *out)
+from_container(const char *url, const char *display, AwsCredentials *out)
 {
 	char	   *why = NULL;
 
 	if (!fetched_is_fresh(url))
 	{
-		char	   *authorization;
-		HttpHeader header;
+		char	   *volatile authorization = NULL;
+		HttpHeader	header;
 		const char *body;
 		size_t		len = 0;
 
 		if (!container_url_is_allowed(url))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-					 errmsg("container credentials URI \"%s\" is not allowed", url),
-					 errdetail("It must use https, or http to a loopback or ECS/EKS metadata address.")));
-		authorization = container_authorization();
-		header.name = "Authorization";
-		header.value = authorization;
-		body = metadata_request("GET", url, &header, authorization ? 1 : 0,
-								CONTAINER_TIMEOUT_MS, &len, &why);
-		if (authorization)
-			wipe_pfree(authorization);
-		if (body)
-			why = (char *) cache_fetched(url, psprintf("container credentials at %s", url), body, len);
+					 errmsg("the container credentials URI of %s is not allowed", display),
+					 errdetail("It must use https, or http to a loopback or ECS/EKS metadata address, "
+							   "without user information.")));
+		PG_TRY();
+		{
+			authorization = container_authorization();
+			header.name = "Authorization";
+			header.value = authorization;
+			body = metadata_request("GET", url, display, &header, authorization ? 1 : 0,
+									CONTAINER_TIMEOUT_MS, &len, &why);
+			if (body)
+				why = (char *) cache_fetched(url, psprintf("container credentials at %s", display),
+											 body, len);
+		}
+		PG_FINALLY();
+		{
+			http_wipe_response();
+			if (authorization)
+				wipe_pfree(authorization);
+		}
+		PG_END_TRY();
 		if (why)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
@@ -434,7 +460,8 @@ imds_disabled(void)
 	return v != NULL && pg_strcasecmp(v, "true") == 0;
 }
 
-static char *
+/* Not inlined: its locals would sit beside a PG_TRY's setjmp. */
+static pg_noinline char *
 imds_base_url(void)
 {
 	const char *endpoint = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
@@ -454,40 +481,18 @@ imds_base_url(void)
 	return url;
 }
 
-/*
- * IMDSv2: a session token first (PUT), then the role name, then the role's
- * credentials.  Returns false with *why when the service does not deliver.
- */
+/* With an IMDSv2 session token: the role name, then the role's credentials. */
 static bool
-from_instance_metadata(AwsCredentials *out, char **why)
+imds_role_credentials(const char *base, const char *roles_url, const char *token, char **why)
 {
-	char	   *base = imds_base_url();
-	char	   *roles_url = psprintf("%s/latest/meta-data/iam/security-credentials/", base);
-	HttpHeader header;
+	HttpHeader	header = {"X-aws-ec2-metadata-token", token};
 	const char *body;
 	size_t		len = 0;
-	char	   *token;
 	char	   *role;
 	char	   *creds_url;
 	char	   *nl;
 
-	if (fetched_is_fresh(roles_url))
-	{
-		*out = fetched_cache.creds;
-		return true;
-	}
-
-	header.name = "X-aws-ec2-metadata-token-ttl-seconds";
-	header.value = IMDS_TOKEN_TTL;
-	body = metadata_request("PUT", psprintf("%s/latest/api/token", base), &header, 1,
-							METADATA_TIMEOUT_MS, &len, why);
-	if (body == NULL)
-		return false;
-	token = pnstrdup(body, len);
-
-	header.name = "X-aws-ec2-metadata-token";
-	header.value = token;
-	body = metadata_request("GET", roles_url, &header, 1, METADATA_TIMEOUT_MS, &len, why);
+	body = metadata_request("GET", roles_url, roles_url, &header, 1, METADATA_TIMEOUT_MS, &len, why);
 	if (body == NULL)
 		return false;
 	role = pnstrdup(body, len);
@@ -498,19 +503,57 @@ from_instance_metadata(AwsCredentials *out, char **why)
 		*why = psprintf("GET %s: no IAM role is attached to this instance", roles_url);
 		return false;
 	}
-
 	creds_url = psprintf("%s%s", roles_url, role);
-	body = metadata_request("GET", creds_url, &header, 1, METADATA_TIMEOUT_MS, &len, why);
-	wipe_pfree(token);
+	body = metadata_request("GET", creds_url, creds_url, &header, 1, METADATA_TIMEOUT_MS, &len, why);
 	if (body == NULL)
 		return false;
 	*why = (char *) cache_fetched(roles_url,
 								  psprintf("instance metadata at %s (role \"%s\")", base, role),
 								  body, len);
-	if (*why)
+	return *why == NULL;
+}
+
+/*
+ * IMDSv2: a session token first (PUT), then the role name, then the role's
+ * credentials.  Returns false with *why when the service does not deliver.
+ * The session token and every answer are wiped on every path.
+ */
+static bool
+from_instance_metadata(AwsCredentials *out, char **why)
+{
+	char	   *base = imds_base_url();
+	char	   *roles_url = psprintf("%s/latest/meta-data/iam/security-credentials/", base);
+	HttpHeader	header = {"X-aws-ec2-metadata-token-ttl-seconds", IMDS_TOKEN_TTL};
+	const char *body;
+	size_t		len = 0;
+	char	   *volatile token;
+	volatile bool ok = false;
+
+	if (fetched_is_fresh(roles_url))
+	{
+		*out = fetched_cache.creds;
+		return true;
+	}
+
+	body = metadata_request("PUT", psprintf("%s/latest/api/token", base), base, &header, 1,
+							METADATA_TIMEOUT_MS, &len, why);
+	if (body == NULL)
 		return false;
-	*out = fetched_cache.creds;
-	return true;
+	token = pnstrdup(body, len);
+	PG_TRY();
+	{
+		http_wipe_response();
+		ok = imds_role_credentials(base, roles_url, token, why);
+	}
+	PG_FINALLY();
+	{
+		http_wipe_response();
+		wipe_pfree(token);
+	}
+	PG_END_TRY();
+	if (ok)
+		*out = fetched_cache.creds;
+	return ok;
 }
 
 /*
@@ -541,6 +584,7 @@ aws_credentials_get(AwsCredentials *out)
 	bool		profile_explicit;
 	const char *profile;
 	char	   *url;
+	const char *container_display;
 	char	   *imds_why = NULL;
 
 	memset(out, 0, sizeof(*out));
@@ -564,10 +608,10 @@ aws_credentials_get(AwsCredentials *out)
 	if (from_profile(profile, profile_explicit, out))
 		return;
 
-	url = container_url();
+	url = container_url(&container_display);
 	if (url)
 	{
-		from_container(url, out);
+		from_container(url, container_display, out);
 		return;
 	}
 

@@ -31,6 +31,12 @@ printf '(%s cases of presigned-URL signing skipped: not used by a DynamoDB clien
 sed -n 's/^ok   \(.*\)/pass sigv4: \1/p; s/^FAIL \([^:]*\).*/fail sigv4: \1/p' <<<"$unit_out" >>"$RESULTS"
 grep -qE '^[0-9]+ passed, 0 failed' <<<"$unit_out" || echo "fail sigv4: unit test did not finish cleanly" >>"$RESULTS"
 
+log "container-credentials URL unit test"
+unit_out=$(test/container_url_test) || true
+echo "$unit_out"
+sed -n 's/^ok   \(.*\)/pass container url: \1/p; s/^FAIL \([^:]*\).*/fail container url: \1/p' <<<"$unit_out" >>"$RESULTS"
+grep -qE '^[0-9]+ passed, 0 failed' <<<"$unit_out" || echo "fail container url: unit test did not finish cleanly" >>"$RESULTS"
+
 harness_start_dynamodb
 mapfile -t pg_options < <(harness_pg_options)
 log "starting a throwaway PostgreSQL cluster"

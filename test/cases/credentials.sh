@@ -40,6 +40,30 @@ inner() {
 				"$(first_sqlstate "SET dynamo_atomic.profile = 'missing'" "SELECT * FROM dynamo_credentials_info()")"
 			expect_eq "settings: dynamo_atomic.access_key_id comes first" "SETTINGSKEY" \
 				"$(sql -c "SET dynamo_atomic.access_key_id = 'SETTINGSKEY'" -c "SET dynamo_atomic.secret_access_key = 's'" -c "SELECT access_key_id FROM dynamo_credentials_info()")"
+			# A rewrite in place within the same second, same size: only the
+			# nanosecond mtime tells the cached profile is stale.
+			local key_query="SELECT access_key_id FROM dynamo_credentials_info()"
+			touch -d '2026-01-01 00:00:00.100000000' "$WORK/credentials"
+			expect_eq "profile: a rewrite within the same second and of the same size is seen" \
+				"FILEACCESSKEY|FILEACCESSKEZ" \
+				"$(sql -c "SET dynamo_atomic.profile = 'from-file'" -c "$key_query" \
+					-c "\\! sed 's/FILEACCESSKEY/FILEACCESSKEZ/' $WORK/credentials.orig >$WORK/credentials && touch -d '2026-01-01 00:00:00.200000000' $WORK/credentials" \
+					-c "$key_query" | paste -sd'|')"
+			cat "$WORK/credentials.orig" >"$WORK/credentials"
+			;;
+		container-bypass)
+			expect_eq "container: a URL whose user information hides another host is refused (28000)" \
+				"28000|the container credentials URI of $CONTAINER_URL is not allowed" \
+				"$(sql_error "SELECT * FROM dynamo_credentials_info()" | cut -d'|' -f1,3)"
+			expect_eq "...and nothing was sent to that host: no token left the server" 0 \
+				"$(fake_log | grep -c '"path":"/creds"' || true)"
+			;;
+		relative-uri)
+			r=$(psql -X -v VERBOSITY=verbose -c "SELECT * FROM dynamo_credentials_info()" 2>&1 || true)
+			expect_true "container: a relative URI that is not a usable URL is refused (28000)" \
+				grep -q 'ERROR:  28000: the container credentials URI of the ECS agent (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI) is not allowed' <<<"$r"
+			expect_true "...and the relative URI, a bearer key, appears nowhere in the error" \
+				bash -c "! grep -q bearer-key-5f2a <<<\"\$1\"" _ "$r"
 			;;
 		environment)
 			expect_eq "environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" \
@@ -60,6 +84,15 @@ inner() {
 				"$(grep -c '"x-aws-ec2-metadata-token":"imds-session-token-for-tests"' <<<"$imds_gets")"
 			expect_true "instance metadata: both the role list and the role were read" \
 				grep -q '"path":"/latest/meta-data/iam/security-credentials/dynamo-atomic-test-role"' <<<"$imds_gets"
+			# A permission problem is not a credentials problem: keep them.
+			curl -s --max-time 5 "$FAKE/_control?fault=access-denied" >/dev/null
+			r=$(sql_error "SET dynamo_atomic.endpoint = '$FAKE'" \
+				"SELECT dynamo_increment('cred-check', table_name => 'CredentialCounters')" \
+				"SELECT dynamo_increment('cred-check', table_name => 'CredentialCounters')")
+			expect_eq "AccessDeniedException gives 42501" "42501|DynamoDB denied the UpdateItem request" "$(cut -d'|' -f1,3 <<<"$r")"
+			expect_eq "...and the credentials are kept: one fetch (3 metadata requests) for two denied calls" 3 \
+				"$(fake_log | grep -c '"path":"/latest/' || true)"
+			curl -s --max-time 5 "$FAKE/_control" >/dev/null
 			;;
 		aws-profile)
 			expect_eq "AWS_PROFILE: selects the profile, region from its config section" \
@@ -70,6 +103,11 @@ inner() {
 			r=$(sql_error "SELECT dynamo_get_last_value('x', 'CredentialCounters')")
 			expect_eq "an AWS_ENDPOINT_URL_DYNAMODB with a query is refused like the setting (22023)" \
 				"22023|DynamoDB endpoint \"$DDB_ENDPOINT/?x=1\" cannot be used" "$(cut -d'|' -f1,3 <<<"$r")"
+			;;
+		bad-region)
+			r=$(sql_error "SELECT dynamo_get_last_value('x', 'CredentialCounters')")
+			expect_eq "a region from AWS_REGION is checked like the setting (22023)" \
+				'22023|invalid AWS region "evil.example/x" from AWS_REGION' "$(cut -d'|' -f1,3 <<<"$r")"
 			;;
 		nothing)
 			r=$(sql_error "SELECT * FROM dynamo_credentials_info()")
@@ -107,6 +145,7 @@ role_arn = arn:aws:iam::123456789012:role/example
 source_profile = from-file
 INI
 chmod 644 "$WORK"/credentials "$WORK"/config
+cp "$WORK/credentials" "$WORK/credentials.orig"
 
 start_helper port "$WORK/fake.port" node test/helpers/fake_aws.js "$WORK/fake.port" "$DDB_ENDPOINT"
 export FAKE="http://127.0.0.1:$port" WORK RESULTS
@@ -140,5 +179,15 @@ scenario instance AWS_EC2_METADATA_DISABLED= AWS_EC2_METADATA_SERVICE_ENDPOINT="
 	AWS_ENDPOINT_URL="$DDB_ENDPOINT" AWS_DEFAULT_REGION="$TEST_REGION"
 scenario aws-profile "${files[@]}" AWS_PROFILE=from-file AWS_ENDPOINT_URL="$DDB_ENDPOINT"
 scenario bad-endpoint AWS_ENDPOINT_URL_DYNAMODB="$DDB_ENDPOINT/?x=1" AWS_REGION="$TEST_REGION" \
+	AWS_ACCESS_KEY_ID=ENVACCESSKEY AWS_SECRET_ACCESS_KEY=env-secret
+# user information that hides the real host (loopback here: the fake
+# would log the token's arrival)
+CONTAINER_URL="http://169.254.170.2:80@127.0.0.1:$port/creds"
+export CONTAINER_URL
+scenario container-bypass -s AWS_CONTAINER_CREDENTIALS_FULL_URI="$CONTAINER_URL" \
+	AWS_CONTAINER_AUTHORIZATION_TOKEN=container-auth-token-for-tests
+# a relative URI libcurl cannot parse (a space): refused before any request
+scenario relative-uri -s AWS_CONTAINER_CREDENTIALS_RELATIVE_URI="/v2/credentials/bearer-key-5f2a with space"
+scenario bad-region AWS_REGION="evil.example/x" AWS_ENDPOINT_URL="$DDB_ENDPOINT" \
 	AWS_ACCESS_KEY_ID=ENVACCESSKEY AWS_SECRET_ACCESS_KEY=env-secret
 scenario nothing -s
