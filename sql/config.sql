@@ -38,6 +38,24 @@ RESET dynamo_atomic.endpoint;
 SET dynamo_atomic.region = 'eu-west-1';
 RESET dynamo_atomic.region;
 
+-- an allow-list of tables, checked before every request (see errors.sql)
+SET dynamo_atomic.allowed_tables = ' AtomicCounters,Other.Table-1 ';
+SHOW dynamo_atomic.allowed_tables;
+SET dynamo_atomic.allowed_tables = 'AtomicCounters, bad name';
+SET dynamo_atomic.allowed_tables = 'ab';
+RESET dynamo_atomic.allowed_tables;
+
+-- secrets may not go where every role can read them
+ALTER ROLE CURRENT_USER SET dynamo_atomic.secret_access_key = 'stored-for-all-to-see';
+ALTER DATABASE contrib_regression SET dynamo_atomic.session_token = 'stored-for-all-to-see';
+CREATE FUNCTION leaks_secret() RETURNS int LANGUAGE sql
+    SET dynamo_atomic.secret_access_key = 'stored-for-all-to-see' AS 'SELECT 1';
+SELECT count(*) AS stored_secrets FROM pg_db_role_setting
+WHERE array_to_string(setconfig, ',') LIKE '%stored-for-all-to-see%';
+-- ...while the key ID (not a secret) may
+ALTER ROLE CURRENT_USER SET dynamo_atomic.access_key_id = 'AKIDEXAMPLE';
+ALTER ROLE CURRENT_USER RESET dynamo_atomic.access_key_id;
+
 -- secrets are not listed, even for superusers, and shown only to superusers
 SELECT name FROM pg_settings WHERE name LIKE 'dynamo_atomic.%' ORDER BY name;
 SELECT current_setting('dynamo_atomic.secret_access_key') <> '' AS superuser_sees_secret;
@@ -53,6 +71,7 @@ SET dynamo_atomic.endpoint = 'http://127.0.0.1:1';
 SET dynamo_atomic.access_key_id = 'AKIDEXAMPLE';
 SET dynamo_atomic.secret_access_key = 'x';
 SET dynamo_atomic.profile = 'other';
+SET dynamo_atomic.allowed_tables = 'Anything';
 -- timeouts, retries and the default table are per-session choices
 SET dynamo_atomic.max_retries = 1;
 SET dynamo_atomic.request_timeout_ms = 500;

@@ -57,6 +57,9 @@ SELECT dynamo_increment('tickets', 1, max_value => 2);
 SELECT dynamo_increment('tickets', 1, max_value => 2);
 SELECT dynamo_increment('tickets', 1, max_value => 2);
 SELECT dynamo_get_last_value('tickets');
+-- 0 reads: no write, so no bound to cross, and nothing is created
+SELECT dynamo_increment('tickets', 0, max_value => 1) AS read_above_bound;
+SELECT dynamo_increment('never-written', 0) AS read_missing;
 SELECT dynamo_increment('tickets', -2, min_value => 0, max_value => 10);
 -- a counter whose first value would cross a bound is not created
 SELECT dynamo_increment('fresh', 5, max_value => 3);

@@ -24,6 +24,8 @@ SELECT dynamo_increment('x', key_attribute => 'same', count_attribute => 'same')
 SELECT dynamo_get_last_value(NULL);
 SELECT dynamo_set_counter('x', NULL);
 SELECT dynamo_delete_table(NULL);
+SELECT dynamo_delete_table('NoSuchTable', if_exists => NULL);
+SELECT dynamo_create_counter_table('NoSuchTable', if_not_exists => NULL);
 SELECT sqlstate_of($$SELECT dynamo_increment(NULL)$$) AS null_id,
        sqlstate_of($$SELECT dynamo_increment('')$$) AS empty_id,
        sqlstate_of($$SELECT dynamo_set_counter('x', NULL)$$) AS null_value;
@@ -52,6 +54,15 @@ SELECT sqlstate_of($$SELECT dynamo_increment('x', table_name => 'NoSuchTable')$$
 -- nothing was created by the failed calls
 SELECT dynamo_get_last_value('x');
 
+-- dynamo_atomic.allowed_tables is checked before any request: a table that
+-- does not exist gives 42501, not DynamoDB's 42P01
+SET dynamo_atomic.allowed_tables = 'AtomicCounters';
+SELECT dynamo_increment('x', table_name => 'NoSuchTable');
+SELECT dynamo_delete_table('NoSuchTable');
+SELECT sqlstate_of($$SELECT dynamo_get_last_value('x', 'NoSuchTable')$$) AS not_allowed;
+SELECT dynamo_get_last_value('x') AS allowed_table_works;
+RESET dynamo_atomic.allowed_tables;
+
 -- credentials: half a pair, then none at all (28000)
 SET dynamo_atomic.secret_access_key = '';
 SELECT dynamo_increment('x');
@@ -62,6 +73,10 @@ SELECT dynamo_increment('x');
 SELECT * FROM dynamo_credentials_info();
 SET dynamo_atomic.profile = 'no-such-profile';
 SELECT dynamo_increment('x');
+-- with the region to come from that profile too, the profile is what is missing
+SET dynamo_atomic.region = '';
+SELECT dynamo_increment('x');
+RESET dynamo_atomic.region;
 \set VERBOSITY default
 RESET dynamo_atomic.profile;
 RESET dynamo_atomic.access_key_id;

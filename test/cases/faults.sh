@@ -77,6 +77,38 @@ expect_true "the hint names where the credentials came from, not what they are" 
 	grep -q 'HINT:  The credentials came from dynamo_atomic.access_key_id and dynamo_atomic.secret_access_key.' <<<"$out"
 control ""
 
+# a secret that is a substring of "[redacted]" itself: redaction must end
+control "fault=reject-credentials"
+out=$(timeout 20 psql -X -v VERBOSITY=verbose "${via_fake[@]}" -c "SET dynamo_atomic.session_token = 'dacted'" \
+	-c "$increment" 2>&1 || true)
+expect_true "a secret found inside the redaction mark is redacted once, and the call ends" \
+	grep -q 'DETAIL:  UnrecognizedClientException: The security token included in the request is invalid: \[redacted\]' <<<"$out"
+control ""
+
+# a certificate DynamoDB's endpoint cannot prove: 58000 at once, not a transient 08001
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 \
+	-keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
+start_helper tls_port "$work/tls.port" node test/helpers/fake_aws.js "$work/tls.port" "$DDB_ENDPOINT" \
+	"$work/tls.crt" "$work/tls.key"
+out=$(psql -X -v VERBOSITY=verbose -c "SET dynamo_atomic.endpoint = 'https://127.0.0.1:$tls_port'" \
+	-c "SET dynamo_atomic.max_retries = 3" -c "$increment" 2>&1 || true)
+expect_true "an untrusted certificate gives 58000, saying it is a certificate problem" \
+	grep -q "ERROR:  58000: could not verify the TLS certificate of DynamoDB at https://127.0.0.1:$tls_port" <<<"$out"
+expect_true "...with a hint that it is not passing" grep -q 'HINT:  This is a certificate problem, not a passing failure' <<<"$out"
+expect_true "...and is not retried (1 attempt)" grep -q 'CONTEXT:  DynamoDB UpdateItem at .*, 1 attempt$' <<<"$out"
+
+# creating a table that is still being deleted waits for the deletion, then creates it
+control "fault=in-use&target=CreateTable&count=1"
+control "add=1&fault=deleting&target=DescribeTable&count=2"
+out=$(psql -X "${via_fake[@]}" -c "SET client_min_messages = notice" \
+	-c "SELECT dynamo_create_counter_table('FaultRecreated')" 2>&1 || true)
+expect_true "CreateTable on a table being deleted says so and waits" \
+	grep -q 'NOTICE:  DynamoDB table "FaultRecreated" is being deleted; waiting for that to finish' <<<"$out"
+expect_eq "...then creates it (two CreateTable requests, no error)" "2|0" \
+	"$(curl -s "$fake/_log" | grep -c 'DynamoDB_20120810.CreateTable')|$(grep -c ERROR <<<"$out" || true)"
+expect_eq "...and the table works" 1 "$(sql -c "SELECT dynamo_increment('x', 1, 'FaultRecreated')")"
+control ""
+
 # the server log never holds a secret
 logdir="$(dirname "${PG_CLUSTER_CONF_ROOT:-/nonexistent}")/log"
 if compgen -G "$logdir/*.log" >/dev/null; then

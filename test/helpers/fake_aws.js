@@ -18,13 +18,15 @@
 //   apply-then-500  forwarded and applied, then answered 500 InternalServerError
 //   apply-then-hang forwarded and applied, then never answered
 //
-// Usage: node fake_aws.js PORTFILE DYNAMODB_URL
+// Usage: node fake_aws.js PORTFILE DYNAMODB_URL [TLS_CERT TLS_KEY]
+// With a certificate and key it serves https (for certificate failures).
 // Writes its port to PORTFILE once listening; exits by itself after 300 s.
 'use strict';
 const http = require('http');
+const https = require('https');
 const fs = require('fs');
 
-const [portFile, dynamodbUrl] = process.argv.slice(2);
+const [portFile, dynamodbUrl, tlsCert, tlsKey] = process.argv.slice(2);
 const CONTAINER_TOKEN = 'container-auth-token-for-tests';
 const IMDS_TOKEN = 'imds-session-token-for-tests';
 const ROLE = 'dynamo-atomic-test-role';
@@ -121,7 +123,7 @@ function dynamodb(req, body, res) {
   }
 }
 
-const server = http.createServer((req, res) => {
+const handler = (req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
@@ -159,7 +161,10 @@ const server = http.createServer((req, res) => {
     }
     send(res, 404, { message: 'not found' });
   });
-});
+};
+const server = tlsCert
+  ? https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey) }, handler)
+  : http.createServer(handler);
 
 server.listen(0, '127.0.0.1', () => {
   fs.writeFileSync(portFile + '.tmp', String(server.address().port) + '\n');
