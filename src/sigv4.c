@@ -597,7 +597,8 @@ sigv4_sign(const sigv4_request *req, const sigv4_scope *scope,
 		sigv4_signature(secret, scope, to_sign.data, to_sign.len, signature) &&
 		sigv4_authorization(access_key_id, scope, strbuf_str(&signed_headers),
 							signature, authorization);
-	strbuf_free(&canonical, false);
+	/* The canonical request holds the session token header's value. */
+	strbuf_free(&canonical, true);
 	strbuf_free(&signed_headers, false);
 	strbuf_free(&to_sign, false);
 	return ok;
