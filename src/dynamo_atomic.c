@@ -6,6 +6,8 @@
  */
 #include "postgres.h"
 
+#include <malloc.h>
+
 #include <curl/curl.h>
 
 #include "fmgr.h"
@@ -16,11 +18,50 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+/*
+ * libcurl's memory is wiped before it is freed: its request buffers hold
+ * the session token header and its receive buffer the credentials a
+ * metadata service sent, and freed memory is handed out again unwiped.
+ */
+static void
+wiping_free(void *p)
+{
+	if (p)
+	{
+		explicit_bzero(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+static void *
+wiping_realloc(void *p, size_t size)
+{
+	void	   *grown;
+
+	if (p == NULL)
+		return malloc(size);
+	if (size == 0)
+	{
+		wiping_free(p);
+		return NULL;
+	}
+	grown = malloc(size);
+	if (grown == NULL)
+		return NULL;
+	memcpy(grown, p, Min(size, malloc_usable_size(p)));
+	wiping_free(p);
+	return grown;
+}
+
 void
 _PG_init(void)
 {
-	/* Not thread-safe, so here, before any backend thread could exist. */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	/*
+	 * Not thread-safe, so here, before any backend thread could exist.  If
+	 * another library initialised libcurl first, its allocator stays.
+	 */
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wiping_free, wiping_realloc,
+							 strdup, calloc) != CURLE_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not initialize libcurl")));

@@ -15,6 +15,44 @@ increments() { sql -c "SELECT dynamo_increment('cred-check', table_name => 'Cred
 fake_log() { curl -s --max-time 5 "$FAKE/_log"; }
 first_sqlstate() { sql_error "$@" | cut -d'|' -f1; }
 
+# A backend that fetched container credentials and made requests with
+# them, dumped with gcore: the secret survives only in the credentials
+# cache; neither the metadata answer nor a request's token header outlives
+# its use (our buffers and libcurl's are wiped before reuse or free).
+secrets_in_backend_memory() {
+	local dir pid count
+	dir=$(mktemp -d)
+	psql -X -qAt -c "SELECT count(dynamo_increment('cred-check', table_name => 'CredentialCounters')) FROM generate_series(1, 3)" \
+		-c "SELECT pg_backend_pid()" -c "SELECT pg_sleep(30)" >"$dir/out" 2>&1 &
+	local session=$!
+	has_pid() { [[ $(wc -l <"$dir/out") -ge 2 ]]; }
+	if ! harness_wait_for 10 has_pid; then
+		fail "memory: the session did not start"
+		kill "$session" 2>/dev/null || true
+		rm -rf "$dir"
+		return
+	fi
+	pid=$(sed -n 2p "$dir/out")
+	gcore -o "$dir/core" "$pid" >/dev/null 2>&1 || true
+	sql -c "SELECT pg_cancel_backend($pid)" >/dev/null
+	wait "$session" || true
+	if [[ ! -s $dir/core.$pid ]]; then
+		fail "memory: gcore could not dump backend $pid"
+		rm -rf "$dir"
+		return
+	fi
+	count() { grep -a -o -F -- "$1" "$dir/core.$pid" | wc -l; }
+	expect_eq "memory: no copy of the metadata answer (\"SecretAccessKey\":\"...) remains" 0 \
+		"$(count '"SecretAccessKey":"CONTAINER-secret-never-print-me"')"
+	expect_eq "memory: no request header line with the session token remains" 0 \
+		"$(count 'X-Amz-Security-Token: CONTAINER-session-token-never-print-me')"
+	expect_eq "memory: the secret key is held once (the credentials cache)" 1 \
+		"$(count 'CONTAINER-secret-never-print-me')"
+	expect_eq "memory: the session token is held once (the credentials cache)" 1 \
+		"$(count 'CONTAINER-session-token-never-print-me')"
+	rm -rf "$dir"
+}
+
 inner() {
 	harness_guard_server_environment
 	sql -c "CREATE EXTENSION dynamo_atomic"
@@ -27,6 +65,7 @@ inner() {
 			sql -c "SELECT dynamo_increment('cred-check', table_name => 'CredentialCounters') FROM generate_series(1, 3)" >/dev/null
 			expect_eq "container: a session asks the endpoint once (cached until expiry), with the token" \
 				1 "$(fake_log | grep '"path":"/creds"' | grep -c '"authorization":"container-auth-token-for-tests"')"
+			secrets_in_backend_memory
 			expect_eq "profile: dynamo_atomic.profile reads the shared credentials file" \
 				"profile \"from-file\" in \"$WORK/credentials\" or \"$WORK/config\"|FILEACCESSKEY|false" \
 				"$(sql -c "SET dynamo_atomic.profile = 'from-file'" -c "SELECT source || '|' || access_key_id || '|' || (expires_at IS NOT NULL) FROM dynamo_credentials_info()")"

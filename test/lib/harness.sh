@@ -48,6 +48,8 @@ harness_install_deps() {
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 	done
 	command -v java >/dev/null || missing+=(default-jre-headless)
+	command -v gcore >/dev/null || missing+=(gdb)
+	command -v openssl >/dev/null || missing+=(openssl)
 	command -v node >/dev/null || missing+=(nodejs)
 	command -v npm >/dev/null || missing+=(npm)
 	if ((${#missing[@]})); then
