@@ -199,36 +199,40 @@ reading_value(const CounterRef *ref, const CounterReading *r)
 	return r->state == COUNTER_VALUE ? r->value : 0;
 }
 
-/* Raises 2200H or 22003 for an increment its condition refused; nothing changed. */
+/*
+ * Raises 2200H or 22003 if the increment would take the counter (as read
+ * in r) out of its bounds or out of bigint: the reason its condition
+ * refused it.  Returns when the value is back in range.
+ */
 static void
 raise_out_of_bounds(const CounterRef *ref, const CounterReading *r, int64 increment,
 					bool has_min, int64 min_value, bool has_max, int64 max_value,
 					const DdbFailure *refusal)
 {
-	int128		wanted = (int128) reading_value(ref, r) + increment;
 	int64		value = reading_value(ref, r);
+	int128		wanted = (int128) value + increment;
+	int			sqlstate = ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED;
+	char	   *message;
 
 	if (has_max && wanted > max_value)
-		ereport(ERROR,
-				(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
-				 errmsg("counter \"%s\" reached its maximum value (" INT64_FORMAT ")", ref->id_display, max_value),
-				 errdetail("Its value is " INT64_FORMAT "; the increment " INT64_FORMAT " was not applied.",
-						   value, increment),
-				 ddb_errcontext(refusal)));
-	if (has_min && wanted < min_value)
-		ereport(ERROR,
-				(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
-				 errmsg("counter \"%s\" reached its minimum value (" INT64_FORMAT ")", ref->id_display, min_value),
-				 errdetail("Its value is " INT64_FORMAT "; the increment " INT64_FORMAT " was not applied.",
-						   value, increment),
-				 ddb_errcontext(refusal)));
-	if (wanted > PG_INT64_MAX || wanted < PG_INT64_MIN)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("counter \"%s\" would go out of the range of bigint", ref->id_display),
-				 errdetail("Its value is " INT64_FORMAT "; the increment " INT64_FORMAT " was not applied.",
-						   value, increment),
-				 ddb_errcontext(refusal)));
+		message = psprintf("counter \"%s\" reached its maximum value (" INT64_FORMAT ")",
+						   ref->id_display, max_value);
+	else if (has_min && wanted < min_value)
+		message = psprintf("counter \"%s\" reached its minimum value (" INT64_FORMAT ")",
+						   ref->id_display, min_value);
+	else if (wanted > PG_INT64_MAX || wanted < PG_INT64_MIN)
+	{
+		sqlstate = ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE;
+		message = psprintf("counter \"%s\" would go out of the range of bigint", ref->id_display);
+	}
+	else
+		return;
+	ereport(ERROR,
+			(errcode(sqlstate),
+			 errmsg_internal("%s", message),
+			 errdetail("Its value is " INT64_FORMAT "; the increment " INT64_FORMAT " was not applied.",
+					   value, increment),
+			 ddb_errcontext(refusal)));
 }
 
 PG_FUNCTION_INFO_V1(dynamo_increment);

@@ -331,6 +331,7 @@ metadata_request(const char *method, const char *url, const char *display,
 	req.connect_timeout_ms = Min(timeout_ms, dynamo_connect_timeout_ms);
 	req.timeout_ms = timeout_ms;
 	req.bypass_proxy = true;
+	req.resend_safe = true;		/* reads, and a token PUT that may be repeated */
 	http_perform(&req, &resp);
 	if (resp.outcome != HTTP_DONE)
 	{

@@ -194,17 +194,19 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 		if (resp.resent)
 			result->maybe_applied_before = true;
 
-		describe_failure(&failure, call, &ep, &resp, attempt);
 		if (resp.outcome == HTTP_DONE && resp.status == 200)
 		{
 			result->response = json_parse(resp.body, resp.body_len);
 			if (result->response != NULL)
 				return;
 			/* Applied (for a write), but what it says is lost. */
+			describe_failure(&failure, call, &ep, &resp, attempt);
 			failure.unreadable = true;
 			failure.aws_message = pnstrdup(resp.body, Min(resp.body_len, 200));
 			break;
 		}
+
+		describe_failure(&failure, call, &ep, &resp, attempt);
 
 		if (call->tolerated_error && failure.aws_type &&
 			strcmp(failure.aws_type, call->tolerated_error) == 0)
