@@ -4,23 +4,29 @@
 #   make installcheck           pg_regress against a running server (see test/run.sh)
 
 MODULE_big = dynamo_atomic
+# src/ by layer; each calls only the layers below it:
+#   api/       SQL-callable functions and their argument checks
+#   server/    module entry, settings, shared memory, the lock worker
+#   dynamodb/  the DynamoDB protocol: one path for every call, errors, JSON
+#   aws/       where requests go and with which identity
+#   net/       HTTP transport and the SigV4 signer (sigv4/strbuf: plain C)
 OBJS = \
-	src/args.o \
-	src/aws_profile.o \
-	src/counter.o \
-	src/container_url.o \
-	src/credentials.o \
-	src/ddb.o \
-	src/ddb_error.o \
-	src/dynamo_atomic.o \
-	src/endpoint.o \
-	src/http.o \
-	src/info.o \
-	src/json.o \
-	src/settings.o \
-	src/sigv4.o \
-	src/strbuf.o \
-	src/table.o
+	src/api/args.o \
+	src/api/counter.o \
+	src/api/info.o \
+	src/api/table.o \
+	src/server/dynamo_atomic.o \
+	src/server/settings.o \
+	src/dynamodb/ddb.o \
+	src/dynamodb/ddb_error.o \
+	src/dynamodb/json.o \
+	src/aws/aws_profile.o \
+	src/aws/container_url.o \
+	src/aws/credentials.o \
+	src/aws/endpoint.o \
+	src/net/http.o \
+	src/net/sigv4.o \
+	src/net/strbuf.o
 
 EXTENSION = dynamo_atomic
 DATA = sql/dynamo_atomic--1.0.sql
@@ -33,7 +39,8 @@ CURL_CONFIG ?= curl-config
 PKG_CONFIG ?= pkg-config
 WARNINGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare -Werror
-PG_CPPFLAGS = $(WARNINGS) $(shell $(CURL_CONFIG) --cflags) $(shell $(PKG_CONFIG) --cflags libcjson)
+SRC_DIRS = src/api src/server src/dynamodb src/aws src/net
+PG_CPPFLAGS = $(WARNINGS) $(addprefix -I$(srcdir)/,$(SRC_DIRS)) $(shell $(CURL_CONFIG) --cflags) $(shell $(PKG_CONFIG) --cflags libcjson)
 SHLIB_LINK = $(shell $(CURL_CONFIG) --libs) $(shell $(PKG_CONFIG) --libs libcjson) -lcrypto
 
 EXTRA_CLEAN = test/sigv4_test test/container_url_test test/helpers/tcp_stub test/helpers/slow_dns.so test/bench/raw_curl_loop
@@ -42,12 +49,12 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-test/sigv4_test: test/sigv4_test.c src/sigv4.c src/sigv4.h src/strbuf.c src/strbuf.h
-	$(CC) -std=gnu11 -O1 -g $(WARNINGS) -o $@ test/sigv4_test.c src/sigv4.c src/strbuf.c \
+test/sigv4_test: test/sigv4_test.c src/net/sigv4.c src/net/sigv4.h src/net/strbuf.c src/net/strbuf.h
+	$(CC) -std=gnu11 -O1 -g $(WARNINGS) -Isrc/net -o $@ test/sigv4_test.c src/net/sigv4.c src/net/strbuf.c \
 		$(shell $(PKG_CONFIG) --cflags --libs libcjson) -lcrypto
 
-test/container_url_test: test/container_url_test.c src/container_url.c src/container_url.h
-	$(CC) -std=gnu11 -O1 -g $(WARNINGS) -o $@ test/container_url_test.c src/container_url.c \
+test/container_url_test: test/container_url_test.c src/aws/container_url.c src/aws/container_url.h
+	$(CC) -std=gnu11 -O1 -g $(WARNINGS) -Isrc/aws -o $@ test/container_url_test.c src/aws/container_url.c \
 		$(shell $(CURL_CONFIG) --cflags --libs)
 
 test/helpers/tcp_stub: test/helpers/tcp_stub.c
@@ -56,8 +63,8 @@ test/helpers/tcp_stub: test/helpers/tcp_stub.c
 test/helpers/slow_dns.so: test/helpers/slow_dns.c
 	$(CC) -std=gnu11 -O1 -g -shared -fPIC $(WARNINGS) -o $@ $< -ldl
 
-test/bench/raw_curl_loop: test/bench/raw_curl_loop.c src/sigv4.c src/strbuf.c
-	$(CC) -std=gnu11 -O2 $(WARNINGS) -o $@ test/bench/raw_curl_loop.c src/sigv4.c src/strbuf.c \
+test/bench/raw_curl_loop: test/bench/raw_curl_loop.c src/net/sigv4.c src/net/strbuf.c
+	$(CC) -std=gnu11 -O2 $(WARNINGS) -Isrc/net -o $@ test/bench/raw_curl_loop.c src/net/sigv4.c src/net/strbuf.c \
 		$(shell $(CURL_CONFIG) --cflags --libs) -lcrypto
 
 .PHONY: check-unit

@@ -4,7 +4,7 @@
  */
 #include <stdio.h>
 
-#include "../src/container_url.h"
+#include "container_url.h"
 
 static int	passed = 0;
 static int	failed = 0;

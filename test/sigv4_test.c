@@ -19,7 +19,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "../src/sigv4.h"
+#include "sigv4.h"
 
 #define MAX_HEADERS 32
 

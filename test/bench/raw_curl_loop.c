@@ -14,7 +14,7 @@
 
 #include <curl/curl.h>
 
-#include "../../src/sigv4.h"
+#include "sigv4.h"
 
 static size_t
 discard(char *p, size_t s, size_t n, void *u)
