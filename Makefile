@@ -14,12 +14,18 @@ OBJS = \
 	src/api/args.o \
 	src/api/counter.o \
 	src/api/info.o \
+	src/api/lock.o \
+	src/api/lock_session.o \
 	src/api/table.o \
 	src/server/dynamo_atomic.o \
+	src/server/lock_registry.o \
+	src/server/lock_worker.o \
 	src/server/settings.o \
+	src/server/shmem.o \
 	src/dynamodb/ddb.o \
 	src/dynamodb/ddb_error.o \
 	src/dynamodb/json.o \
+	src/dynamodb/lock_item.o \
 	src/aws/aws_profile.o \
 	src/aws/container_url.o \
 	src/aws/credentials.o \
@@ -30,9 +36,9 @@ OBJS = \
 
 EXTENSION = dynamo_atomic
 DATA = sql/dynamo_atomic--1.0.sql
-PGFILEDESC = "dynamo_atomic - DynamoDB-backed atomic counters"
+PGFILEDESC = "dynamo_atomic - DynamoDB-backed atomic counters and locks"
 
-REGRESS = config counters errors
+REGRESS = config counters errors locks
 REGRESS_OPTS = --encoding=UTF8
 
 CURL_CONFIG ?= curl-config

@@ -1,4 +1,4 @@
--- dynamo_atomic 1.0: DynamoDB-backed atomic counters.
+-- dynamo_atomic 1.0: DynamoDB-backed atomic counters and distributed locks.
 \echo Use "CREATE EXTENSION dynamo_atomic" to load this file. \quit
 
 -- Every function talks to AWS with the server's credentials, so none is
@@ -92,6 +92,114 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dynamo_credentials_info() IS
 'Where the AWS credentials in use come from, and their access key ID and expiry (never the secret).';
 
+-- Distributed locks ---------------------------------------------------------
+
+CREATE FUNCTION dynamo_create_lock_table(
+    table_name text DEFAULT NULL,
+    if_not_exists boolean DEFAULT false)
+RETURNS void
+AS 'MODULE_PATHNAME', 'dynamo_create_lock_table'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_create_lock_table(text, boolean) IS
+'Creates an on-demand DynamoDB lock table (hash key lock_name), waits until it is ACTIVE and enables TTL on ttl.';
+
+CREATE TYPE dynamo_lock AS (
+    table_name text,
+    lock_name text,
+    owner text,
+    version text,
+    fencing_token bigint,
+    expires_at timestamptz);
+
+COMMENT ON TYPE dynamo_lock IS
+'A held DynamoDB lock: fencing_token increases with every acquisition of the name; version changes with every write.';
+
+CREATE FUNCTION dynamo_get_lock(
+    lock_name text,
+    lease_ms integer,
+    wait_ms integer DEFAULT 0,
+    table_name text DEFAULT NULL)
+RETURNS dynamo_lock
+AS 'MODULE_PATHNAME', 'dynamo_get_lock'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_get_lock(text, integer, integer, text) IS
+'Takes a session-level lock with a lease of lease_ms, waiting up to wait_ms; SQLSTATE 55P03 when it stays held.';
+
+CREATE FUNCTION dynamo_try_get_lock(
+    lock_name text,
+    lease_ms integer,
+    table_name text DEFAULT NULL)
+RETURNS dynamo_lock
+AS 'MODULE_PATHNAME', 'dynamo_try_get_lock'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_try_get_lock(text, integer, text) IS
+'Takes a session-level lock if it is free; NULL when someone else holds it.';
+
+CREATE FUNCTION dynamo_get_xact_lock(
+    lock_name text,
+    lease_ms integer,
+    wait_ms integer DEFAULT 0,
+    table_name text DEFAULT NULL)
+RETURNS dynamo_lock
+AS 'MODULE_PATHNAME', 'dynamo_get_xact_lock'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_get_xact_lock(text, integer, integer, text) IS
+'As dynamo_get_lock, released at the end of the transaction.';
+
+CREATE FUNCTION dynamo_try_get_xact_lock(
+    lock_name text,
+    lease_ms integer,
+    table_name text DEFAULT NULL)
+RETURNS dynamo_lock
+AS 'MODULE_PATHNAME', 'dynamo_try_get_xact_lock'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_try_get_xact_lock(text, integer, text) IS
+'As dynamo_try_get_lock, released at the end of the transaction.';
+
+CREATE FUNCTION dynamo_release_lock(lock dynamo_lock)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'dynamo_release_lock'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_release_lock(dynamo_lock) IS
+'Releases a lock this session holds; false (with a NOTICE) when it was already lost or released.';
+
+CREATE FUNCTION dynamo_refresh_lock(lock dynamo_lock, lease_ms integer DEFAULT NULL)
+RETURNS dynamo_lock
+AS 'MODULE_PATHNAME', 'dynamo_refresh_lock'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_refresh_lock(dynamo_lock, integer) IS
+'Extends a held lock''s lease now (by lease_ms, or its own lease); SQLSTATE 55P03 when it was lost.';
+
+CREATE FUNCTION dynamo_held_locks(
+    OUT pid integer,
+    OUT lock_name text,
+    OUT table_name text,
+    OUT scope text,
+    OUT fencing_token bigint,
+    OUT version text,
+    OUT expires_at timestamptz,
+    OUT last_refresh timestamptz,
+    OUT refresh_failures integer,
+    OUT lost boolean,
+    OUT note text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'dynamo_held_locks'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW dynamo_held_locks AS SELECT * FROM dynamo_held_locks();
+
+COMMENT ON VIEW dynamo_held_locks IS
+'Locks held by this server''s sessions (with shared_preload_libraries; else this session''s), joinable with pg_stat_activity on pid.';
+
+REVOKE ALL ON dynamo_held_locks FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION
     dynamo_increment(text, bigint, text, text, text, bigint, bigint),
     dynamo_get_last_value(text, text, text, text),
@@ -99,5 +207,13 @@ REVOKE ALL ON FUNCTION
     dynamo_create_counter_table(text, boolean, text),
     dynamo_delete_table(text, boolean),
     dynamo_atomic_backend_stats(),
-    dynamo_credentials_info()
+    dynamo_credentials_info(),
+    dynamo_create_lock_table(text, boolean),
+    dynamo_get_lock(text, integer, integer, text),
+    dynamo_try_get_lock(text, integer, text),
+    dynamo_get_xact_lock(text, integer, integer, text),
+    dynamo_try_get_xact_lock(text, integer, text),
+    dynamo_release_lock(dynamo_lock),
+    dynamo_refresh_lock(dynamo_lock, integer),
+    dynamo_held_locks()
 FROM PUBLIC;

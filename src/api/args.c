@@ -31,15 +31,15 @@ to_utf8(const char *s)
 }
 
 char *
-arg_table_name(FunctionCallInfo fcinfo, int argno, bool use_default)
+arg_table_name(FunctionCallInfo fcinfo, int argno, const char *default_table)
 {
 	char	   *name;
 
 	if (PG_ARGISNULL(argno))
 	{
-		if (!use_default)
+		if (default_table == NULL)
 			require_not_null(fcinfo, argno, "table_name");
-		return pstrdup(dynamo_counter_table);
+		return pstrdup(default_table);
 	}
 	name = arg_display(fcinfo, argno);
 	if (!table_name_is_valid(name))

@@ -16,8 +16,8 @@
 /* Longest attribute name usable as a key or in an expression. */
 #define DDB_MAX_ATTRIBUTE_NAME_BYTES 255
 
-/* Table name from argument argno; NULL means dynamo_atomic.counter_table when use_default. */
-extern char *arg_table_name(FunctionCallInfo fcinfo, int argno, bool use_default);
+/* Table name from argument argno; NULL means default_table (NULL: an error). */
+extern char *arg_table_name(FunctionCallInfo fcinfo, int argno, const char *default_table);
 
 /* An attribute name (what names the parameter in messages), as UTF-8. */
 extern char *arg_attribute_name(FunctionCallInfo fcinfo, int argno, const char *what);

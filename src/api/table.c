@@ -13,6 +13,8 @@
 
 #include "args.h"
 #include "ddb.h"
+#include "settings.h"
+#include "table.h"
 
 /* How long to wait for a table to become ACTIVE, or to go, before giving up. */
 #define TABLE_WAIT_LIMIT_MS (10 * 60 * 1000)
@@ -94,15 +96,9 @@ wait_for_table(const char *table, bool want_gone)
 	}
 }
 
-PG_FUNCTION_INFO_V1(dynamo_create_counter_table);
-
-/* dynamo_create_counter_table(table_name, if_not_exists, key_attribute) */
-Datum
-dynamo_create_counter_table(PG_FUNCTION_ARGS)
+void
+table_create(const char *table, const char *key, bool if_not_exists)
 {
-	char	   *table = arg_table_name(fcinfo, 0, true);
-	bool		if_not_exists = arg_required_bool(fcinfo, 1, "if_not_exists");
-	char	   *key = arg_attribute_name(fcinfo, 2, "key_attribute");
 	cJSON	   *req = table_request(table);
 	cJSON	   *item;
 	DdbCall		call = {0};
@@ -153,6 +149,64 @@ dynamo_create_counter_table(PG_FUNCTION_ARGS)
 		break;
 	}
 	wait_for_table(table, false);
+}
+
+void
+table_enable_ttl(const char *table, const char *attribute)
+{
+	cJSON	   *req = table_request(table);
+	const cJSON *ttl = json_get(ddb_read("DescribeTimeToLive", req), "TimeToLiveDescription");
+	const char *status = json_get_string(ttl, "TimeToLiveStatus");
+	const char *current = json_get_string(ttl, "AttributeName");
+	cJSON	   *spec;
+	DdbCall		call = {0};
+	DdbResult	res;
+
+	if (status && current && strcmp(current, attribute) == 0 &&
+		(strcmp(status, "ENABLED") == 0 || strcmp(status, "ENABLING") == 0))
+		return;
+	if (status && (strcmp(status, "ENABLED") == 0 || strcmp(status, "ENABLING") == 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("DynamoDB table \"%s\" already has TTL on attribute \"%s\"", table,
+						current ? current : "?"),
+				 errdetail("Lock items need TTL on \"%s\"; a table has at most one TTL attribute.", attribute)));
+
+	req = table_request(table);
+	spec = json_add_object(req, "TimeToLiveSpecification");
+	json_add_string(spec, "AttributeName", attribute);
+	json_add_bool(spec, "Enabled", true);
+	call.operation = "UpdateTimeToLive";
+	call.request = req;
+	call.resend_safe = true;	/* setting the same TTL again changes nothing */
+	ddb_execute(&call, &res);
+}
+
+PG_FUNCTION_INFO_V1(dynamo_create_counter_table);
+
+/* dynamo_create_counter_table(table_name, if_not_exists, key_attribute) */
+Datum
+dynamo_create_counter_table(PG_FUNCTION_ARGS)
+{
+	char	   *table = arg_table_name(fcinfo, 0, dynamo_counter_table);
+	bool		if_not_exists = arg_required_bool(fcinfo, 1, "if_not_exists");
+	char	   *key = arg_attribute_name(fcinfo, 2, "key_attribute");
+
+	table_create(table, key, if_not_exists);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(dynamo_create_lock_table);
+
+/* dynamo_create_lock_table(table_name, if_not_exists): key lock_name, TTL on ttl. */
+Datum
+dynamo_create_lock_table(PG_FUNCTION_ARGS)
+{
+	char	   *table = arg_table_name(fcinfo, 0, dynamo_lock_table);
+	bool		if_not_exists = arg_required_bool(fcinfo, 1, "if_not_exists");
+
+	table_create(table, "lock_name", if_not_exists);
+	table_enable_ttl(table, "ttl");
 	PG_RETURN_VOID();
 }
 
@@ -162,7 +216,7 @@ PG_FUNCTION_INFO_V1(dynamo_delete_table);
 Datum
 dynamo_delete_table(PG_FUNCTION_ARGS)
 {
-	char	   *table = arg_table_name(fcinfo, 0, false);
+	char	   *table = arg_table_name(fcinfo, 0, NULL);
 	bool		if_exists = arg_required_bool(fcinfo, 1, "if_exists");
 	DdbCall		call = {0};
 	DdbResult	res;

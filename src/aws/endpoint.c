@@ -103,12 +103,12 @@ endpoint_url_parse(const char *url, char **host_out, char **path_out)
 }
 
 void
-ddb_endpoint_resolve(DdbEndpoint *out)
+ddb_endpoint_resolve(DdbEndpoint *out, const char *url, const char *region)
 {
-	const char *url = first_set(dynamo_endpoint, getenv("AWS_ENDPOINT_URL_DYNAMODB"),
-								getenv("AWS_ENDPOINT_URL"));
-
-	out->region = pstrdup(resolve_region());
+	if (url == NULL)
+		url = first_set(dynamo_endpoint, getenv("AWS_ENDPOINT_URL_DYNAMODB"),
+						getenv("AWS_ENDPOINT_URL"));
+	out->region = pstrdup(region ? region : resolve_region());
 	if (url)
 		out->url = pstrdup(url);
 	else if (strncmp(out->region, "cn-", 3) == 0)

@@ -15,10 +15,11 @@ typedef struct DdbEndpoint
 /*
  * Region: dynamo_atomic.region, AWS_REGION, AWS_DEFAULT_REGION, the
  * profile's region.  URL: dynamo_atomic.endpoint, AWS_ENDPOINT_URL_DYNAMODB,
- * AWS_ENDPOINT_URL, https://dynamodb.<region>.amazonaws.com.  Raises 22023
+ * AWS_ENDPOINT_URL, https://dynamodb.<region>.amazonaws.com; url and region,
+ * when not NULL, are used instead (recorded with a lock).  Raises 22023
  * when no region is configured or the URL is not usable.
  */
-extern void ddb_endpoint_resolve(DdbEndpoint *out);
+extern void ddb_endpoint_resolve(DdbEndpoint *out, const char *url, const char *region);
 
 /*
  * The one test of an endpoint URL, for the setting and the environment

@@ -152,7 +152,7 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 
 	memset(result, 0, sizeof(*result));
 	dynamo_backend_stats.calls++;
-	ddb_endpoint_resolve(&ep);
+	ddb_endpoint_resolve(&ep, call->endpoint_url, call->region);
 	settings_check_table_allowed(json_get_string(call->request, "TableName"));
 	if (!sigv4_sha256_hex(body, body_len, payload_hash))
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not hash the request")));

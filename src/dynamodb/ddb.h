@@ -40,6 +40,9 @@ typedef struct DdbCall
 	const char *unknown_hint;
 	/* An AWS error type returned in the result instead of raised; or NULL. */
 	const char *tolerated_error;
+	/* Where to send it, when not where the settings say (the lock worker). */
+	const char *endpoint_url;
+	const char *region;
 } DdbCall;
 
 typedef struct DdbResult

@@ -2,7 +2,8 @@
  * dynamo_atomic.c - module entry point.
  *
  * Loaded on first use or through shared_preload_libraries; either way it
- * defines the settings and initialises libcurl once per process.
+ * defines the settings and initialises libcurl once per process.  When
+ * preloaded it also lays out shared memory and registers the lock worker.
  */
 #include "postgres.h"
 
@@ -11,8 +12,11 @@
 #include <curl/curl.h>
 
 #include "fmgr.h"
+#include "miscadmin.h"
 
+#include "lock_worker.h"
 #include "settings.h"
+#include "shmem.h"
 
 PG_MODULE_MAGIC;
 
@@ -66,4 +70,9 @@ _PG_init(void)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not initialize libcurl")));
 	settings_define();
+	if (process_shared_preload_libraries_in_progress)
+	{
+		shmem_install_hooks();
+		lock_worker_register();
+	}
 }

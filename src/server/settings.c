@@ -27,6 +27,9 @@ int			dynamo_max_retries = 3;
 char	   *dynamo_counter_table = NULL;
 bool		dynamo_retry_unknown_writes = false;
 char	   *dynamo_allowed_tables = NULL;
+char	   *dynamo_lock_table = NULL;
+int			dynamo_lock_clock_skew_ms = 1000;
+int			dynamo_max_locks = 512;
 
 /* dynamo_atomic.allowed_tables as ",A,B,", or NULL for any table. */
 static const char *allowed_tables_list = NULL;
@@ -251,6 +254,23 @@ settings_define(void)
 							   "Empty: any table the AWS identity may use.",
 							   &dynamo_allowed_tables, "", PGC_SUSET, 0,
 							   check_allowed_tables, assign_allowed_tables, NULL);
+
+	DefineCustomStringVariable("dynamo_atomic.lock_table",
+							   "DynamoDB table used by lock functions given no table name.",
+							   NULL,
+							   &dynamo_lock_table, "Locks", PGC_USERSET, 0,
+							   check_counter_table, NULL, NULL);
+	DefineCustomIntVariable("dynamo_atomic.lock_clock_skew_ms",
+							"How far apart the clocks of servers sharing locks may be.",
+							"An expired lock is taken over only this long after its lease ended "
+							"by the taker's clock. Every server sharing a lock table should use the same value.",
+							&dynamo_lock_clock_skew_ms, 1000, 0, 3600000,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("dynamo_atomic.max_locks",
+							"Locks this server's sessions may hold at once (shared memory).",
+							NULL,
+							&dynamo_max_locks, 512, 16, 100000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("dynamo_atomic");
 }

@@ -19,6 +19,9 @@ extern int	dynamo_max_retries;
 extern char *dynamo_counter_table;
 extern bool dynamo_retry_unknown_writes;
 extern char *dynamo_allowed_tables;
+extern char *dynamo_lock_table;
+extern int	dynamo_lock_clock_skew_ms;
+extern int	dynamo_max_locks;
 
 extern void settings_define(void);
 

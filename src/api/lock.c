@@ -1,0 +1,453 @@
+/*
+ * lock.c - distributed locks: dynamo_get_lock, dynamo_try_get_lock, their
+ * _xact_ forms, dynamo_release_lock, dynamo_refresh_lock, dynamo_held_locks.
+ *
+ * Acquiring is one conditional UpdateItem (lock_item.c).  A held lock is
+ * waited for with jittered backoff (5 ms doubling to 100 ms) while this
+ * backend is listed as a waiter, so that a release in this server wakes
+ * it at once; lock_timeout, statement_timeout and cancel end the wait.
+ * Taking a lock this session already holds is an error (55P03): these
+ * locks are not re-entrant, so one release always frees them.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "common/pg_prng.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "args.h"
+#include "endpoint.h"
+#include "lock_item.h"
+#include "lock_registry.h"
+#include "lock_session.h"
+#include "settings.h"
+
+#define MAX_LEASE_MS (24 * 60 * 60 * 1000)
+#define FIRST_PAUSE_MS 5
+#define MAX_PAUSE_MS 100
+
+static bool preload_notice_given = false;
+
+static TimestampTz
+epoch_ms_to_timestamptz(int64 ms)
+{
+	return time_t_to_timestamptz((pg_time_t) (ms / 1000)) + (ms % 1000) * 1000;
+}
+
+/* The dynamo_lock value of a held slot. */
+static Datum
+lock_datum(FunctionCallInfo fcinfo, const LockSlot *s)
+{
+	TupleDesc	tupdesc;
+	Datum		values[6];
+	bool		nulls[6] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be dynamo_lock");
+	tupdesc = BlessTupleDesc(tupdesc);
+	values[0] = CStringGetTextDatum(s->table);
+	values[1] = CStringGetTextDatum(s->name);
+	values[2] = CStringGetTextDatum(s->owner);
+	values[3] = CStringGetTextDatum(s->version);
+	values[4] = Int64GetDatum(s->fencing_token);
+	values[5] = TimestampTzGetDatum(epoch_ms_to_timestamptz(s->lease_until_ms));
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
+
+static int
+arg_lease_ms(FunctionCallInfo fcinfo, int argno)
+{
+	int			lease;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("lease_ms must not be NULL")));
+	lease = PG_GETARG_INT32(argno);
+	if (lease < 1 || lease > MAX_LEASE_MS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lease_ms must be between 1 and %d (a day), not %d", MAX_LEASE_MS, lease)));
+	return lease;
+}
+
+/*
+ * The lock worker refreshes leases with the server's own credentials: a
+ * session that set others would hold a lock the worker cannot refresh.
+ */
+static void
+require_server_credentials(void)
+{
+	static const char *const names[] = {
+		"dynamo_atomic.access_key_id", "dynamo_atomic.secret_access_key",
+		"dynamo_atomic.session_token", "dynamo_atomic.profile"
+	};
+
+	for (int i = 0; i < lengthof(names); i++)
+	{
+		const char *now = GetConfigOption(names[i], true, false);
+		const char *server = GetConfigOptionResetString(names[i]);
+
+		if (strcmp(now ? now : "", server ? server : "") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot take a lock with %s set differently from the server's configuration", names[i]),
+					 errdetail("The lock worker refreshes leases with the server's credentials, not the session's."),
+					 errhint("RESET %s, or configure the credentials for the whole server.", names[i])));
+	}
+}
+
+/* What to say when a lock cannot be had, naming its holder. */
+static void
+raise_not_available(const LockTarget *t, bool by_lock_timeout)
+{
+	LockHolder	h;
+
+	lock_item_read(t, &h);
+	ereport(ERROR,
+			(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+			 by_lock_timeout ? errmsg("canceling statement due to lock timeout") :
+			 errmsg("could not obtain lock \"%s\" in table \"%s\"", t->name, t->table),
+			 errdetail("Lock \"%s\": %s.", t->name, lock_holder_text(&h))));
+}
+
+/*
+ * Takes the lock, waiting up to wait_ms (try: not at all).  Returns false
+ * only for try when it is held.
+ */
+static bool
+acquire(int handle, const LockTarget *t, int lease_ms, int wait_ms, bool try, LockGrant *grant)
+{
+	int64		start = lock_now_ms();
+	int64		deadline = start + wait_ms;
+	bool		by_lock_timeout = false;
+	long		pause = FIRST_PAUSE_MS;
+	uint32		key = lock_registry_key(t->table, t->name);
+	volatile bool waiting = false;
+	bool		taken = false;
+
+	if (!try && LockTimeout > 0 && LockTimeout < wait_ms)
+	{
+		deadline = start + LockTimeout;
+		by_lock_timeout = true;
+	}
+	PG_TRY();
+	{
+		for (;;)
+		{
+			int64		now;
+			long		sleep_ms;
+
+			if (lock_item_acquire(t, lease_ms, dynamo_lock_clock_skew_ms, lock_session_holder(), grant))
+			{
+				taken = true;
+				break;
+			}
+			now = lock_now_ms();
+			if (try || now >= deadline)
+				break;
+			if (!waiting)
+			{
+				lock_registry_wait_begin(key);
+				waiting = true;
+			}
+			/* Equal jitter: waiters on other servers do not come back together. */
+			sleep_ms = pause / 2 + (long) pg_prng_uint64_range(&pg_global_prng_state, 0, pause / 2);
+			sleep_ms = Max(1, Min(sleep_ms, deadline - now));
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 sleep_ms, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+			pause = Min(pause * 2, MAX_PAUSE_MS);
+		}
+	}
+	PG_FINALLY();
+	{
+		if (waiting)
+			lock_registry_wait_end();
+	}
+	PG_END_TRY();
+	if (!taken && !try)
+		raise_not_available(t, by_lock_timeout);
+	return taken;
+}
+
+/* dynamo_[try_]get[_xact]_lock(lock_name, lease_ms, [wait_ms,] table_name) */
+static Datum
+get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
+{
+	char	   *name = arg_key_value(fcinfo, 0, "lock_name");
+	int			lease_ms = arg_lease_ms(fcinfo, 1);
+	int			wait_ms = 0;
+	int			table_arg = try ? 2 : 3;
+	char	   *table;
+	DdbEndpoint ep;
+	LockTarget	t;
+	LockGrant	grant;
+	LockSlot	held;
+	volatile int handle;
+
+	if (!try)
+	{
+		if (PG_ARGISNULL(2))
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("wait_ms must not be NULL")));
+		wait_ms = PG_GETARG_INT32(2);
+		if (wait_ms < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("wait_ms must not be negative")));
+	}
+	table = arg_table_name(fcinfo, table_arg, dynamo_lock_table);
+	if (lock_session_find(table, name) >= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("lock \"%s\" is already held by this session", name),
+				 errhint("dynamo_atomic locks are not re-entrant: release it first, or keep using it.")));
+
+	if (lock_registry_is_shared())
+		require_server_credentials();
+	else if (!preload_notice_given)
+	{
+		ereport(NOTICE,
+				(errmsg("dynamo_atomic is not in shared_preload_libraries: lock leases are not refreshed"),
+				 errdetail("A lock held longer than its lease can be taken over; refresh it with dynamo_refresh_lock().")));
+		preload_notice_given = true;
+	}
+
+	/* Recorded with the lock: the worker sends heartbeats to the same place. */
+	ddb_endpoint_resolve(&ep, NULL, NULL);
+	if (strlen(ep.url) >= LOCK_ENDPOINT_SIZE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the DynamoDB endpoint URL is too long to be recorded with a lock (over %d bytes)",
+						LOCK_ENDPOINT_SIZE - 1)));
+	t.endpoint_url = ep.url;
+	t.region = ep.region;
+	t.table = table;
+	t.name = name;
+	t.owner = lock_session_owner();
+
+	/* A slot first: a full registry refuses before anything is written. */
+	handle = lock_registry_reserve();
+	PG_TRY();
+	{
+		if (!acquire(handle, &t, lease_ms, wait_ms, try, &grant))
+		{
+			lock_registry_free(handle);
+			handle = -1;
+		}
+	}
+	PG_CATCH();
+	{
+		lock_registry_free(handle);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (handle < 0)
+		PG_RETURN_NULL();
+
+	memset(&held, 0, sizeof(held));
+	held.scope = scope;
+	strlcpy(held.table, table, sizeof(held.table));
+	strlcpy(held.name, name, sizeof(held.name));
+	strlcpy(held.owner, t.owner, sizeof(held.owner));
+	strlcpy(held.version, grant.version, sizeof(held.version));
+	strlcpy(held.endpoint, ep.url, sizeof(held.endpoint));
+	strlcpy(held.region, ep.region, sizeof(held.region));
+	held.fencing_token = grant.fencing_token;
+	held.lease_ms = lease_ms;
+	held.lease_until_ms = grant.lease_until_ms;
+	lock_registry_activate(handle, &held);
+	lock_session_add(handle);
+	PG_RETURN_DATUM(lock_datum(fcinfo, &held));
+}
+
+PG_FUNCTION_INFO_V1(dynamo_get_lock);
+Datum
+dynamo_get_lock(PG_FUNCTION_ARGS)
+{
+	return get_lock(fcinfo, LOCK_SCOPE_SESSION, false);
+}
+
+PG_FUNCTION_INFO_V1(dynamo_try_get_lock);
+Datum
+dynamo_try_get_lock(PG_FUNCTION_ARGS)
+{
+	return get_lock(fcinfo, LOCK_SCOPE_SESSION, true);
+}
+
+PG_FUNCTION_INFO_V1(dynamo_get_xact_lock);
+Datum
+dynamo_get_xact_lock(PG_FUNCTION_ARGS)
+{
+	return get_lock(fcinfo, LOCK_SCOPE_XACT, false);
+}
+
+PG_FUNCTION_INFO_V1(dynamo_try_get_xact_lock);
+Datum
+dynamo_try_get_xact_lock(PG_FUNCTION_ARGS)
+{
+	return get_lock(fcinfo, LOCK_SCOPE_XACT, true);
+}
+
+/* A dynamo_lock argument's text field; NULL is an error. */
+static char *
+lock_field_text(HeapTupleHeader lock, int attno, const char *what)
+{
+	bool		isnull;
+	Datum		d = GetAttributeByNum(lock, attno, &isnull);
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the dynamo_lock's %s must not be NULL", what)));
+	return TextDatumGetCString(d);
+}
+
+/*
+ * The slot this session holds for a dynamo_lock argument, or -1 when it no
+ * longer holds that acquisition.  A value of another session is refused.
+ */
+static int
+held_slot_of(FunctionCallInfo fcinfo, LockSlot *out, char **name_out)
+{
+	HeapTupleHeader lock;
+	char	   *table;
+	char	   *name;
+	char	   *owner;
+	bool		isnull;
+	int64		token;
+	int			handle;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("lock must not be NULL")));
+	lock = PG_GETARG_HEAPTUPLEHEADER(0);
+	table = lock_field_text(lock, 1, "table_name");
+	name = lock_field_text(lock, 2, "lock_name");
+	owner = lock_field_text(lock, 3, "owner");
+	token = DatumGetInt64(GetAttributeByNum(lock, 5, &isnull));
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the dynamo_lock's fencing_token must not be NULL")));
+	*name_out = name;
+	if (strcmp(owner, lock_session_owner()) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lock \"%s\" was not taken by this session", name),
+				 errdetail("Its owner is \"%s\"; this session is \"%s\".", owner, lock_session_owner())));
+	handle = lock_session_find(table, name);
+	if (handle < 0)
+		return -1;
+	lock_registry_read(handle, out);
+	return out->fencing_token == token ? handle : -1;
+}
+
+PG_FUNCTION_INFO_V1(dynamo_release_lock);
+
+/* dynamo_release_lock(lock) -> true when released, false (NOTICE) when no longer held */
+Datum
+dynamo_release_lock(PG_FUNCTION_ARGS)
+{
+	LockSlot	s;
+	char	   *name;
+	int			handle = held_slot_of(fcinfo, &s, &name);
+	LockTarget	t;
+	bool		released;
+
+	if (handle < 0)
+	{
+		ereport(NOTICE, (errmsg("lock \"%s\" is not held by this session", name)));
+		PG_RETURN_BOOL(false);
+	}
+	t = (LockTarget) {s.endpoint, s.region, s.table, s.name, s.owner};
+	released = !s.lost && lock_item_release(&t, s.fencing_token);
+	lock_session_forget(handle);
+	if (!released)
+		ereport(NOTICE,
+				(errmsg("lock \"%s\" had already been lost", name),
+				 s.note[0] ? errdetail("%s.", s.note) : 0));
+	PG_RETURN_BOOL(released);
+}
+
+PG_FUNCTION_INFO_V1(dynamo_refresh_lock);
+
+/* dynamo_refresh_lock(lock, lease_ms) -> the lock with its new lease and version */
+Datum
+dynamo_refresh_lock(PG_FUNCTION_ARGS)
+{
+	LockSlot	s;
+	char	   *name;
+	int			handle = held_slot_of(fcinfo, &s, &name);
+	LockTarget	t;
+	LockGrant	grant;
+
+	if (handle < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("lock \"%s\" is not held by this session", name)));
+	if (!PG_ARGISNULL(1))
+		s.lease_ms = arg_lease_ms(fcinfo, 1);
+	t = (LockTarget) {s.endpoint, s.region, s.table, s.name, s.owner};
+	if (s.lost || !lock_item_heartbeat(&t, s.fencing_token, s.lease_ms, &grant))
+	{
+		LockHolder	h;
+
+		lock_item_read(&t, &h);
+		lock_registry_mark_lost(handle, psprintf("lost: %s", lock_holder_text(&h)));
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("lock \"%s\" was lost", name),
+				 errdetail("Its lease ended and %s.", lock_holder_text(&h)),
+				 errhint("Release it with dynamo_release_lock() and take it again.")));
+	}
+	lock_registry_record_grant(handle, &grant, s.lease_ms);
+	lock_registry_read(handle, &s);
+	PG_RETURN_DATUM(lock_datum(fcinfo, &s));
+}
+
+PG_FUNCTION_INFO_V1(dynamo_held_locks);
+
+/* The registry: every session's locks when preloaded, else this session's. */
+Datum
+dynamo_held_locks(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	LockSlot   *slots;
+	int			n;
+
+	InitMaterializedSRF(fcinfo, 0);
+	n = lock_registry_snapshot(&slots);
+	for (int i = 0; i < n; i++)
+	{
+		LockSlot   *s = &slots[i];
+		Datum		values[11];
+		bool		nulls[11] = {0};
+
+		values[0] = Int32GetDatum(s->pid);
+		values[1] = CStringGetTextDatum(s->name);
+		values[2] = CStringGetTextDatum(s->table);
+		values[3] = CStringGetTextDatum(s->scope == LOCK_SCOPE_XACT ? "transaction" : "session");
+		values[4] = Int64GetDatum(s->fencing_token);
+		values[5] = CStringGetTextDatum(s->version);
+		values[6] = TimestampTzGetDatum(epoch_ms_to_timestamptz(s->lease_until_ms));
+		if (s->last_refresh == 0)
+			nulls[7] = true;
+		else
+			values[7] = TimestampTzGetDatum(s->last_refresh);
+		values[8] = Int32GetDatum(s->refresh_failures);
+		values[9] = BoolGetDatum(s->lost);
+		if (s->note[0] == '\0')
+			nulls[10] = true;
+		else
+			values[10] = CStringGetTextDatum(s->note);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}

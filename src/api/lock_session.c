@@ -1,0 +1,210 @@
+/*
+ * lock_session.c - this session's held locks (see lock_session.h).
+ */
+#include "postgres.h"
+
+#include <unistd.h>
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "commands/dbcommands.h"
+#include "miscadmin.h"
+#include "nodes/pg_list.h"
+#include "storage/ipc.h"
+#include "utils/memutils.h"
+
+#include "lock_session.h"
+#include "settings.h"
+
+/* Bounds on a release made while a scope ends. */
+#define SCOPE_END_TIMEOUT_MS 2000
+#define SCOPE_END_RETRIES 1
+
+static List *held = NIL;		/* slot handles, in TopMemoryContext */
+static bool callbacks_registered = false;
+static char *owner = NULL;
+static char *holder = NULL;
+static MemoryContext release_context = NULL;
+
+const char *
+lock_session_owner(void)
+{
+	if (owner == NULL)
+		owner = MemoryContextStrdup(TopMemoryContext,
+									psprintf(UINT64_FORMAT ":%d:" INT64_FORMAT,
+											 GetSystemIdentifier(), MyProcPid,
+											 (int64) MyStartTimestamp));
+	return owner;
+}
+
+const char *
+lock_session_holder(void)
+{
+	if (holder == NULL)
+	{
+		char		host[256];
+		char	   *db = get_database_name(MyDatabaseId);
+
+		if (gethostname(host, sizeof(host)) != 0)
+			strlcpy(host, "?", sizeof(host));
+		host[sizeof(host) - 1] = '\0';
+		holder = MemoryContextStrdup(TopMemoryContext,
+									 psprintf("host %s pid %d database %s", host, MyProcPid,
+											  db ? db : "?"));
+	}
+	return holder;
+}
+
+int
+lock_session_find(const char *table, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, held)
+	{
+		int			handle = lfirst_int(lc);
+		LockSlot	s;
+
+		lock_registry_read(handle, &s);
+		if (strcmp(s.table, table) == 0 && strcmp(s.name, name) == 0)
+			return handle;
+	}
+	return -1;
+}
+
+void
+lock_session_forget(int handle)
+{
+	LockSlot	s;
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+	lock_registry_read(handle, &s);
+	held = list_delete_int(held, handle);
+	MemoryContextSwitchTo(old);
+	lock_registry_free(handle);
+	lock_registry_wake_waiters(lock_registry_key(s.table, s.name));
+}
+
+/* Releases one lock as its scope ends: bounded, and a failure is a WARNING. */
+static void
+release_at_scope_end(int handle)
+{
+	LockSlot	s;
+	int			saved_timeout = dynamo_request_timeout_ms;
+	int			saved_connect = dynamo_connect_timeout_ms;
+	int			saved_retries = dynamo_max_retries;
+	MemoryContext old = MemoryContextSwitchTo(release_context);
+
+	lock_registry_read(handle, &s);
+	dynamo_request_timeout_ms = Min(saved_timeout, SCOPE_END_TIMEOUT_MS);
+	dynamo_connect_timeout_ms = Min(saved_connect, SCOPE_END_TIMEOUT_MS);
+	dynamo_max_retries = Min(saved_retries, SCOPE_END_RETRIES);
+	PG_TRY();
+	{
+		LockTarget	t = {s.endpoint, s.region, s.table, s.name, s.owner};
+
+		if (!s.lost && !lock_item_release(&t, s.fencing_token))
+			ereport(NOTICE,
+					(errmsg("lock \"%s\" was no longer held by this session when its scope ended", s.name)));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error;
+
+		MemoryContextSwitchTo(release_context);
+		error = CopyErrorData();
+		FlushErrorState();
+		ereport(WARNING,
+				(errmsg("could not release lock \"%s\": %s", s.name, error->message),
+				 errdetail("Its lease ends it at the latest %d ms after the last heartbeat.", s.lease_ms)));
+	}
+	PG_END_TRY();
+	dynamo_request_timeout_ms = saved_timeout;
+	dynamo_connect_timeout_ms = saved_connect;
+	dynamo_max_retries = saved_retries;
+	lock_session_forget(handle);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(release_context);
+}
+
+static void
+release_scope(bool all)
+{
+	List	   *handles = list_copy(held);
+	ListCell   *lc;
+
+	foreach(lc, handles)
+	{
+		LockSlot	s;
+
+		lock_registry_read(lfirst_int(lc), &s);
+		if (all || s.scope == LOCK_SCOPE_XACT)
+			release_at_scope_end(lfirst_int(lc));
+	}
+	list_free(handles);
+}
+
+static bool
+holds_xact_locks(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, held)
+	{
+		LockSlot	s;
+
+		lock_registry_read(lfirst_int(lc), &s);
+		if (s.scope == LOCK_SCOPE_XACT)
+			return true;
+	}
+	return false;
+}
+
+static void
+at_xact_end(XactEvent event, void *arg)
+{
+	if (held == NIL)
+		return;
+	switch (event)
+	{
+		case XACT_EVENT_PRE_PREPARE:
+			if (holds_xact_locks())
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot PREPARE a transaction that holds dynamo_atomic transaction-level locks")));
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			release_scope(false);
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+at_backend_exit(int code, Datum arg)
+{
+	if (held != NIL)
+		release_scope(true);
+}
+
+void
+lock_session_add(int handle)
+{
+	MemoryContext old;
+
+	if (!callbacks_registered)
+	{
+		release_context = AllocSetContextCreate(TopMemoryContext, "dynamo_atomic lock release",
+												ALLOCSET_SMALL_SIZES);
+		RegisterXactCallback(at_xact_end, NULL);
+		before_shmem_exit(at_backend_exit, 0);
+		callbacks_registered = true;
+	}
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	held = lappend_int(held, handle);
+	MemoryContextSwitchTo(old);
+}

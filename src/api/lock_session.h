@@ -1,0 +1,28 @@
+/*
+ * lock_session.h - the locks this session holds, and their release when
+ * their scope ends.
+ *
+ * Transaction-scope locks are released at COMMIT or ROLLBACK, session-scope
+ * locks when the backend exits normally (before_shmem_exit).  Those
+ * releases never raise an ERROR: a failure is a WARNING, each attempt is
+ * bounded (2 s, one retry), and the lease ends the lock anyway.  If the
+ * backend or the server dies, the lease simply expires.
+ */
+#ifndef DYNAMO_ATOMIC_LOCK_SESSION_H
+#define DYNAMO_ATOMIC_LOCK_SESSION_H
+
+#include "lock_registry.h"
+
+/* This session's owner id: system identifier, pid, backend start time. */
+extern const char *lock_session_owner(void);
+/* "host H pid P database D", for people reading the lock table. */
+extern const char *lock_session_holder(void);
+
+/* Registers a held lock's slot with this session (and the scope callbacks). */
+extern void lock_session_add(int handle);
+/* The slot of a lock this session holds, or -1. */
+extern int	lock_session_find(const char *table, const char *name);
+/* Forgets a held lock: frees its slot and wakes this server's waiters. */
+extern void lock_session_forget(int handle);
+
+#endif

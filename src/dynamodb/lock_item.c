@@ -1,0 +1,215 @@
+/*
+ * lock_item.c - the lock item's writes (see lock_item.h).
+ */
+#include "postgres.h"
+
+#include <sys/time.h>
+
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "ddb.h"
+#include "lock_item.h"
+
+/* DynamoDB removes an abandoned item this long after its lease ended. */
+#define LOCK_TTL_AFTER_LEASE_S (24 * 60 * 60)
+
+int64
+lock_now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64) tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void
+new_version(char *out)
+{
+	uint8		bytes[LOCK_VERSION_LEN / 2];
+
+	if (!pg_strong_random(bytes, sizeof(bytes)))
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a lock version")));
+	hex_encode((const char *) bytes, sizeof(bytes), out);
+	out[LOCK_VERSION_LEN] = '\0';
+}
+
+static void
+add_number(cJSON *values, const char *name, int64 v)
+{
+	char		digits[32];
+
+	snprintf(digits, sizeof(digits), INT64_FORMAT, v);
+	ddb_add_number_value(values, name, digits);
+}
+
+/* An UpdateItem on the lock's item; *values receives ":name" values. */
+static cJSON *
+lock_request(const LockTarget *t, cJSON **values)
+{
+	cJSON	   *req = json_new_object();
+
+	json_add_string(req, "TableName", t->table);
+	ddb_add_string_value(json_add_object(req, "Key"), "lock_name", t->name);
+	*values = json_add_object(req, "ExpressionAttributeValues");
+	ddb_add_string_value(*values, ":me", t->owner);
+	return req;
+}
+
+/*
+ * Adds the expressions, and the "#name" placeholders they use (DynamoDB
+ * refuses a name no expression uses).
+ */
+static void
+lock_expressions(cJSON *req, const char *update, const char *condition)
+{
+	static const char *const names[][2] = {
+		{"#owner", "owner"}, {"#token", "fencing_token"}, {"#version", "version"},
+		{"#lease", "lease_until"}, {"#ttl", "ttl"}, {"#holder", "holder"},
+		{"#acquired", "acquired_at"}
+	};
+	cJSON	   *used = json_add_object(req, "ExpressionAttributeNames");
+
+	json_add_string(req, "UpdateExpression", update);
+	json_add_string(req, "ConditionExpression", condition);
+	for (int i = 0; i < lengthof(names); i++)
+		if (strstr(update, names[i][0]) || strstr(condition, names[i][0]))
+			json_add_string(used, names[i][0], names[i][1]);
+}
+
+/* Runs a conditional lock write; false when its condition failed. */
+static bool
+run_conditional(const LockTarget *t, cJSON *req, const char *what, bool *maybe_applied_before,
+				cJSON **response)
+{
+	DdbCall		call = {0};
+	DdbResult	res;
+
+	call.operation = "UpdateItem";
+	call.request = req;
+	call.resend_safe = true;	/* every lock write recognises itself: see lock_item.h */
+	call.what = what;
+	call.tolerated_error = "ConditionalCheckFailedException";
+	call.endpoint_url = t->endpoint_url;
+	call.region = t->region;
+	ddb_execute(&call, &res);
+	if (maybe_applied_before)
+		*maybe_applied_before = res.maybe_applied_before;
+	if (response)
+		*response = res.response;
+	return res.response != NULL;
+}
+
+static int64
+number_attribute(const cJSON *attrs, const char *name)
+{
+	const char *text = json_get_string(json_get(attrs, name), "N");
+
+	return text ? strtoi64(text, NULL, 10) : 0;
+}
+
+bool
+lock_item_acquire(const LockTarget *t, int lease_ms, int skew_ms, const char *holder,
+				  LockGrant *out)
+{
+	int64		now = lock_now_ms();
+	cJSON	   *values;
+	cJSON	   *req = lock_request(t, &values);
+	cJSON	   *resp;
+
+	new_version(out->version);
+	out->lease_until_ms = now + lease_ms;
+	lock_expressions(req,
+					 "SET #owner = :me, #version = :version, #lease = :lease, #ttl = :ttl, "
+					 "#holder = :holder, #acquired = :now, "
+					 "#token = if_not_exists(#token, :token_base) + :one",
+					 "attribute_not_exists(#owner) OR #owner = :me OR #lease < :ended_before");
+	json_add_string(req, "ReturnValues", "UPDATED_NEW");
+	ddb_add_string_value(values, ":version", out->version);
+	add_number(values, ":lease", out->lease_until_ms);
+	add_number(values, ":ttl", out->lease_until_ms / 1000 + LOCK_TTL_AFTER_LEASE_S);
+	ddb_add_string_value(values, ":holder", holder);
+	add_number(values, ":now", now);
+	/* A new item's first token: above any token an earlier item of the name had. */
+	add_number(values, ":token_base", now * 1000);
+	add_number(values, ":one", 1);
+	add_number(values, ":ended_before", now - skew_ms);
+
+	if (!run_conditional(t, req, NULL, NULL, &resp))
+		return false;
+	out->fencing_token = number_attribute(json_get(resp, "Attributes"), "fencing_token");
+	return true;
+}
+
+bool
+lock_item_heartbeat(const LockTarget *t, int64 token, int lease_ms, LockGrant *out)
+{
+	cJSON	   *values;
+	cJSON	   *req = lock_request(t, &values);
+
+	new_version(out->version);
+	out->lease_until_ms = lock_now_ms() + lease_ms;
+	out->fencing_token = token;
+	lock_expressions(req, "SET #version = :version, #lease = :lease, #ttl = :ttl",
+					 "#owner = :me AND #token = :token");
+	ddb_add_string_value(values, ":version", out->version);
+	add_number(values, ":lease", out->lease_until_ms);
+	add_number(values, ":ttl", out->lease_until_ms / 1000 + LOCK_TTL_AFTER_LEASE_S);
+	add_number(values, ":token", token);
+	/* A resend after a lost answer finds its own write: owner and token unchanged. */
+	return run_conditional(t, req, NULL, NULL, NULL);
+}
+
+bool
+lock_item_release(const LockTarget *t, int64 token)
+{
+	cJSON	   *values;
+	cJSON	   *req = lock_request(t, &values);
+	char		version[LOCK_VERSION_LEN + 1];
+	bool		maybe_applied_before;
+	int64		now = lock_now_ms();
+
+	new_version(version);
+	lock_expressions(req, "REMOVE #owner, #holder SET #version = :version, #lease = :zero, #ttl = :ttl",
+					 "#owner = :me AND #token = :token");
+	ddb_add_string_value(values, ":version", version);
+	add_number(values, ":zero", 0);
+	add_number(values, ":ttl", now / 1000 + LOCK_TTL_AFTER_LEASE_S);
+	add_number(values, ":token", token);
+	if (run_conditional(t, req, NULL, &maybe_applied_before, NULL))
+		return true;
+	/* Refused after a lost answer: that answer was our release. */
+	return maybe_applied_before;
+}
+
+void
+lock_item_read(const LockTarget *t, LockHolder *out)
+{
+	cJSON	   *req = json_new_object();
+	const cJSON *item;
+
+	json_add_string(req, "TableName", t->table);
+	ddb_add_string_value(json_add_object(req, "Key"), "lock_name", t->name);
+	json_add_bool(req, "ConsistentRead", true);
+	item = json_get(ddb_read("GetItem", req), "Item");
+
+	memset(out, 0, sizeof(*out));
+	out->exists = item != NULL;
+	out->owner = (char *) json_get_string(json_get(item, "owner"), "S");
+	out->held = out->owner != NULL;
+	out->holder = (char *) json_get_string(json_get(item, "holder"), "S");
+	out->lease_until_ms = number_attribute(item, "lease_until");
+	out->fencing_token = number_attribute(item, "fencing_token");
+}
+
+char *
+lock_holder_text(const LockHolder *h)
+{
+	TimestampTz until;
+
+	if (!h->held)
+		return pstrdup("it is free now");
+	until = time_t_to_timestamptz(h->lease_until_ms / 1000) + (h->lease_until_ms % 1000) * 1000;
+	return psprintf("it is held by %s until %s", h->holder ? h->holder : h->owner,
+					timestamptz_to_str(until));
+}

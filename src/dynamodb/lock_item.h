@@ -1,0 +1,80 @@
+/*
+ * lock_item.h - the lock item in DynamoDB and the writes that move it.
+ *
+ * One item per lock, keyed by lock_name:
+ *   owner          the holding session (absent when free)
+ *   fencing_token  N, +1 on every acquisition; a new item starts from the
+ *                  clock (epoch ms x 1000), so tokens never go back, even
+ *                  after TTL removed an abandoned item
+ *   version        changes on every write (acquire, heartbeat, release)
+ *   lease_until    N, epoch ms: the lease ends then, by the holder's clock
+ *   ttl            N, epoch s: DynamoDB's cleanup only, a day past the lease
+ *   holder, acquired_at   for people reading the table
+ *
+ * Each write says what a lost answer means for it:
+ *   acquire    resent: its condition admits the owner itself, so a resend
+ *              takes the lock it already took (the token moves on by one)
+ *   heartbeat  resent: conditioned on owner and fencing token (never on
+ *              the version, which a lost heartbeat would have moved)
+ *   release    resent: a refusal after a lost answer means it was released
+ */
+#ifndef DYNAMO_ATOMIC_LOCK_ITEM_H
+#define DYNAMO_ATOMIC_LOCK_ITEM_H
+
+#define LOCK_VERSION_LEN 32		/* hex characters */
+
+typedef struct LockTarget
+{
+	const char *endpoint_url;	/* NULL: from the settings */
+	const char *region;			/* NULL: from the settings */
+	const char *table;
+	const char *name;			/* UTF-8 */
+	const char *owner;
+} LockTarget;
+
+typedef struct LockGrant
+{
+	int64		fencing_token;
+	char		version[LOCK_VERSION_LEN + 1];
+	int64		lease_until_ms;
+} LockGrant;
+
+/* What the item says, for messages about who holds a lock. */
+typedef struct LockHolder
+{
+	bool		exists;
+	bool		held;			/* has an owner */
+	char	   *owner;
+	char	   *holder;			/* "host pid N database D", or NULL */
+	int64		lease_until_ms;
+	int64		fencing_token;
+} LockHolder;
+
+/* Milliseconds since the Unix epoch, by this server's clock. */
+extern int64 lock_now_ms(void);
+
+/*
+ * One conditional UpdateItem: takes the lock when it is free, when its
+ * lease ended more than skew_ms ago, or when t->owner holds it.  Returns
+ * false when someone else holds it.
+ */
+extern bool lock_item_acquire(const LockTarget *t, int lease_ms, int skew_ms,
+							  const char *holder, LockGrant *out);
+
+/*
+ * Extends the lease of the acquisition identified by owner and token.
+ * Returns false when the lock is no longer that acquisition's.
+ */
+extern bool lock_item_heartbeat(const LockTarget *t, int64 token, int lease_ms,
+								LockGrant *out);
+
+/* Frees the lock if that acquisition still holds it; false if not. */
+extern bool lock_item_release(const LockTarget *t, int64 token);
+
+/* The item as it is (a consistent read). */
+extern void lock_item_read(const LockTarget *t, LockHolder *out);
+
+/* "held by H until T" / "free", for messages. */
+extern char *lock_holder_text(const LockHolder *h);
+
+#endif
