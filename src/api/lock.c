@@ -341,7 +341,7 @@ held_slot_of(FunctionCallInfo fcinfo, LockSlot *out, char **name_out)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("lock \"%s\" was not taken by this session", name),
-				 errdetail("Its owner is \"%s\"; this session is \"%s\".", owner, lock_session_owner())));
+				 errdetail("Its owner is \"%s\": a dynamo_lock works only in the session that took it.", owner)));
 	handle = lock_session_find(table, name);
 	if (handle < 0)
 		return -1;
