@@ -41,7 +41,8 @@ lock_worker_register(void)
 {
 	BackgroundWorker worker = {0};
 
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	/* A connection to no database: it shows in pg_stat_activity and can be signalled. */
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker.bgw_restart_time = 1;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "dynamo_atomic");
@@ -98,6 +99,7 @@ dynamo_atomic_lock_worker_main(Datum arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 
 	scratch = AllocSetContextCreate(TopMemoryContext, "dynamo_atomic lock worker",
 									ALLOCSET_DEFAULT_SIZES);

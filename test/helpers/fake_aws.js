@@ -140,7 +140,9 @@ const handler = (req, res) => {
       if (kind) rules.push({ kind, remaining: Number(p.get('count') || -1), target: p.get('target'), match: p.get('match') });
       return send(res, 200, { ok: true });
     }
-    log.push({ method: req.method, path: url.pathname, target: req.headers['x-amz-target'] || null, headers: req.headers });
+    // The start of the body tells writes of one operation apart (no secret is in a DynamoDB body).
+    log.push({ method: req.method, path: url.pathname, target: req.headers['x-amz-target'] || null,
+      body: body.toString('utf8', 0, 4000), headers: req.headers });
 
     if (req.method === 'POST' && url.pathname === '/') return dynamodb(req, body, res);
 
