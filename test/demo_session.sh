@@ -37,3 +37,22 @@ psql -X -q -e -c "SELECT count(*) AS values, count(DISTINCT v) AS distinct_value
 echo "-- one session, 200 increments, one kept-alive connection:"
 psql -X -q -e -c "SELECT count(dynamo_increment('loop')) AS increments FROM generate_series(1, 200)" \
 	-c "SELECT calls, http_requests, connections_opened, round(request_ms::numeric / calls, 2) AS ms_per_call FROM dynamo_atomic_backend_stats()"
+
+echo
+echo "-- Locks: one DynamoDB table of locks shared by every server; leases kept alive by a worker."
+psql -X -q -e -c "SELECT dynamo_create_lock_table()"
+# A session holds 'nightly-job' for a while; meanwhile another session tries to take it.
+psql -X -q -c "SET application_name = 'demo-holder'" \
+	-c "SELECT lock_name, fencing_token FROM dynamo_get_lock('nightly-job', lease_ms => 2000)" \
+	-c "SELECT pg_sleep(5)" >/dev/null &
+holder=$!
+until [[ $(psql -X -qAt -c "SELECT count(*) FROM dynamo_held_locks WHERE lock_name = 'nightly-job'") == 1 ]]; do sleep 0.1; done
+psql -X -q -e -c "SELECT pid, lock_name, scope, fencing_token, expires_at FROM dynamo_held_locks"
+psql -X -q -e -c "SELECT dynamo_try_get_lock('nightly-job', 2000) IS NULL AS held_elsewhere"
+echo "-- waiting for it: the holder's lease (2 s) is refreshed, so this waits until the holder's session ends (5 s)"
+psql -X -q -e -c "SELECT lock_name, fencing_token FROM dynamo_get_lock('nightly-job', 2000, wait_ms => 10000)"
+wait $holder
+echo "-- a transaction-scoped lock is released at COMMIT or ROLLBACK:"
+psql -X -q -e -c "BEGIN" -c "SELECT lock_name, fencing_token FROM dynamo_get_xact_lock('invoice-42', 10000)" \
+	-c "SELECT count(*) AS held FROM dynamo_held_locks WHERE lock_name = 'invoice-42'" -c "COMMIT" \
+	-c "SELECT count(*) AS held_after_commit FROM dynamo_held_locks WHERE lock_name = 'invoice-42'"

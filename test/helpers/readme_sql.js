@@ -4,8 +4,8 @@
 // Writes OUTDIR/NN.sql for each block, in order, and prints "NN LINE" per
 // block (LINE: where it starts in the README).  A block right after a line
 // "<!-- not run: why -->" is skipped.  A one-line "SELECT expr;  -- N ..."
-// (N an integer) becomes a check that expr equals N, so the values the
-// README shows are asserted, not only the statements run.
+// (N an integer, or 'text' in quotes) becomes a check that expr equals N,
+// so the values the README shows are asserted, not only the statements run.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -17,11 +17,13 @@ let count = 0;
 let previous = '';
 
 function check(line) {
-  const m = /^SELECT (.+?);\s+-- (-?\d+)\b/.exec(line);
+  const m = /^SELECT (.+?);\s+-- (-?\d+\b|'[^']*')/.exec(line);
   if (!m) return line;
   const expr = m[1].replace(/\$readme\$/g, '');
-  return `DO $readme$ DECLARE got text := (${expr})::text; BEGIN IF got IS DISTINCT FROM '${m[2]}' THEN ` +
-    `RAISE EXCEPTION 'README says ${m[2]}, but got %', got; END IF; END $readme$;`;
+  const want = m[2].startsWith("'") ? m[2].slice(1, -1) : m[2];
+  const quoted = want.replace(/'/g, "''");
+  return `DO $readme$ DECLARE got text := (SELECT ${expr})::text; BEGIN IF got IS DISTINCT FROM '${quoted}' THEN ` +
+    `RAISE EXCEPTION 'README says %, but got %', '${quoted}', got; END IF; END $readme$;`;
 }
 
 lines.forEach((line, i) => {
