@@ -10,6 +10,7 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 #include "endpoint.h"
@@ -266,11 +267,13 @@ settings_define(void)
 							"by the taker's clock. Every server sharing a lock table should use the same value.",
 							&dynamo_lock_clock_skew_ms, 1000, 0, 3600000,
 							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("dynamo_atomic.max_locks",
-							"Locks this server's sessions may hold at once (shared memory).",
-							NULL,
-							&dynamo_max_locks, 512, 16, 100000,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	/* Sizes shared memory: exists only when preloaded (defining it later is FATAL). */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("dynamo_atomic.max_locks",
+								"Locks this server's sessions may hold at once (shared memory).",
+								NULL,
+								&dynamo_max_locks, 512, 16, 100000,
+								PGC_POSTMASTER, 0, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("dynamo_atomic");
 }

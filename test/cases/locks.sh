@@ -107,10 +107,38 @@ cluster_b() {
 	# A restarts after the crash; wait until it answers again
 	a_up() { on_a psql -X -qAt -c "SELECT 1" >/dev/null 2>&1; }
 	harness_wait_for 30 a_up || fail "cluster A did not come back after the crash"
+
+	# --- a holder whose whole server stops (immediate: no clean-up at all)
+	background_holder stop-holder "SELECT dynamo_get_lock('stop-lock', $LEASE, 0, '$T')" ||
+		fail "server stop: the holder did not take the lock"
+	local version
+	version=$(sql -c "SHOW server_version_num" | cut -c1-2)
+	pg_ctlcluster "$version" regress stop -m immediate
+	t0=$(now_ms)
+	r=$(on_a sql -c "SELECT (dynamo_get_lock('stop-lock', 1000, 10000, '$T')).lock_name")
+	expect_eq "the lock of a server that stopped is taken by the other cluster" stop-lock "$r"
+	within "...within one lease + the skew margin of the stop" "$(($(now_ms) - t0))" 0 $((LEASE + SKEW + 700))
+}
+
+# A cluster without shared_preload_libraries: locks work, leases are not refreshed.
+not_preloaded() {
+	local r
+	r=$(psql -X -v VERBOSITY=terse -c "SET client_min_messages = notice" -c "CREATE EXTENSION dynamo_atomic" \
+		-c "SELECT lock_name FROM dynamo_get_lock('np-lock', 30000, 0, '$T')" \
+		-c "SELECT count(*) AS mine FROM dynamo_held_locks" 2>&1)
+	expect_true "without preloading, the first lock says its lease is not refreshed" \
+		grep -q 'NOTICE:  dynamo_atomic is not in shared_preload_libraries: lock leases are not refreshed' <<<"$r"
+	expect_true "...and the lock is taken and listed for this session" grep -q 'np-lock' <<<"$r"
+	expect_eq "...no lock worker runs" 0 \
+		"$(sql -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'dynamo_atomic lock worker'")"
 }
 
 if [[ ${1:-} == cluster-b ]]; then
 	cluster_b
+	exit 0
+fi
+if [[ ${1:-} == not-preloaded ]]; then
+	not_preloaded
 	exit 0
 fi
 
@@ -233,3 +261,7 @@ export WORK=$work RESULTS
 mapfile -t pg_options < <(harness_pg_options)
 log "locks: a second cluster sharing the lock table"
 pg_virtualenv "${pg_options[@]}" bash "${BASH_SOURCE[0]}" cluster-b || fail "locks: the two-cluster checks did not run"
+
+mapfile -t pg_options < <(harness_pg_options | sed '/^-o$/{N;/shared_preload_libraries/d}')
+log "locks: a cluster without shared_preload_libraries"
+pg_virtualenv "${pg_options[@]}" bash "${BASH_SOURCE[0]}" not-preloaded || fail "locks: the not-preloaded checks did not run"
