@@ -122,7 +122,7 @@ raise_not_available(const LockTarget *t, bool by_lock_timeout)
  * only for try when it is held.
  */
 static bool
-acquire(int handle, const LockTarget *t, int lease_ms, int wait_ms, bool try, LockGrant *grant)
+acquire(const LockTarget *t, int lease_ms, int wait_ms, bool try, LockGrant *grant)
 {
 	int64		start = lock_now_ms();
 	int64		deadline = start + wait_ms;
@@ -237,7 +237,7 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 	handle = lock_registry_reserve();
 	PG_TRY();
 	{
-		if (!acquire(handle, &t, lease_ms, wait_ms, try, &grant))
+		if (!acquire(&t, lease_ms, wait_ms, try, &grant))
 		{
 			lock_registry_free(handle);
 			handle = -1;
