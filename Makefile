@@ -14,8 +14,11 @@ OBJS = \
 	src/api/args.o \
 	src/api/counter.o \
 	src/api/info.o \
+	src/api/item.o \
+	src/api/item_value.o \
 	src/api/lock.o \
 	src/api/lock_session.o \
+	src/api/optimistic.o \
 	src/api/table.o \
 	src/server/dynamo_atomic.o \
 	src/server/lock_registry.o \
@@ -26,6 +29,7 @@ OBJS = \
 	src/dynamodb/ddb_error.o \
 	src/dynamodb/json.o \
 	src/dynamodb/lock_item.o \
+	src/dynamodb/marshal.o \
 	src/aws/aws_profile.o \
 	src/aws/container_url.o \
 	src/aws/credentials.o \
@@ -38,7 +42,7 @@ EXTENSION = dynamo_atomic
 DATA = sql/dynamo_atomic--1.0.sql
 PGFILEDESC = "dynamo_atomic - DynamoDB-backed atomic counters and locks"
 
-REGRESS = config counters errors locks
+REGRESS = config counters errors locks items
 REGRESS_OPTS = --encoding=UTF8
 
 CURL_CONFIG ?= curl-config
@@ -49,7 +53,7 @@ SRC_DIRS = src/api src/server src/dynamodb src/aws src/net
 PG_CPPFLAGS = $(WARNINGS) $(addprefix -I$(srcdir)/,$(SRC_DIRS)) $(shell $(CURL_CONFIG) --cflags) $(shell $(PKG_CONFIG) --cflags libcjson)
 SHLIB_LINK = $(shell $(CURL_CONFIG) --libs) $(shell $(PKG_CONFIG) --libs libcjson) -lcrypto
 
-EXTRA_CLEAN = test/sigv4_test test/container_url_test test/helpers/tcp_stub test/helpers/slow_dns.so test/bench/raw_curl_loop
+EXTRA_CLEAN = test/sigv4_test test/container_url_test test/marshal_test test/helpers/tcp_stub test/helpers/slow_dns.so test/bench/raw_curl_loop
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -63,6 +67,10 @@ test/container_url_test: test/container_url_test.c src/aws/container_url.c src/a
 	$(CC) -std=gnu11 -O1 -g $(WARNINGS) -Isrc/aws -o $@ test/container_url_test.c src/aws/container_url.c \
 		$(shell $(CURL_CONFIG) --cflags --libs)
 
+test/marshal_test: test/marshal_test.c src/dynamodb/marshal.c src/dynamodb/marshal.h src/net/strbuf.c
+	$(CC) -std=gnu11 -O1 -g $(WARNINGS) -Isrc/dynamodb -Isrc/net -o $@ test/marshal_test.c \
+		src/dynamodb/marshal.c src/net/strbuf.c $(shell $(PKG_CONFIG) --cflags --libs libcjson)
+
 test/helpers/tcp_stub: test/helpers/tcp_stub.c
 	$(CC) -std=gnu11 -O1 -g $(WARNINGS) -o $@ $<
 
@@ -74,6 +82,7 @@ test/bench/raw_curl_loop: test/bench/raw_curl_loop.c src/net/sigv4.c src/net/str
 		$(shell $(CURL_CONFIG) --cflags --libs) -lcrypto
 
 .PHONY: check-unit
-check-unit: test/sigv4_test test/container_url_test
+check-unit: test/sigv4_test test/container_url_test test/marshal_test
 	test/sigv4_test test/sigv4-test-suite test/sigv4-dynamodb-examples
 	test/container_url_test
+	test/marshal_test

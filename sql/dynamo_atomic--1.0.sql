@@ -200,6 +200,108 @@ COMMENT ON VIEW dynamo_held_locks IS
 
 REVOKE ALL ON dynamo_held_locks FROM PUBLIC;
 
+-- Items and optimistic writes --------------------------------------------------
+
+CREATE FUNCTION dynamo_create_item_table(
+    table_name text DEFAULT NULL,
+    if_not_exists boolean DEFAULT false)
+RETURNS void
+AS 'MODULE_PATHNAME', 'dynamo_create_item_table'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_create_item_table(text, boolean) IS
+'Creates an on-demand DynamoDB item table (pk string hash key, sk string range key), waits until ACTIVE, enables TTL on ttl.';
+
+CREATE FUNCTION dynamo_put(item jsonb, table_name text DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'dynamo_put'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_put(jsonb, text) IS
+'Writes an item (a JSON object with string pk and sk), replacing any item with the same key.';
+
+CREATE FUNCTION dynamo_get(pk text, sk text, table_name text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'dynamo_get'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_get(text, text, text) IS
+'The item with this key by consistent read, or NULL.';
+
+CREATE FUNCTION dynamo_delete(pk text, sk text, table_name text DEFAULT NULL)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'dynamo_delete'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_delete(text, text, text) IS
+'Deletes an item: true when one was deleted, false when there was none, NULL when a lost answer leaves it unknown.';
+
+CREATE FUNCTION dynamo_put_many(items jsonb, table_name text DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'dynamo_put_many'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_put_many(jsonb, text) IS
+'Writes a JSON array of items in batches of 25, resending unprocessed items; returns how many were written.';
+
+CREATE FUNCTION dynamo_get_many(keys jsonb, table_name text DEFAULT NULL)
+RETURNS SETOF jsonb
+AS 'MODULE_PATHNAME', 'dynamo_get_many'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 100;
+
+COMMENT ON FUNCTION dynamo_get_many(jsonb, text) IS
+'The items for a JSON array of {"pk", "sk"} keys, in that order; keys without an item give no row.';
+
+CREATE FUNCTION dynamo_query(
+    pk text,
+    sk_prefix text DEFAULT NULL,
+    table_name text DEFAULT NULL,
+    reverse boolean DEFAULT false,
+    max_items integer DEFAULT NULL)
+RETURNS SETOF jsonb
+AS 'MODULE_PATHNAME', 'dynamo_query'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 100;
+
+COMMENT ON FUNCTION dynamo_query(text, text, text, boolean, integer) IS
+'The items of a partition in sort-key order (optionally those whose sk begins with sk_prefix), page by page as they are used.';
+
+CREATE FUNCTION dynamo_read_lock(lock_name text, table_name text DEFAULT NULL)
+RETURNS dynamo_lock
+AS 'MODULE_PATHNAME', 'dynamo_read_lock'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_read_lock(text, text) IS
+'Reads a lock item without taking it (creating it when missing), for dynamo_set_atomic.';
+
+CREATE FUNCTION dynamo_set_atomic(item jsonb, lock dynamo_lock, table_name text DEFAULT NULL)
+RETURNS dynamo_lock
+AS 'MODULE_PATHNAME', 'dynamo_set_atomic'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_set_atomic(jsonb, dynamo_lock, text) IS
+'Writes the item only if the lock is unchanged since it was read (or is held by this session), in one transaction; SQLSTATE 40001 when it changed.';
+
+CREATE FUNCTION dynamo_set_atomic(items jsonb, locks dynamo_lock[], table_name text DEFAULT NULL)
+RETURNS dynamo_lock[]
+AS 'MODULE_PATHNAME', 'dynamo_set_atomic_many'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_set_atomic(jsonb, dynamo_lock[], text) IS
+'As dynamo_set_atomic for a JSON array of items and several locks, all or nothing (at most 100 actions).';
+
+REVOKE ALL ON FUNCTION
+    dynamo_create_item_table(text, boolean),
+    dynamo_put(jsonb, text),
+    dynamo_get(text, text, text),
+    dynamo_delete(text, text, text),
+    dynamo_put_many(jsonb, text),
+    dynamo_get_many(jsonb, text),
+    dynamo_query(text, text, text, boolean, integer),
+    dynamo_read_lock(text, text),
+    dynamo_set_atomic(jsonb, dynamo_lock, text),
+    dynamo_set_atomic(jsonb, dynamo_lock[], text)
+FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION
     dynamo_increment(text, bigint, text, text, text, bigint, bigint),
     dynamo_get_last_value(text, text, text, text),

@@ -31,11 +31,13 @@ printf '(%s cases of presigned-URL signing skipped: not used by a DynamoDB clien
 sed -n 's/^ok   \(.*\)/pass sigv4: \1/p; s/^FAIL \([^:]*\).*/fail sigv4: \1/p' <<<"$unit_out" >>"$RESULTS"
 grep -qE '^[0-9]+ passed, 0 failed' <<<"$unit_out" || echo "fail sigv4: unit test did not finish cleanly" >>"$RESULTS"
 
-log "container-credentials URL unit test"
-unit_out=$(test/container_url_test) || true
-echo "$unit_out"
-sed -n 's/^ok   \(.*\)/pass container url: \1/p; s/^FAIL \([^:]*\).*/fail container url: \1/p' <<<"$unit_out" >>"$RESULTS"
-grep -qE '^[0-9]+ passed, 0 failed' <<<"$unit_out" || echo "fail container url: unit test did not finish cleanly" >>"$RESULTS"
+for unit in container_url marshal; do
+	log "$unit unit test"
+	unit_out=$("test/${unit}_test") || true
+	grep -v '^ok' <<<"$unit_out" || true
+	sed -n "s/^ok   \(.*\)/pass $unit: \1/p; s/^FAIL \([^:]*\).*/fail $unit: \1/p" <<<"$unit_out" >>"$RESULTS"
+	grep -qE '^[0-9]+ passed, 0 failed' <<<"$unit_out" || echo "fail $unit: unit test did not finish cleanly" >>"$RESULTS"
+done
 
 harness_start_dynamodb
 mapfile -t pg_options < <(harness_pg_options)

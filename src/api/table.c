@@ -48,18 +48,41 @@ table_status(const cJSON *description)
 	return json_get_string(description, "TableStatus");
 }
 
-/* Is the key schema exactly one HASH key named key? */
 static bool
-has_hash_key_only(const cJSON *description, const char *key)
+is_key(const cJSON *element, const char *name, const char *type)
+{
+	const char *n = json_get_string(element, "AttributeName");
+	const char *t = json_get_string(element, "KeyType");
+
+	return element && n && t && strcmp(n, name) == 0 && strcmp(t, type) == 0;
+}
+
+/* Is the key schema exactly the HASH key (and RANGE key, when not NULL) asked for? */
+static bool
+has_key_schema(const cJSON *description, const char *key, const char *range_key)
 {
 	const cJSON *schema = json_get(description, "KeySchema");
 	const cJSON *first = cJSON_IsArray(schema) ? schema->child : NULL;
+	const cJSON *second = first ? first->next : NULL;
 
-	return first != NULL && first->next == NULL &&
-		json_get_string(first, "AttributeName") != NULL &&
-		strcmp(json_get_string(first, "AttributeName"), key) == 0 &&
-		json_get_string(first, "KeyType") != NULL &&
-		strcmp(json_get_string(first, "KeyType"), "HASH") == 0;
+	if (range_key == NULL)
+		return is_key(first, key, "HASH") && second == NULL;
+	return second != NULL && second->next == NULL &&
+		((is_key(first, key, "HASH") && is_key(second, range_key, "RANGE")) ||
+		 (is_key(second, key, "HASH") && is_key(first, range_key, "RANGE")));
+}
+
+static void
+add_key_attribute(cJSON *definitions, cJSON *schema, const char *name, const char *type)
+{
+	cJSON	   *item;
+
+	json_append_object(definitions, &item);
+	json_add_string(item, "AttributeName", name);
+	json_add_string(item, "AttributeType", "S");
+	json_append_object(schema, &item);
+	json_add_string(item, "AttributeName", name);
+	json_add_string(item, "KeyType", type);
 }
 
 /*
@@ -97,18 +120,16 @@ wait_for_table(const char *table, bool want_gone)
 }
 
 void
-table_create(const char *table, const char *key, bool if_not_exists)
+table_create(const char *table, const char *key, const char *range_key, bool if_not_exists)
 {
 	cJSON	   *req = table_request(table);
-	cJSON	   *item;
+	cJSON	   *definitions = json_add_array(req, "AttributeDefinitions");
+	cJSON	   *schema = json_add_array(req, "KeySchema");
 	DdbCall		call = {0};
 
-	json_append_object(json_add_array(req, "AttributeDefinitions"), &item);
-	json_add_string(item, "AttributeName", key);
-	json_add_string(item, "AttributeType", "S");
-	json_append_object(json_add_array(req, "KeySchema"), &item);
-	json_add_string(item, "AttributeName", key);
-	json_add_string(item, "KeyType", "HASH");
+	add_key_attribute(definitions, schema, key, "HASH");
+	if (range_key)
+		add_key_attribute(definitions, schema, range_key, "RANGE");
 	json_add_string(req, "BillingMode", "PAY_PER_REQUEST");
 
 	call.operation = "CreateTable";
@@ -138,7 +159,7 @@ table_create(const char *table, const char *key, bool if_not_exists)
 			wait_for_table(table, true);
 			continue;
 		}
-		if (res.maybe_applied_before && has_hash_key_only(existing, key))
+		if (res.maybe_applied_before && has_key_schema(existing, key, range_key))
 			break;				/* our own earlier sending made it */
 		ereport(if_not_exists ? NOTICE : ERROR,
 				(errcode(ERRCODE_DUPLICATE_TABLE),
@@ -192,7 +213,7 @@ dynamo_create_counter_table(PG_FUNCTION_ARGS)
 	bool		if_not_exists = arg_required_bool(fcinfo, 1, "if_not_exists");
 	char	   *key = arg_attribute_name(fcinfo, 2, "key_attribute");
 
-	table_create(table, key, if_not_exists);
+	table_create(table, key, NULL, if_not_exists);
 	PG_RETURN_VOID();
 }
 
@@ -205,7 +226,21 @@ dynamo_create_lock_table(PG_FUNCTION_ARGS)
 	char	   *table = arg_table_name(fcinfo, 0, dynamo_lock_table);
 	bool		if_not_exists = arg_required_bool(fcinfo, 1, "if_not_exists");
 
-	table_create(table, "lock_name", if_not_exists);
+	table_create(table, "lock_name", NULL, if_not_exists);
+	table_enable_ttl(table, "ttl");
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(dynamo_create_item_table);
+
+/* dynamo_create_item_table(table_name, if_not_exists): pk hash, sk range, TTL on ttl. */
+Datum
+dynamo_create_item_table(PG_FUNCTION_ARGS)
+{
+	char	   *table = arg_table_name(fcinfo, 0, dynamo_item_table);
+	bool		if_not_exists = arg_required_bool(fcinfo, 1, "if_not_exists");
+
+	table_create(table, "pk", "sk", if_not_exists);
 	table_enable_ttl(table, "ttl");
 	PG_RETURN_VOID();
 }

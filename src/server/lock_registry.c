@@ -225,6 +225,14 @@ lock_registry_mark_lost(int handle, const char *why)
 	unlock();
 }
 
+void
+lock_registry_set_version(int handle, const char *version)
+{
+	lock_exclusive();
+	strlcpy(slot(handle)->version, version, sizeof(slot(handle)->version));
+	unlock();
+}
+
 int
 lock_registry_snapshot(LockSlot **out)
 {

@@ -71,6 +71,8 @@ extern void lock_registry_read(int handle, LockSlot *out);
 /* After a manual refresh (lease_ms: the lease it asked for). */
 extern void lock_registry_record_grant(int handle, const LockGrant *grant, int lease_ms);
 extern void lock_registry_mark_lost(int handle, const char *why);
+/* After dynamo_set_atomic moved a held lock's item to a new version. */
+extern void lock_registry_set_version(int handle, const char *version);
 
 /* Every active slot, for dynamo_held_locks; palloc'd. */
 extern int	lock_registry_snapshot(LockSlot **out);

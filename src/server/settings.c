@@ -29,6 +29,8 @@ char	   *dynamo_counter_table = NULL;
 bool		dynamo_retry_unknown_writes = false;
 char	   *dynamo_allowed_tables = NULL;
 char	   *dynamo_lock_table = NULL;
+char	   *dynamo_item_table = NULL;
+int			dynamo_query_page_size = 0;
 int			dynamo_lock_clock_skew_ms = 1000;
 int			dynamo_max_locks = 512;
 
@@ -261,6 +263,16 @@ settings_define(void)
 							   NULL,
 							   &dynamo_lock_table, "Locks", PGC_USERSET, 0,
 							   check_counter_table, NULL, NULL);
+	DefineCustomStringVariable("dynamo_atomic.item_table",
+							   "DynamoDB table used by item functions given no table name.",
+							   NULL,
+							   &dynamo_item_table, "AtomicItems", PGC_USERSET, 0,
+							   check_counter_table, NULL, NULL);
+	DefineCustomIntVariable("dynamo_atomic.query_page_size",
+							"Items per Query request of dynamo_query (0: DynamoDB's own pages of up to 1 MB).",
+							NULL,
+							&dynamo_query_page_size, 0, 0, 1000000,
+							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("dynamo_atomic.lock_clock_skew_ms",
 							"How far apart the clocks of servers sharing locks may be.",
 							"An expired lock is taken over only this long after its lease ended "

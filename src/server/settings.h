@@ -20,6 +20,8 @@ extern char *dynamo_counter_table;
 extern bool dynamo_retry_unknown_writes;
 extern char *dynamo_allowed_tables;
 extern char *dynamo_lock_table;
+extern char *dynamo_item_table;
+extern int	dynamo_query_page_size;
 extern int	dynamo_lock_clock_skew_ms;
 extern int	dynamo_max_locks;
 

@@ -81,7 +81,7 @@ harness_fetch_dynamodb_local() {
 
 harness_build() {
 	log "building and installing the extension"
-	make -s -C "$HARNESS_ROOT" all test/sigv4_test test/container_url_test test/helpers/tcp_stub test/helpers/slow_dns.so >/dev/null
+	make -s -C "$HARNESS_ROOT" all test/sigv4_test test/container_url_test test/marshal_test test/helpers/tcp_stub test/helpers/slow_dns.so >/dev/null
 	make -s -C "$HARNESS_ROOT" install >/dev/null
 }
 

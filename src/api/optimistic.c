@@ -1,0 +1,518 @@
+/*
+ * optimistic.c - optimistic writes: dynamo_read_lock and dynamo_set_atomic.
+ *
+ * dynamo_read_lock reads a lock item (creating it when missing, with a
+ * conditional put, so two first readers agree on its version) without
+ * taking it.  dynamo_set_atomic writes items in one TransactWriteItems
+ * that also moves each lock item to a new version, on condition that:
+ *   - for a lock this session holds (dynamo_get_lock): it still holds it
+ *     (owner and fencing token; the worker's heartbeats move the version,
+ *     so the version is not what identifies the holder);
+ *   - for any other lock value (dynamo_read_lock): its version is still
+ *     the one read, and no one else holds it with a live lease.
+ * A refused condition is a lost race: 40001 naming the lock.  Throttling
+ * and transaction conflicts are retried, never reported as a race.  A
+ * ClientRequestToken makes a resent transaction apply at most once.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "common/pg_prng.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+
+#include "args.h"
+#include "ddb.h"
+#include "item_value.h"
+#include "lock_item.h"
+#include "lock_registry.h"
+#include "lock_session.h"
+#include "settings.h"
+
+#define TTL_REFRESH_WITHIN_S 3600
+#define LOCK_TTL_S (24 * 60 * 60)
+#define MAX_TRANSACTION_ACTIONS 100
+
+typedef struct LockValue
+{
+	char	   *table;
+	char	   *name;			/* UTF-8 */
+	char	   *owner;			/* NULL when free */
+	char	   *version;
+	int64		fencing_token;
+	int64		lease_until_ms;
+	int			held_handle;	/* this session holds it: its registry slot, else -1 */
+} LockValue;
+
+static void
+random_hex(char *out, int bytes)
+{
+	uint8		buf[32];
+
+	Assert(bytes <= sizeof(buf));
+	if (!pg_strong_random(buf, bytes))
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate random bytes")));
+	hex_encode((const char *) buf, bytes, out);
+	out[2 * bytes] = '\0';
+}
+
+static TimestampTz
+epoch_ms_to_timestamptz(int64 ms)
+{
+	return time_t_to_timestamptz((pg_time_t) (ms / 1000)) + (ms % 1000) * 1000;
+}
+
+static HeapTuple
+lock_tuple(TupleDesc tupdesc, const LockValue *l)
+{
+	Datum		values[6];
+	bool		nulls[6] = {0};
+
+	values[0] = CStringGetTextDatum(l->table);
+	values[1] = CStringGetTextDatum(pg_any_to_server(l->name, strlen(l->name), PG_UTF8));
+	if (l->owner)
+		values[2] = CStringGetTextDatum(l->owner);
+	else
+		nulls[2] = true;
+	values[3] = CStringGetTextDatum(l->version);
+	values[4] = Int64GetDatum(l->fencing_token);
+	if (l->lease_until_ms > 0)
+		values[5] = TimestampTzGetDatum(epoch_ms_to_timestamptz(l->lease_until_ms));
+	else
+		nulls[5] = true;
+	return heap_form_tuple(tupdesc, values, nulls);
+}
+
+static int64
+number_of(const cJSON *item, const char *name)
+{
+	const char *text = cJSON_GetStringValue(json_get(json_get(item, name), "N"));
+
+	return text ? strtoi64(text, NULL, 10) : 0;
+}
+
+static cJSON *
+lock_key_request(const char *table, const char *name)
+{
+	cJSON	   *req = json_new_object();
+
+	json_add_string(req, "TableName", table);
+	ddb_add_string_value(json_add_object(req, "Key"), "lock_name", name);
+	return req;
+}
+
+/* The lock item, by consistent read; NULL when there is none. */
+static const cJSON *
+read_lock_item(const char *table, const char *name)
+{
+	cJSON	   *req = lock_key_request(table, name);
+
+	json_add_bool(req, "ConsistentRead", true);
+	return json_get(ddb_read("GetItem", req), "Item");
+}
+
+/* Creates a lock item that does not exist yet (someone else may be creating it too). */
+static void
+create_lock_item(const char *table, const char *name)
+{
+	cJSON	   *req = json_new_object();
+	cJSON	   *item;
+	char		version[LOCK_VERSION_LEN + 1];
+	char		digits[32];
+	DdbCall		call = {0};
+	DdbResult	res;
+	int64		now = lock_now_ms();
+
+	random_hex(version, LOCK_VERSION_LEN / 2);
+	json_add_string(req, "TableName", table);
+	item = json_add_object(req, "Item");
+	ddb_add_string_value(item, "lock_name", name);
+	ddb_add_string_value(item, "version", version);
+	snprintf(digits, sizeof(digits), INT64_FORMAT, now * 1000);
+	ddb_add_number_value(item, "fencing_token", digits);
+	snprintf(digits, sizeof(digits), INT64_FORMAT, now / 1000 + LOCK_TTL_S);
+	ddb_add_number_value(item, "ttl", digits);
+	json_add_string(req, "ConditionExpression", "attribute_not_exists(lock_name)");
+	call.operation = "PutItem";
+	call.request = req;
+	call.resend_safe = true;	/* a resend that finds the item: read what is there */
+	call.tolerated_error = "ConditionalCheckFailedException";
+	ddb_execute(&call, &res);
+}
+
+/* Extends an idle lock item's ttl in its last hour (the version stays). */
+static void
+refresh_ttl_if_due(const char *table, const char *name, const cJSON *item)
+{
+	int64		now_s = lock_now_ms() / 1000;
+	cJSON	   *req;
+	cJSON	   *values;
+	char		digits[32];
+	DdbCall		call = {0};
+	DdbResult	res;
+
+	if (number_of(item, "ttl") - now_s > TTL_REFRESH_WITHIN_S)
+		return;
+	req = lock_key_request(table, name);
+	json_add_string(req, "UpdateExpression", "SET #ttl = :ttl");
+	json_add_string(req, "ConditionExpression", "#version = :version");
+	json_add_string(json_add_object(req, "ExpressionAttributeNames"), "#ttl", "ttl");
+	cJSON_AddStringToObject((cJSON *) json_get(req, "ExpressionAttributeNames"), "#version", "version");
+	values = json_add_object(req, "ExpressionAttributeValues");
+	snprintf(digits, sizeof(digits), INT64_FORMAT, now_s + LOCK_TTL_S);
+	ddb_add_number_value(values, ":ttl", digits);
+	ddb_add_string_value(values, ":version",
+						 cJSON_GetStringValue(json_get(json_get(item, "version"), "S")));
+	call.operation = "UpdateItem";
+	call.request = req;
+	call.resend_safe = true;	/* setting the same ttl again changes nothing */
+	call.tolerated_error = "ConditionalCheckFailedException";	/* it moved on: fine */
+	ddb_execute(&call, &res);
+}
+
+PG_FUNCTION_INFO_V1(dynamo_read_lock);
+
+/* dynamo_read_lock(lock_name, table_name) -> the lock as it is, without taking it */
+Datum
+dynamo_read_lock(PG_FUNCTION_ARGS)
+{
+	char	   *name = arg_key_value(fcinfo, 0, "lock_name");
+	char	   *table = arg_table_name(fcinfo, 1, dynamo_lock_table);
+	const cJSON *item = read_lock_item(table, name);
+	LockValue	l = {0};
+	TupleDesc	tupdesc;
+
+	if (item == NULL)
+	{
+		create_lock_item(table, name);
+		item = read_lock_item(table, name);
+		if (item == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("lock item \"%s\" vanished right after it was created", name)));
+	}
+	else
+		refresh_ttl_if_due(table, name, item);
+
+	l.table = table;
+	l.name = name;
+	l.owner = cJSON_GetStringValue(json_get(json_get(item, "owner"), "S"));
+	l.version = cJSON_GetStringValue(json_get(json_get(item, "version"), "S"));
+	l.fencing_token = number_of(item, "fencing_token");
+	l.lease_until_ms = l.owner ? number_of(item, "lease_until") : 0;
+	if (l.version == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("lock item \"%s\" in table \"%s\" has no version", name, table)));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be dynamo_lock");
+	PG_RETURN_DATUM(HeapTupleGetDatum(lock_tuple(BlessTupleDesc(tupdesc), &l)));
+}
+
+/* A dynamo_lock argument (a row) as a LockValue. */
+static void
+lock_from_datum(HeapTupleHeader row, LockValue *l)
+{
+	bool		isnull;
+	Datum		d;
+	char	   *name;
+
+	memset(l, 0, sizeof(*l));
+	d = GetAttributeByNum(row, 1, &isnull);
+	if (isnull)
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the dynamo_lock's table_name must not be NULL")));
+	l->table = TextDatumGetCString(d);
+	if (!table_name_is_valid(l->table))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid DynamoDB table name \"%s\"", l->table)));
+	d = GetAttributeByNum(row, 2, &isnull);
+	if (isnull)
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the dynamo_lock's lock_name must not be NULL")));
+	name = TextDatumGetCString(d);
+	l->name = (char *) pg_server_to_any(name, strlen(name), PG_UTF8);
+	d = GetAttributeByNum(row, 3, &isnull);
+	l->owner = isnull ? NULL : TextDatumGetCString(d);
+	d = GetAttributeByNum(row, 4, &isnull);
+	if (isnull)
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the dynamo_lock's version must not be NULL")));
+	l->version = TextDatumGetCString(d);
+	d = GetAttributeByNum(row, 5, &isnull);
+	l->fencing_token = isnull ? 0 : DatumGetInt64(d);
+	l->held_handle = -1;
+	if (l->owner && strcmp(l->owner, lock_session_owner()) == 0)
+	{
+		int			handle = lock_session_find(l->table, name);
+		LockSlot	s;
+
+		if (handle >= 0)
+		{
+			lock_registry_read(handle, &s);
+			if (s.fencing_token == l->fencing_token)
+				l->held_handle = handle;
+		}
+	}
+}
+
+/* The Update action moving one lock item to new_version, with its condition. */
+static void
+add_lock_action(cJSON *actions, const LockValue *l, const char *new_version)
+{
+	cJSON	   *action;
+	cJSON	   *update;
+	cJSON	   *names;
+	cJSON	   *values;
+	char		digits[32];
+	int64		now = lock_now_ms();
+
+	json_append_object(actions, &action);
+	update = json_add_object(action, "Update");
+	json_add_string(update, "TableName", l->table);
+	ddb_add_string_value(json_add_object(update, "Key"), "lock_name", l->name);
+	names = json_add_object(update, "ExpressionAttributeNames");
+	values = json_add_object(update, "ExpressionAttributeValues");
+	json_add_string(names, "#version", "version");
+	ddb_add_string_value(values, ":new", new_version);
+	json_add_string(update, "UpdateExpression", "SET #version = :new");
+	if (l->held_handle >= 0)
+	{
+		json_add_string(names, "#owner", "owner");
+		json_add_string(names, "#token", "fencing_token");
+		ddb_add_string_value(values, ":me", l->owner);
+		snprintf(digits, sizeof(digits), INT64_FORMAT, l->fencing_token);
+		ddb_add_number_value(values, ":token", digits);
+		json_add_string(update, "ConditionExpression", "#owner = :me AND #token = :token");
+	}
+	else
+	{
+		json_add_string(names, "#owner", "owner");
+		json_add_string(names, "#lease", "lease_until");
+		ddb_add_string_value(values, ":version", l->version);
+		snprintf(digits, sizeof(digits), INT64_FORMAT, now - dynamo_lock_clock_skew_ms);
+		ddb_add_number_value(values, ":ended_before", digits);
+		json_add_string(update, "ConditionExpression",
+						"#version = :version AND (attribute_not_exists(#owner) OR #lease < :ended_before)");
+	}
+}
+
+/* Why the transaction was cancelled: the first reason other than "None". */
+static const char *
+cancellation_code(const DdbFailure *f, int *index)
+{
+	/* DynamoDB lists one reason per action in the message: "[None, ConditionalCheckFailed]". */
+	const char *msg = f->aws_message ? f->aws_message : "";
+	const char *open = strchr(msg, '[');
+	int			i = 0;
+
+	*index = -1;
+	if (open == NULL)
+		return "unknown";
+	for (const char *p = open + 1; *p && *p != ']'; i++)
+	{
+		const char *end = p + strcspn(p, ",]");
+		char	   *code = pnstrdup(p, end - p);
+
+		while (*code == ' ')
+			code++;
+		if (strcmp(code, "None") != 0)
+		{
+			*index = i;
+			return code;
+		}
+		p = *end == ',' ? end + 1 : end;
+	}
+	return "unknown";
+}
+
+/*
+ * Writes items[0..n_items) and moves locks[0..n_locks) to new versions,
+ * all or nothing; fills new_versions.
+ */
+static void
+set_atomic(const char *table, cJSON **items, int n_items, LockValue *locks, int n_locks,
+		   char (*new_versions)[LOCK_VERSION_LEN + 1])
+{
+	cJSON	   *req = json_new_object();
+	cJSON	   *actions = json_add_array(req, "TransactItems");
+	char		token[33];
+	DdbCall		call = {0};
+
+	if (n_items + n_locks > MAX_TRANSACTION_ACTIONS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a dynamo_set_atomic of %d items and %d locks is more than DynamoDB's %d actions per transaction",
+						n_items, n_locks, MAX_TRANSACTION_ACTIONS)));
+	for (int i = 0; i < n_locks; i++)
+	{
+		random_hex(new_versions[i], LOCK_VERSION_LEN / 2);
+		add_lock_action(actions, &locks[i], new_versions[i]);
+	}
+	for (int i = 0; i < n_items; i++)
+	{
+		cJSON	   *action;
+		cJSON	   *put;
+
+		json_append_object(actions, &action);
+		put = json_add_object(action, "Put");
+		json_add_string(put, "TableName", table);
+		cJSON_AddItemReferenceToObject(put, "Item", items[i]);
+	}
+	/* The same token on every sending: DynamoDB applies the transaction at most once. */
+	random_hex(token, 16);
+	json_add_string(req, "ClientRequestToken", token);
+
+	call.operation = "TransactWriteItems";
+	call.request = req;
+	call.resend_safe = true;
+	call.tolerated_error = "TransactionCanceledException";
+	for (int attempt = 0;; attempt++)
+	{
+		DdbResult	res;
+		const char *code;
+		int			index;
+
+		ddb_execute(&call, &res);
+		if (res.response != NULL)
+			return;
+		code = cancellation_code(res.tolerated, &index);
+		if (strcmp(code, "ConditionalCheckFailed") == 0 && index >= 0 && index < n_locks)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("lock \"%s\" changed since it was read: the optimistic write lost a race",
+							pg_any_to_server(locks[index].name, strlen(locks[index].name), PG_UTF8)),
+					 errdetail("Nothing was written."),
+					 errhint("Read the lock and the data again, then retry."),
+					 ddb_errcontext(res.tolerated)));
+		if ((strcmp(code, "TransactionConflict") == 0 || strcmp(code, "ThrottlingError") == 0) &&
+			attempt < dynamo_max_retries)
+		{
+			ddb_sleep_ms((long) pg_prng_uint64_range(&pg_global_prng_state, 0,
+													 Min(5000, 50L << Min(attempt + 1, 16))));
+			continue;
+		}
+		ereport(ERROR,
+				(errcode(strcmp(code, "ThrottlingError") == 0 ? ERRCODE_CONFIGURATION_LIMIT_EXCEEDED :
+						 strcmp(code, "TransactionConflict") == 0 ? ERRCODE_T_R_SERIALIZATION_FAILURE :
+						 ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("DynamoDB cancelled the transaction: %s", code),
+				 errdetail("Nothing was written."),
+				 ddb_errdetail(res.tolerated),
+				 ddb_errcontext(res.tolerated)));
+	}
+}
+
+static void
+record_new_versions(LockValue *locks, int n, char (*versions)[LOCK_VERSION_LEN + 1])
+{
+	for (int i = 0; i < n; i++)
+	{
+		locks[i].version = pstrdup(versions[i]);
+		if (locks[i].held_handle >= 0)
+			lock_registry_set_version(locks[i].held_handle, versions[i]);
+	}
+}
+
+static cJSON *
+item_arg(Jsonb *doc)
+{
+	cJSON	   *item = item_from_jsonb(doc);
+	const char *pk;
+	const char *sk;
+
+	item_keys(item, &pk, &sk);
+	return item;
+}
+
+PG_FUNCTION_INFO_V1(dynamo_set_atomic);
+
+/* dynamo_set_atomic(item jsonb, lock dynamo_lock, table_name) -> the lock at its new version */
+Datum
+dynamo_set_atomic(PG_FUNCTION_ARGS)
+{
+	cJSON	   *item;
+	LockValue	lock;
+	char		version[1][LOCK_VERSION_LEN + 1];
+	TupleDesc	tupdesc;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("item and lock must not be NULL")));
+	item = item_arg(PG_GETARG_JSONB_P(0));
+	lock_from_datum(PG_GETARG_HEAPTUPLEHEADER(1), &lock);
+	set_atomic(arg_table_name(fcinfo, 2, dynamo_item_table), &item, 1, &lock, 1, version);
+	record_new_versions(&lock, 1, version);
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be dynamo_lock");
+	PG_RETURN_DATUM(HeapTupleGetDatum(lock_tuple(BlessTupleDesc(tupdesc), &lock)));
+}
+
+PG_FUNCTION_INFO_V1(dynamo_set_atomic_many);
+
+/* dynamo_set_atomic(items jsonb, locks dynamo_lock[], table_name) -> the locks at their new versions */
+Datum
+dynamo_set_atomic_many(PG_FUNCTION_ARGS)
+{
+	ArrayType  *array;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n_locks;
+	int			n_items;
+	cJSON	  **items;
+	LockValue  *locks;
+	char		(*versions)[LOCK_VERSION_LEN + 1];
+	Oid			lock_type;
+	TupleDesc	tupdesc;
+	Datum	   *out;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("items and locks must not be NULL")));
+	{
+		Jsonb	   *docs = PG_GETARG_JSONB_P(0);
+		JsonbIterator *it;
+		JsonbValue	v;
+		JsonbIteratorToken tok;
+
+		if (!JB_ROOT_IS_ARRAY(docs) || JB_ROOT_IS_SCALAR(docs))
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("items must be a JSON array of objects")));
+		items = palloc(Max(1, JB_ROOT_COUNT(docs)) * sizeof(cJSON *));
+		n_items = 0;
+		it = JsonbIteratorInit(&docs->root);
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+			if (tok == WJB_ELEM)
+			{
+				if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
+					ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("items must be a JSON array of objects")));
+				items[n_items++] = item_arg(JsonbValueToJsonb(&v));
+			}
+	}
+	array = PG_GETARG_ARRAYTYPE_P(1);
+	lock_type = ARR_ELEMTYPE(array);
+	get_typlenbyvalalign(lock_type, &typlen, &typbyval, &typalign);
+	deconstruct_array(array, lock_type, typlen, typbyval, typalign, &elems, &nulls, &n_locks);
+	if (n_locks == 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("locks must not be empty")));
+	locks = palloc(n_locks * sizeof(LockValue));
+	versions = palloc(n_locks * sizeof(*versions));
+	for (int i = 0; i < n_locks; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("locks must not hold NULL")));
+		lock_from_datum(DatumGetHeapTupleHeader(elems[i]), &locks[i]);
+	}
+	set_atomic(arg_table_name(fcinfo, 2, dynamo_item_table), items, n_items, locks, n_locks, versions);
+	record_new_versions(locks, n_locks, versions);
+
+	tupdesc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(lock_type, -1));
+	out = palloc(n_locks * sizeof(Datum));
+	for (int i = 0; i < n_locks; i++)
+		out[i] = HeapTupleGetDatum(lock_tuple(tupdesc, &locks[i]));
+	PG_RETURN_ARRAYTYPE_P(construct_array(out, n_locks, lock_type, typlen, typbyval, typalign));
+}
