@@ -10,7 +10,7 @@ source test/lib/assert.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 sql -c "DROP DATABASE IF EXISTS readme_examples" -c "CREATE DATABASE readme_examples" 2>/dev/null
-export PGDATABASE=readme_examples PGOPTIONS="-c dynamo_atomic.counter_table=ReadmeCounters -c dynamo_atomic.lock_table=ReadmeLocks"
+export PGDATABASE=readme_examples PGOPTIONS="-c dynamo_atomic.counter_table=ReadmeCounters -c dynamo_atomic.lock_table=ReadmeLocks -c dynamo_atomic.item_table=ReadmeItems"
 
 node test/helpers/readme_sql.js README.md "$work" >"$work/index"
 [[ -s $work/index ]] || fail "readme: no SQL example found"

@@ -17,6 +17,8 @@
 //   drop-answer     forwarded and applied, then the connection is closed unanswered
 //   apply-then-500  forwarded and applied, then answered 500 InternalServerError
 //   apply-then-hang forwarded and applied, then never answered
+//   unprocessed     BatchWriteItem/BatchGetItem: the first half is forwarded,
+//                   the second half comes back as UnprocessedItems/Keys
 //
 // Usage: node fake_aws.js PORTFILE DYNAMODB_URL [TLS_CERT TLS_KEY]
 // With a certificate and key it serves https (for certificate failures).
@@ -87,6 +89,27 @@ function matchingRule(req, body) {
   return null;
 }
 
+// A batch of which DynamoDB Local sees only the first half; the rest is "unprocessed".
+function halfProcessed(req, body, res) {
+  const request = JSON.parse(body.toString());
+  const [table] = Object.keys(request.RequestItems);
+  const isWrite = (req.headers['x-amz-target'] || '').endsWith('.BatchWriteItem');
+  const all = isWrite ? request.RequestItems[table] : request.RequestItems[table].Keys;
+  const keep = all.slice(0, Math.ceil(all.length / 2));
+  const rest = all.slice(keep.length);
+  const forwarded = JSON.parse(JSON.stringify(request));
+  if (isWrite) forwarded.RequestItems[table] = keep;
+  else forwarded.RequestItems[table].Keys = keep;
+  const out = Buffer.from(JSON.stringify(forwarded));
+  const headers = Object.assign({}, req.headers, { 'content-length': String(out.length) });
+  forward({ headers }, out, res, (status, upHeaders, upBody) => {
+    const answer = JSON.parse(upBody.toString() || '{}');
+    if (isWrite) answer.UnprocessedItems = rest.length ? { [table]: rest } : {};
+    else answer.UnprocessedKeys = rest.length ? { [table]: Object.assign({}, request.RequestItems[table], { Keys: rest }) } : {};
+    send(res, status, answer, 'application/x-amz-json-1.0');
+  });
+}
+
 function dynamodb(req, body, res) {
   const rule = matchingRule(req, body);
   switch (rule && rule.kind) {
@@ -118,6 +141,8 @@ function dynamodb(req, body, res) {
       return forward(req, body, res, () => awsError(res, 500, 'InternalServerError', 'Internal server error'));
     case 'apply-then-hang':
       return forward(req, body, res, () => {});
+    case 'unprocessed':
+      return halfProcessed(req, body, res);
     default:
       return send(res, 400, { message: 'unknown fault ' + rule.kind });
   }

@@ -17,7 +17,7 @@ let count = 0;
 let previous = '';
 
 function check(line) {
-  const m = /^SELECT (.+?);\s+-- (-?\d+\b|'[^']*')/.exec(line);
+  const m = /^SELECT (.+?);\s+-- (-?\d+(?:\.\d+)?\b|'[^']*')/.exec(line);
   if (!m) return line;
   const expr = m[1].replace(/\$readme\$/g, '');
   const want = m[2].startsWith("'") ? m[2].slice(1, -1) : m[2];
