@@ -56,3 +56,15 @@ echo "-- a transaction-scoped lock is released at COMMIT or ROLLBACK:"
 psql -X -q -e -c "BEGIN" -c "SELECT lock_name, fencing_token FROM dynamo_get_xact_lock('invoice-42', 10000)" \
 	-c "SELECT count(*) AS held FROM dynamo_held_locks WHERE lock_name = 'invoice-42'" -c "COMMIT" \
 	-c "SELECT count(*) AS held_after_commit FROM dynamo_held_locks WHERE lock_name = 'invoice-42'"
+
+echo
+echo "-- Items: jsonb documents with exact numbers, and optimistic writes."
+psql -X -q -e -v ON_ERROR_STOP=1 \
+	-c "SELECT dynamo_create_item_table()" \
+	-c "SELECT dynamo_put('{\"pk\": \"user#1\", \"sk\": \"profile\", \"name\": \"Ada\", \"balance\": 12345678901234567890.0123456789}')" \
+	-c "SELECT dynamo_get('user#1', 'profile')"
+echo "-- read the lock, then write with it: the write moves the lock to a new version"
+psql -X -q -e -c "CREATE TEMP TABLE l AS SELECT * FROM dynamo_read_lock('profile:user#1')" \
+	-c "SELECT (dynamo_set_atomic('{\"pk\": \"user#1\", \"sk\": \"profile\", \"name\": \"Ada L.\"}', ROW(l.*)::dynamo_lock)).version <> l.version AS written FROM l" \
+	-c "SELECT dynamo_set_atomic('{\"pk\": \"user#1\", \"sk\": \"profile\", \"name\": \"stale\"}', ROW(l.*)::dynamo_lock) FROM l" \
+	-c "SELECT dynamo_get('user#1', 'profile') ->> 'name' AS name" 2>&1 | grep -v '^HINT\|^CONTEXT' || true
