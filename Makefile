@@ -18,11 +18,14 @@ OBJS = \
 	src/api/item_value.o \
 	src/api/lock.o \
 	src/api/lock_session.o \
+	src/api/nextval.o \
 	src/api/optimistic.o \
 	src/api/table.o \
 	src/server/dynamo_atomic.o \
+	src/server/id_blocks.o \
 	src/server/lock_registry.o \
 	src/server/lock_worker.o \
+	src/server/op_stats.o \
 	src/server/settings.o \
 	src/server/shmem.o \
 	src/dynamodb/ddb.o \
@@ -42,7 +45,7 @@ EXTENSION = dynamo_atomic
 DATA = sql/dynamo_atomic--1.0.sql
 PGFILEDESC = "dynamo_atomic - DynamoDB-backed atomic counters and locks"
 
-REGRESS = config counters errors locks items
+REGRESS = config counters errors locks items ids
 REGRESS_OPTS = --encoding=UTF8
 
 CURL_CONFIG ?= curl-config

@@ -200,6 +200,57 @@ COMMENT ON VIEW dynamo_held_locks IS
 
 REVOKE ALL ON dynamo_held_locks FROM PUBLIC;
 
+-- IDs at scale and statistics ---------------------------------------------------
+
+CREATE FUNCTION dynamo_nextval(
+    counter_id text,
+    cache integer DEFAULT NULL,
+    table_name text DEFAULT NULL,
+    key_attribute text DEFAULT 'id',
+    count_attribute text DEFAULT 'lastValue')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'dynamo_nextval'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_nextval(text, integer, text, text, text) IS
+'A unique ID from a DynamoDB counter, served from blocks of cache values reserved with one ADD (shared by every backend when preloaded).';
+
+CREATE FUNCTION dynamo_id_trigger()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'dynamo_id_trigger'
+LANGUAGE C;
+
+COMMENT ON FUNCTION dynamo_id_trigger() IS
+'BEFORE INSERT FOR EACH ROW trigger (column_name, counter_id [, cache]): fills a NULL integer column from dynamo_nextval.';
+
+CREATE FUNCTION dynamo_atomic_stats(
+    OUT operation text,
+    OUT calls bigint,
+    OUT requests bigint,
+    OUT retries bigint,
+    OUT throttles bigint,
+    OUT errors bigint,
+    OUT total_ms double precision,
+    OUT max_ms double precision,
+    OUT ids_unused bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'dynamo_atomic_stats'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW dynamo_atomic_stats AS SELECT * FROM dynamo_atomic_stats();
+
+COMMENT ON VIEW dynamo_atomic_stats IS
+'DynamoDB calls, requests, retries, throttles, errors and latency per operation (cluster-wide when preloaded); row nextval: IDs served (calls), blocks fetched (requests), values reserved and unused.';
+
+CREATE FUNCTION dynamo_atomic_stats_reset()
+RETURNS void
+AS 'MODULE_PATHNAME', 'dynamo_atomic_stats_reset'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- Like pg_stat_statements: everyone may read the counts, only those granted may reset them.
+GRANT SELECT ON dynamo_atomic_stats TO PUBLIC;
+REVOKE ALL ON FUNCTION dynamo_atomic_stats_reset() FROM PUBLIC;
+
 -- Items and optimistic writes --------------------------------------------------
 
 CREATE FUNCTION dynamo_create_item_table(
@@ -290,6 +341,7 @@ COMMENT ON FUNCTION dynamo_set_atomic(jsonb, dynamo_lock[], text) IS
 'As dynamo_set_atomic for a JSON array of items and several locks, all or nothing (at most 100 actions).';
 
 REVOKE ALL ON FUNCTION
+    dynamo_nextval(text, integer, text, text, text),
     dynamo_create_item_table(text, boolean),
     dynamo_put(jsonb, text),
     dynamo_get(text, text, text),

@@ -23,6 +23,7 @@
 #include "fmgr.h"
 
 #include "args.h"
+#include "counter.h"
 #include "ddb.h"
 #include "settings.h"
 
@@ -33,14 +34,6 @@
 /* How often an increment is re-tried when its condition failed on a value that moved since. */
 #define MAX_CONDITION_RETRIES 3
 
-typedef struct CounterRef
-{
-	char	   *table;
-	char	   *key_attribute;	/* UTF-8 */
-	char	   *count_attribute;	/* UTF-8 */
-	char	   *id;				/* UTF-8 */
-	char	   *id_display;		/* server encoding, for messages */
-} CounterRef;
 
 typedef enum CounterState
 {
@@ -58,7 +51,7 @@ typedef struct CounterReading
 	const char *text;			/* the number as DynamoDB sent it */
 } CounterReading;
 
-static void
+void
 counter_ref_from_args(FunctionCallInfo fcinfo, int id_arg, int table_arg,
 					  int key_arg, int count_arg, CounterRef *ref)
 {
@@ -250,11 +243,6 @@ dynamo_increment(PG_FUNCTION_ARGS)
 	bool		has_max = !PG_ARGISNULL(6);
 	int64		min_value = has_min ? PG_GETARG_INT64(5) : PG_INT64_MIN;
 	int64		max_value = has_max ? PG_GETARG_INT64(6) : PG_INT64_MAX;
-	bool		first_value_allowed;
-	cJSON	   *req;
-	cJSON	   *values;
-	char		digits[32];
-	DdbCall		call = {0};
 	CounterReading r;
 
 	counter_ref_from_args(fcinfo, 0, 2, 3, 4, &ref);
@@ -271,9 +259,29 @@ dynamo_increment(PG_FUNCTION_ARGS)
 		PG_RETURN_INT64(reading_value(&ref, &r));
 	}
 
+	PG_RETURN_INT64(counter_add(&ref, increment, has_min, min_value, has_max, max_value,
+								!has_min && !has_max && dynamo_retry_unknown_writes));
+}
+
+int64
+counter_add(const CounterRef *ref, int64 increment, bool has_min, int64 min_value,
+			bool has_max, int64 max_value, bool resend_safe)
+{
+	bool		first_value_allowed;
+	cJSON	   *req;
+	cJSON	   *values;
+	char		digits[32];
+	DdbCall		call = {0};
+	CounterReading r;
+
+	if (!has_min)
+		min_value = PG_INT64_MIN;
+	if (!has_max)
+		max_value = PG_INT64_MAX;
+
 	/* old + increment in [min, max]  <=>  old in [min - increment, max - increment] */
 	first_value_allowed = increment >= min_value && increment <= max_value;
-	req = counter_request(&ref);
+	req = counter_request(ref);
 	json_add_string(req, "UpdateExpression", "ADD #v :inc");
 	json_add_string(req, "ConditionExpression",
 					first_value_allowed ?
@@ -289,9 +297,9 @@ dynamo_increment(PG_FUNCTION_ARGS)
 	call.operation = "UpdateItem";
 	call.request = req;
 	call.tolerated_error = "ConditionalCheckFailedException";
-	call.what = psprintf("the increment " INT64_FORMAT " of counter \"%s\"", increment, ref.id_display);
+	call.what = psprintf("the increment " INT64_FORMAT " of counter \"%s\"", increment, ref->id_display);
 	/* A resend applies the increment twice if the first was applied. */
-	call.resend_safe = !has_min && !has_max && dynamo_retry_unknown_writes;
+	call.resend_safe = resend_safe;
 	call.unknown_hint = (has_min || has_max) ?
 		"Read the counter with dynamo_get_last_value() to find out. A bounded increment is never sent twice." :
 		"Read the counter with dynamo_get_last_value() to find out. Where a skipped value does no harm "
@@ -304,13 +312,13 @@ dynamo_increment(PG_FUNCTION_ARGS)
 		ddb_execute(&call, &res);
 		if (res.response != NULL)
 		{
-			interpret_value(json_get(json_get(res.response, "Attributes"), ref.count_attribute), &r);
+			interpret_value(json_get(json_get(res.response, "Attributes"), ref->count_attribute), &r);
 			if (r.state == COUNTER_MISSING)
 				ereport(ERROR,
 						(errcode(ERRCODE_INTERNAL_ERROR),
-						 errmsg("DynamoDB's answer to UpdateItem lacks attribute \"%s\"", ref.count_attribute)));
-			require_bigint(&ref, &r, true);
-			PG_RETURN_INT64(r.value);
+						 errmsg("DynamoDB's answer to UpdateItem lacks attribute \"%s\"", ref->count_attribute)));
+			require_bigint(ref, &r, true);
+			return r.value;
 		}
 
 		/*
@@ -328,13 +336,13 @@ dynamo_increment(PG_FUNCTION_ARGS)
 					 ddb_errcontext(res.tolerated)));
 
 		/* Find out why from the value as it is now. */
-		read_counter(&ref, &r);
-		raise_out_of_bounds(&ref, &r, increment, has_min, min_value, has_max, max_value, res.tolerated);
+		read_counter(ref, &r);
+		raise_out_of_bounds(ref, &r, increment, has_min, min_value, has_max, max_value, res.tolerated);
 		/* In range again: it moved back since, and the increment may now succeed. */
 		if (attempt >= MAX_CONDITION_RETRIES)
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("counter \"%s\" kept changing while being incremented", ref.id_display),
+					 errmsg("counter \"%s\" kept changing while being incremented", ref->id_display),
 					 errdetail("The increment " INT64_FORMAT " was not applied.", increment)));
 	}
 }

@@ -10,6 +10,8 @@
 #include "utils/timestamp.h"
 
 #include "credentials.h"
+#include "id_blocks.h"
+#include "op_stats.h"
 #include "stats.h"
 
 PG_FUNCTION_INFO_V1(dynamo_atomic_backend_stats);
@@ -55,4 +57,50 @@ dynamo_credentials_info(PG_FUNCTION_ARGS)
 	else
 		values[2] = TimestampTzGetDatum(creds.expiration);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(dynamo_atomic_stats);
+
+/* Per DynamoDB operation (and "nextval"): cluster-wide when preloaded. */
+Datum
+dynamo_atomic_stats(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	OpStatsRow *rows;
+	int			n;
+
+	InitMaterializedSRF(fcinfo, 0);
+	n = op_stats_snapshot(&rows);
+	for (int i = 0; i < n; i++)
+	{
+		Datum		values[9];
+		bool		nulls[9] = {0};
+		const uint64 *v = rows[i].values;
+		bool		is_nextval = strcmp(rows[i].operation, "nextval") == 0;
+
+		values[0] = CStringGetTextDatum(rows[i].operation);
+		values[1] = Int64GetDatum((int64) v[OP_CALLS]);
+		values[2] = Int64GetDatum((int64) v[OP_REQUESTS]);
+		values[3] = Int64GetDatum((int64) v[OP_RETRIES]);
+		values[4] = Int64GetDatum((int64) v[OP_THROTTLES]);
+		values[5] = Int64GetDatum((int64) v[OP_ERRORS]);
+		values[6] = Float8GetDatum(v[OP_TOTAL_US] / 1000.0);
+		values[7] = Float8GetDatum(v[OP_MAX_US] / 1000.0);
+		nulls[6] = nulls[7] = is_nextval;	/* its time is in UpdateItem's */
+		if (is_nextval)
+			values[8] = Int64GetDatum(id_blocks_unused());
+		else
+			nulls[8] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(dynamo_atomic_stats_reset);
+
+Datum
+dynamo_atomic_stats_reset(PG_FUNCTION_ARGS)
+{
+	op_stats_reset();
+	PG_RETURN_VOID();
 }

@@ -14,6 +14,7 @@
 #include "ddb_error.h"
 #include "endpoint.h"
 #include "http.h"
+#include "op_stats.h"
 #include "settings.h"
 #include "sigv4.h"
 #include "stats.h"
@@ -147,11 +148,14 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 	char		payload_hash[SIGV4_SHA256_HEX_LEN + 1];
 	char	   *target = psprintf(API_TARGET_PREFIX "%s", call->operation);
 	bool		resend_safe = call->resend_safe || is_read(call->operation);
+	int			row = op_stats_row(call->operation);
+	TimestampTz start = GetCurrentTimestamp();
 	DdbFailure	failure;
 	char	   *source;
 
 	memset(result, 0, sizeof(*result));
 	dynamo_backend_stats.calls++;
+	op_stats_add(row, OP_CALLS, 1);
 	ddb_endpoint_resolve(&ep, call->endpoint_url, call->region);
 	settings_check_table_allowed(json_get_string(call->request, "TableName"));
 	if (!sigv4_sha256_hex(body, body_len, payload_hash))
@@ -191,6 +195,7 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 		req.timeout_ms = dynamo_request_timeout_ms;
 		req.resend_safe = resend_safe;
 		http_perform(&req, &resp);
+		op_stats_add(row, OP_REQUESTS, 1);
 		if (resp.resent)
 			result->maybe_applied_before = true;
 
@@ -198,7 +203,10 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 		{
 			result->response = json_parse(resp.body, resp.body_len);
 			if (result->response != NULL)
+			{
+				op_stats_latency(row, (uint64) (GetCurrentTimestamp() - start));
 				return;
+			}
 			/* Applied (for a write), but what it says is lost. */
 			describe_failure(&failure, call, &ep, &resp, attempt);
 			failure.unreadable = true;
@@ -214,15 +222,21 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 			result->tolerated = palloc(sizeof(DdbFailure));
 			*result->tolerated = failure;
 			result->tolerated->aws_message = ddb_redact(failure.aws_message, &creds);
+			op_stats_latency(row, (uint64) (GetCurrentTimestamp() - start));
 			return;
 		}
 		if (ddb_failure_is_throttling(&failure))
+		{
 			dynamo_backend_stats.throttles++;
+			op_stats_add(row, OP_THROTTLES, 1);
+		}
 		if (ddb_failure_may_have_applied(&failure))
 		{
 			if (!resend_safe)
 			{
 				dynamo_backend_stats.errors++;
+				op_stats_add(row, OP_ERRORS, 1);
+				op_stats_latency(row, (uint64) (GetCurrentTimestamp() - start));
 				failure.aws_message = ddb_redact(failure.aws_message, &creds);
 				ddb_raise_unknown_outcome(&failure,
 										  call->what ? call->what : psprintf("the %s request", call->operation),
@@ -233,10 +247,13 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 		if (!ddb_failure_is_retryable(&failure) || attempt > dynamo_max_retries)
 			break;
 		dynamo_backend_stats.retries++;
+		op_stats_add(row, OP_RETRIES, 1);
 		backoff_sleep(attempt);
 	}
 
 	dynamo_backend_stats.errors++;
+	op_stats_add(row, OP_ERRORS, 1);
+	op_stats_latency(row, (uint64) (GetCurrentTimestamp() - start));
 	/* Redact and copy before the cache that holds creds may be dropped. */
 	failure.aws_message = ddb_redact(failure.aws_message, &creds);
 	source = pstrdup(creds.source);

@@ -33,6 +33,8 @@ char	   *dynamo_item_table = NULL;
 int			dynamo_query_page_size = 0;
 int			dynamo_lock_clock_skew_ms = 1000;
 int			dynamo_max_locks = 512;
+int			dynamo_max_id_counters = 64;
+int			dynamo_id_cache = 1;
 
 /* dynamo_atomic.allowed_tables as ",A,B,", or NULL for any table. */
 static const char *allowed_tables_list = NULL;
@@ -286,6 +288,17 @@ settings_define(void)
 								NULL,
 								&dynamo_max_locks, 512, 16, 100000,
 								PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("dynamo_atomic.max_id_counters",
+								"Counters whose ID blocks are shared in shared memory.",
+								NULL,
+								&dynamo_max_id_counters, 64, 1, 100000,
+								PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("dynamo_atomic.id_cache",
+							"IDs dynamo_nextval reserves per request when its cache argument is NULL (1: none).",
+							NULL,
+							&dynamo_id_cache, 1, 1, 1000000000,
+							PGC_USERSET, 0, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("dynamo_atomic");
 }

@@ -24,6 +24,8 @@ extern char *dynamo_item_table;
 extern int	dynamo_query_page_size;
 extern int	dynamo_lock_clock_skew_ms;
 extern int	dynamo_max_locks;
+extern int	dynamo_max_id_counters;
+extern int	dynamo_id_cache;
 
 extern void settings_define(void);
 

@@ -1,0 +1,166 @@
+/*
+ * nextval.c - IDs at scale: dynamo_nextval and dynamo_id_trigger.
+ *
+ * dynamo_nextval reserves a block of `cache` values with one guarded
+ * "ADD cache" on the counter item (the block is (new - cache, new]) and
+ * hands them out one by one; with shared_preload_libraries the block is
+ * shared by every backend of the server (id_blocks.c).  Values are unique
+ * across every backend and server, as the stored value only moves forward
+ * through ADD.  Values reserved and never handed out (a restart, a smaller
+ * cache later) are gaps, as with sequences.  A fetch whose answer was lost
+ * is resent: the first block, if applied, is only a gap.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "mb/pg_wchar.h"
+#include "utils/rel.h"
+
+#include "args.h"
+#include "counter.h"
+#include "id_blocks.h"
+#include "op_stats.h"
+#include "settings.h"
+
+#define MAX_CACHE 1000000000
+
+static int64
+next_id(const CounterRef *ref, int cache)
+{
+	char	   *key = psprintf("%s\x1f%s\x1f%s\x1f%s", ref->table, ref->key_attribute,
+							   ref->count_attribute, ref->id);
+	int			slot = id_blocks_slot(key);
+	int64		value;
+	int64		last;
+
+	if (id_blocks_take(slot, &value))
+	{
+		op_stats_add(op_stats_nextval_row(), OP_CALLS, 1);
+		return value;
+	}
+	/* This backend fetches the next block; the others wait for it. */
+	PG_TRY();
+	{
+		last = counter_add(ref, cache, false, 0, false, 0, true);
+	}
+	PG_CATCH();
+	{
+		id_blocks_abandon(slot);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	id_blocks_fill(slot, last - cache + 1, last, &value);
+	op_stats_add(op_stats_nextval_row(), OP_REQUESTS, 1);
+	op_stats_add(op_stats_nextval_row(), OP_CALLS, 1);
+	return value;
+}
+
+static int
+cache_arg(FunctionCallInfo fcinfo, int argno)
+{
+	int			cache = PG_ARGISNULL(argno) ? dynamo_id_cache : PG_GETARG_INT32(argno);
+
+	if (cache < 1 || cache > MAX_CACHE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cache must be between 1 and %d, not %d", MAX_CACHE, cache)));
+	return cache;
+}
+
+PG_FUNCTION_INFO_V1(dynamo_nextval);
+
+/* dynamo_nextval(counter_id, cache, table_name, key_attribute, count_attribute) */
+Datum
+dynamo_nextval(PG_FUNCTION_ARGS)
+{
+	CounterRef	ref;
+	int			cache = cache_arg(fcinfo, 1);
+
+	counter_ref_from_args(fcinfo, 0, 2, 3, 4, &ref);
+	PG_RETURN_INT64(next_id(&ref, cache));
+}
+
+PG_FUNCTION_INFO_V1(dynamo_id_trigger);
+
+/*
+ * BEFORE INSERT ... FOR EACH ROW EXECUTE FUNCTION
+ *     dynamo_id_trigger(column_name, counter_id [, cache])
+ * fills the column from dynamo_nextval when it is NULL.
+ */
+Datum
+dynamo_id_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Trigger    *trigger;
+	TupleDesc	tupdesc;
+	HeapTuple	tuple;
+	int			attnum;
+	Oid			type;
+	bool		isnull;
+	CounterRef	ref = {0};
+	int			cache = dynamo_id_cache;
+	int64		id;
+	Datum		value;
+	bool		null_flag = false;
+	int			cols[1];
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("dynamo_id_trigger must be a BEFORE INSERT ... FOR EACH ROW trigger")));
+	trigger = trigdata->tg_trigger;
+	if (trigger->tgnargs < 2 || trigger->tgnargs > 3)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("dynamo_id_trigger takes (column_name, counter_id [, cache])")));
+	tupdesc = RelationGetDescr(trigdata->tg_relation);
+	tuple = trigdata->tg_trigtuple;
+	attnum = SPI_fnumber(tupdesc, trigger->tgargs[0]);
+	if (attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of dynamo_id_trigger does not exist", trigger->tgargs[0])));
+	type = TupleDescAttr(tupdesc, attnum - 1)->atttypid;
+	if (type != INT2OID && type != INT4OID && type != INT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" must be smallint, integer or bigint", trigger->tgargs[0])));
+	(void) heap_getattr(tuple, attnum, tupdesc, &isnull);
+	if (!isnull)
+		return PointerGetDatum(tuple);	/* a value given is kept */
+
+	if (trigger->tgnargs == 3)
+	{
+		cache = pg_strtoint32(trigger->tgargs[2]);
+		if (cache < 1 || cache > MAX_CACHE)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cache must be between 1 and %d", MAX_CACHE)));
+	}
+	ref.table = pstrdup(dynamo_counter_table);
+	ref.key_attribute = "id";
+	ref.count_attribute = "lastValue";
+	ref.id_display = trigger->tgargs[1];
+	ref.id = (char *) pg_server_to_any(trigger->tgargs[1], strlen(trigger->tgargs[1]), PG_UTF8);
+	if (ref.id[0] == '\0')
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("counter_id must not be empty")));
+	id = next_id(&ref, cache);
+
+	if ((type == INT2OID && (id < PG_INT16_MIN || id > PG_INT16_MAX)) ||
+		(type == INT4OID && (id < PG_INT32_MIN || id > PG_INT32_MAX)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("counter \"%s\" gave " INT64_FORMAT ", out of range for column \"%s\" of type %s",
+						ref.id_display, id, trigger->tgargs[0], type == INT2OID ? "smallint" : "integer"),
+				 errhint("Use a bigint column.")));
+	value = type == INT2OID ? Int16GetDatum((int16) id) :
+		type == INT4OID ? Int32GetDatum((int32) id) : Int64GetDatum(id);
+	cols[0] = attnum;
+	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, tupdesc, 1, cols, &value, &null_flag));
+}

@@ -1,0 +1,207 @@
+/*
+ * id_blocks.c - shared blocks of reserved IDs (see id_blocks.h).
+ */
+#include "postgres.h"
+
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "storage/condition_variable.h"
+#include "utils/memutils.h"
+#include "utils/wait_event.h"
+
+#include "id_blocks.h"
+#include "settings.h"
+
+#define ID_KEY_SIZE 2900		/* table, attribute names and id, separated */
+
+typedef struct IdSlot
+{
+	bool		in_use;
+	bool		fetching;		/* a backend is fetching the next block */
+	uint32		hash;
+	int64		next;			/* next value to hand out */
+	int64		last;			/* last value of the block; next > last: used up */
+	ConditionVariable fetched;
+	char		key[ID_KEY_SIZE];
+} IdSlot;
+
+typedef struct IdShared
+{
+	LWLock	   *lock;
+	int			n_slots;
+	IdSlot		slots[FLEXIBLE_ARRAY_MEMBER];
+} IdShared;
+
+static IdShared *shared = NULL;
+static IdSlot *local_slots = NULL;	/* without preloading */
+static int	local_n = 0;
+
+Size
+id_blocks_shmem_size(void)
+{
+	return add_size(offsetof(IdShared, slots), mul_size(dynamo_max_id_counters, sizeof(IdSlot)));
+}
+
+void
+id_blocks_shmem_init(void *base, bool found, LWLock *lock)
+{
+	shared = base;
+	if (found)
+		return;
+	memset(base, 0, id_blocks_shmem_size());
+	shared->lock = lock;
+	shared->n_slots = dynamo_max_id_counters;
+	for (int i = 0; i < shared->n_slots; i++)
+		ConditionVariableInit(&shared->slots[i].fetched);
+}
+
+static IdSlot *
+slot_at(int i)
+{
+	return shared ? &shared->slots[i] : &local_slots[i];
+}
+
+static int
+n_slots(void)
+{
+	return shared ? shared->n_slots : local_n;
+}
+
+int
+id_blocks_slot(const char *key)
+{
+	uint32		hash = hash_bytes((const unsigned char *) key, strlen(key));
+	int			free_slot = -1;
+	int			found = -1;
+
+	if (strlen(key) >= ID_KEY_SIZE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the counter's table, attribute names and id are too long together for an ID block")));
+	if (shared)
+		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < n_slots() && found < 0; i++)
+	{
+		IdSlot	   *s = slot_at(i);
+
+		if (s->in_use && s->hash == hash && strcmp(s->key, key) == 0)
+			found = i;
+		else if (!s->in_use && free_slot < 0)
+			free_slot = i;
+	}
+	if (found < 0 && free_slot >= 0)
+	{
+		IdSlot	   *s = slot_at(free_slot);
+
+		s->in_use = true;
+		s->fetching = false;
+		s->hash = hash;
+		s->next = 1;
+		s->last = 0;
+		strlcpy(s->key, key, sizeof(s->key));
+		found = free_slot;
+	}
+	if (shared)
+		LWLockRelease(shared->lock);
+	if (found >= 0)
+		return found;
+	if (shared)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("all %d ID counter slots are in use", shared->n_slots),
+				 errhint("Raise dynamo_atomic.max_id_counters (needs a restart).")));
+	/* Backend memory: grow. */
+	local_slots = local_slots ?
+		repalloc(local_slots, (local_n + 8) * sizeof(IdSlot)) :
+		MemoryContextAlloc(TopMemoryContext, 8 * sizeof(IdSlot));
+	memset(local_slots + local_n, 0, 8 * sizeof(IdSlot));
+	local_n += 8;
+	return id_blocks_slot(key);
+}
+
+bool
+id_blocks_take(int slot, int64 *value)
+{
+	IdSlot	   *s = slot_at(slot);
+
+	if (!shared)
+	{
+		if (s->next <= s->last)
+		{
+			*value = s->next++;
+			return true;
+		}
+		return false;
+	}
+	for (;;)
+	{
+		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+		if (s->next <= s->last)
+		{
+			*value = s->next++;
+			LWLockRelease(shared->lock);
+			ConditionVariableCancelSleep();
+			return true;
+		}
+		if (!s->fetching)
+		{
+			s->fetching = true;
+			LWLockRelease(shared->lock);
+			ConditionVariableCancelSleep();
+			return false;
+		}
+		LWLockRelease(shared->lock);
+		/* Another backend is fetching the next block: wait for it. */
+		ConditionVariableSleep(&s->fetched, PG_WAIT_EXTENSION);
+	}
+}
+
+void
+id_blocks_fill(int slot, int64 first, int64 last, int64 *value)
+{
+	IdSlot	   *s = slot_at(slot);
+
+	if (shared)
+		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	s->next = first;
+	s->last = last;
+	s->fetching = false;
+	*value = s->next++;
+	if (shared)
+	{
+		LWLockRelease(shared->lock);
+		ConditionVariableBroadcast(&s->fetched);
+	}
+}
+
+void
+id_blocks_abandon(int slot)
+{
+	IdSlot	   *s = slot_at(slot);
+
+	if (!shared)
+		return;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	s->fetching = false;
+	LWLockRelease(shared->lock);
+	ConditionVariableBroadcast(&s->fetched);
+}
+
+int64
+id_blocks_unused(void)
+{
+	int64		unused = 0;
+
+	if (shared)
+		LWLockAcquire(shared->lock, LW_SHARED);
+	for (int i = 0; i < n_slots(); i++)
+	{
+		IdSlot	   *s = slot_at(i);
+
+		if (s->in_use && s->next <= s->last)
+			unused += s->last - s->next + 1;
+	}
+	if (shared)
+		LWLockRelease(shared->lock);
+	return unused;
+}
