@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# IDs at scale: 8 clients on each of two clusters take 2,000 IDs each from
+# one counter with cache 50, into tables with a UNIQUE constraint: no value
+# twice across both clusters, every value at most the stored counter, and
+# stored counter - IDs issued = the values reserved but unused, as the
+# stats view reports them.  dynamo_increment on the same counter never
+# returns a value dynamo_nextval hands out.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source test/lib/harness.sh
+source test/lib/assert.sh
+
+T=CaseIds
+CLIENTS=8
+PER_CLIENT=2000
+CACHE=50
+
+on_a() {
+	PGHOST=$A_PGHOST PGPORT=$A_PGPORT PGUSER=$A_PGUSER PGPASSWORD=$A_PGPASSWORD PGDATABASE=$A_PGDATABASE "$@"
+}
+
+if [[ ${1:-} == cluster-b ]]; then
+	psql -X -q -c "SET client_min_messages = warning" -c "CREATE EXTENSION dynamo_atomic" \
+		-c "CREATE TABLE got (v bigint UNIQUE, how text)"
+	echo "INSERT INTO got SELECT dynamo_nextval('fleet', $CACHE, '$T'), 'nextval';" >"$WORK/ids.sql"
+	pgbench -n -c $CLIENTS -j 2 -t $PER_CLIENT -f "$WORK/ids.sql" >"$WORK/b.out" 2>&1 &
+	b=$!
+	on_a pgbench -n -c $CLIENTS -j 2 -t $PER_CLIENT -f "$WORK/ids.sql" >"$WORK/a.out" 2>&1 || cat "$WORK/a.out"
+	wait $b || cat "$WORK/b.out"
+	grep -h "^tps" "$WORK/a.out" "$WORK/b.out" | sed 's/^/    /' || true
+	psql -X -qAt -c "SELECT ids_unused FROM dynamo_atomic_stats WHERE operation = 'nextval'" >"$WORK/b_unused"
+	psql -X -q -c "COPY got TO STDOUT" | on_a psql -X -q -c "COPY got_b FROM STDIN"
+	exit 0
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+sql -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS dynamo_atomic"
+sql -c "SET client_min_messages = warning" -c "SELECT dynamo_create_counter_table('$T', if_not_exists => true)" >/dev/null
+sql -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS got, got_b" \
+	-c "CREATE TABLE got (v bigint UNIQUE, how text)" -c "CREATE TABLE got_b (v bigint UNIQUE, how text)"
+sql -c "SELECT dynamo_atomic_stats_reset()" >/dev/null
+
+export A_PGHOST=$PGHOST A_PGPORT=$PGPORT A_PGUSER=$PGUSER A_PGPASSWORD=$PGPASSWORD A_PGDATABASE=$PGDATABASE
+export WORK=$work CLIENTS PER_CLIENT CACHE T
+mapfile -t pg_options < <(harness_pg_options)
+log "ids: two clusters, $CLIENTS clients each, $PER_CLIENT IDs per client, cache $CACHE"
+pg_virtualenv "${pg_options[@]}" bash "${BASH_SOURCE[0]}" cluster-b >"$work/two.out" 2>&1 ||
+	{ cat "$work/two.out"; fail "ids: the two-cluster run did not finish"; }
+grep '^    ' "$work/two.out" || true
+
+each=$((CLIENTS * PER_CLIENT))
+expect_eq "each cluster stored $each IDs (its UNIQUE constraint held)" "$each|$each" \
+	"$(sql -c "SELECT (SELECT count(*) FROM got), (SELECT count(*) FROM got_b)")"
+expect_eq "no ID was handed out by both clusters" 0 \
+	"$(sql -c "SELECT count(*) FROM got a JOIN got_b b USING (v)")"
+stored=$(sql -c "SELECT dynamo_get_last_value('fleet', '$T')")
+expect_eq "every ID is at most the stored counter" 0 \
+	"$(sql -c "SELECT count(*) FROM (SELECT v FROM got UNION ALL SELECT v FROM got_b) s WHERE v > $stored OR v < 1")"
+a_unused=$(sql -c "SELECT ids_unused FROM dynamo_atomic_stats WHERE operation = 'nextval'")
+b_unused=$(cat "$work/b_unused")
+expect_eq "stored counter - IDs issued = the unused remainder the stats report (A + B)" \
+	"$((stored - 2 * each))" "$((a_unused + b_unused))"
+expect_true "...which is less than one block per cluster" test "$a_unused" -lt $CACHE -a "$b_unused" -lt $CACHE
+requests=$(sql -c "SELECT requests FROM dynamo_atomic_stats WHERE operation = 'nextval'")
+expect_eq "cluster A fetched one block per $CACHE IDs" "$(((each + CACHE - 1) / CACHE))" "$requests"
+
+# --- increments and blocks on one counter from several clients
+sql -c "TRUNCATE got"
+printf "INSERT INTO got SELECT dynamo_nextval('mixed', 20, '$T'), 'nextval';\n" >"$work/n.sql"
+printf "INSERT INTO got SELECT dynamo_increment('mixed', 1, '$T'), 'increment';\n" >"$work/i.sql"
+pgbench -n -c 4 -j 2 -t 300 -f "$work/n.sql" -f "$work/i.sql" >"$work/mixed.out" 2>&1 || cat "$work/mixed.out"
+expect_eq "dynamo_increment and dynamo_nextval on one counter never return the same value" "1200|1200" \
+	"$(sql -c "SELECT count(*), count(DISTINCT v) FROM got")"
