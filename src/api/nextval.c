@@ -29,12 +29,39 @@
 
 #define MAX_CACHE 1000000000
 
-static int64
-next_id(const CounterRef *ref, int cache)
+/*
+ * What a call site resolved last: while its arguments stay the same (the
+ * usual case, a column default or a query over many rows), the next ID is
+ * only a lock and an increment in shared memory.
+ */
+typedef struct CallSiteCache
+{
+	bytea	   *args[4];		/* counter_id, table_name, key_attribute, count_attribute */
+	char	   *default_table;	/* dynamo_atomic.counter_table when table_name was NULL */
+	CounterRef	ref;
+	int			slot;
+} CallSiteCache;
+
+static int64 take_or_fetch(const CounterRef *ref, int slot, int cache);
+
+static int
+slot_for(const CounterRef *ref)
 {
 	char	   *key = psprintf("%s\x1f%s\x1f%s\x1f%s", ref->table, ref->key_attribute,
 							   ref->count_attribute, ref->id);
-	int			slot = id_blocks_slot(key);
+
+	return id_blocks_slot(key);
+}
+
+static int64
+next_id(const CounterRef *ref, int cache)
+{
+	return take_or_fetch(ref, slot_for(ref), cache);
+}
+
+static int64
+take_or_fetch(const CounterRef *ref, int slot, int cache)
+{
 	int64		value;
 	int64		last;
 
@@ -78,11 +105,44 @@ PG_FUNCTION_INFO_V1(dynamo_nextval);
 Datum
 dynamo_nextval(PG_FUNCTION_ARGS)
 {
-	CounterRef	ref;
+	static const int text_args[4] = {0, 2, 3, 4};
+	CallSiteCache *site = fcinfo->flinfo->fn_extra;
 	int			cache = cache_arg(fcinfo, 1);
+	bool		same = site != NULL;
+	MemoryContext old;
 
-	counter_ref_from_args(fcinfo, 0, 2, 3, 4, &ref);
-	PG_RETURN_INT64(next_id(&ref, cache));
+	for (int i = 0; i < 4 && same; i++)
+	{
+		int			argno = text_args[i];
+		bytea	   *cached = site->args[i];
+
+		if (PG_ARGISNULL(argno) || cached == NULL)
+			same = PG_ARGISNULL(argno) && cached == NULL;
+		else
+		{
+			text	   *now = PG_GETARG_TEXT_PP(argno);
+
+			same = VARSIZE_ANY_EXHDR(now) == VARSIZE_ANY_EXHDR(cached) &&
+				memcmp(VARDATA_ANY(now), VARDATA_ANY(cached), VARSIZE_ANY_EXHDR(now)) == 0;
+		}
+	}
+	if (same && site->args[1] == NULL)
+		same = strcmp(site->default_table, dynamo_counter_table) == 0;
+	if (same)
+		PG_RETURN_INT64(take_or_fetch(&site->ref, site->slot, cache));
+
+	/* Resolve the call site again, and keep what it resolved for the next call. */
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	site = palloc0(sizeof(CallSiteCache));
+	counter_ref_from_args(fcinfo, 0, 2, 3, 4, &site->ref);
+	for (int i = 0; i < 4; i++)
+		if (!PG_ARGISNULL(text_args[i]))
+			site->args[i] = (bytea *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(text_args[i]));
+	site->default_table = pstrdup(dynamo_counter_table);
+	site->slot = slot_for(&site->ref);
+	MemoryContextSwitchTo(old);
+	fcinfo->flinfo->fn_extra = site;
+	PG_RETURN_INT64(take_or_fetch(&site->ref, site->slot, cache));
 }
 
 PG_FUNCTION_INFO_V1(dynamo_id_trigger);

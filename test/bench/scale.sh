@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# scale.sh - the benchmark of issue "IDs at scale", against one DynamoDB Local
+# on loopback, interleaved, medians of REPS repetitions:
+#   1. sequential increments: dynamo_increment vs a raw libcurl loop vs boto3
+#   2. 8 clients: pgbench vs 8 raw-loop processes vs 8 boto3 threads
+#   3. CPU per increment: the backend's vs the raw loop's
+#   4. dynamo_nextval with cache 1, 100, 1000 vs nextval() of a CACHE 1000
+#      sequence, one backend and 8 clients
+#   5. requests per call from dynamo_atomic_stats
+# Prints the figures and ratios, writes test/bench/results/scale.csv and
+# draws test/bench/results/scale.png (gnuplot).
+#
+#   bash test/bench/scale.sh [N] [REPS]     (defaults 2000 and 3)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source test/lib/harness.sh
+
+export N=${1:-2000} REPS=${2:-3}
+harness_scrub_env
+harness_make_run_dir
+trap 'status=$?; harness_stop_all; exit $status' EXIT
+harness_install_deps
+for p in python3-boto3 gnuplot-nox; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
+done
+harness_build
+make -s test/bench/raw_curl_loop
+harness_start_dynamodb
+export RESULTS_DIR="$HARNESS_ROOT/test/bench/results"
+mkdir -p "$RESULTS_DIR"
+mapfile -t pg_options < <(harness_pg_options)
+pg_virtualenv "${pg_options[@]}" bash test/bench/scale_session.sh
