@@ -28,6 +28,7 @@ OBJS = \
 	src/server/op_stats.o \
 	src/server/settings.o \
 	src/server/shmem.o \
+	src/dynamodb/counter_item.o \
 	src/dynamodb/ddb.o \
 	src/dynamodb/ddb_error.o \
 	src/dynamodb/json.o \

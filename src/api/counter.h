@@ -1,31 +1,15 @@
 /*
- * counter.h - a counter item and the one guarded ADD that moves it.
+ * counter.h - counters named by SQL arguments (the item itself: counter_item.h).
  */
 #ifndef DYNAMO_ATOMIC_COUNTER_H
 #define DYNAMO_ATOMIC_COUNTER_H
 
 #include "fmgr.h"
 
-typedef struct CounterRef
-{
-	char	   *table;
-	char	   *key_attribute;	/* UTF-8 */
-	char	   *count_attribute;	/* UTF-8 */
-	char	   *id;				/* UTF-8 */
-	char	   *id_display;		/* server encoding, for messages */
-} CounterRef;
+#include "counter_item.h"
 
 /* The counter named by the arguments at these positions (checked). */
 extern void counter_ref_from_args(FunctionCallInfo fcinfo, int id_arg, int table_arg,
 								  int key_arg, int count_arg, CounterRef *ref);
-
-/*
- * One UpdateItem ADD of increment (non-zero), keeping the new value within
- * [min_value, max_value] when given and within bigint always; returns the
- * new value, or raises 2200H/22003/42804.  resend_safe: may be resent after
- * a lost answer (a second application is harmless to the caller).
- */
-extern int64 counter_add(const CounterRef *ref, int64 increment, bool has_min, int64 min_value,
-						 bool has_max, int64 max_value, bool resend_safe);
 
 #endif

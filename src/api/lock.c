@@ -84,23 +84,14 @@ arg_lease_ms(FunctionCallInfo fcinfo, int argno)
 static void
 require_server_credentials(void)
 {
-	static const char *const names[] = {
-		"dynamo_atomic.access_key_id", "dynamo_atomic.secret_access_key",
-		"dynamo_atomic.session_token", "dynamo_atomic.profile"
-	};
+	const char *which;
 
-	for (int i = 0; i < lengthof(names); i++)
-	{
-		const char *now = GetConfigOption(names[i], true, false);
-		const char *server = GetConfigOptionResetString(names[i]);
-
-		if (strcmp(now ? now : "", server ? server : "") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("cannot take a lock with %s set differently from the server's configuration", names[i]),
-					 errdetail("The lock worker refreshes leases with the server's credentials, not the session's."),
-					 errhint("RESET %s, or configure the credentials for the whole server.", names[i])));
-	}
+	if (!lock_session_uses_server_credentials(&which))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot take a lock with %s set differently from the server's configuration", which),
+				 errdetail("The lock worker refreshes leases with the server's credentials, not the session's."),
+				 errhint("RESET %s, or configure the credentials for the whole server.", which)));
 }
 
 /* What to say when a lock cannot be had, naming its holder. */

@@ -11,6 +11,7 @@
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "storage/ipc.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "lock_session.h"
@@ -53,6 +54,28 @@ lock_session_holder(void)
 											  db ? db : "?"));
 	}
 	return holder;
+}
+
+bool
+lock_session_uses_server_credentials(const char **which)
+{
+	static const char *const names[] = {
+		"dynamo_atomic.access_key_id", "dynamo_atomic.secret_access_key",
+		"dynamo_atomic.session_token", "dynamo_atomic.profile"
+	};
+
+	for (int i = 0; i < lengthof(names); i++)
+	{
+		const char *now = GetConfigOption(names[i], true, false);
+		const char *server = GetConfigOptionResetString(names[i]);
+
+		if (strcmp(now ? now : "", server ? server : "") != 0)
+		{
+			*which = names[i];
+			return false;
+		}
+	}
+	return true;
 }
 
 int

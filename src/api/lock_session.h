@@ -18,6 +18,12 @@ extern const char *lock_session_owner(void);
 /* "host H pid P database D", for people reading the lock table. */
 extern const char *lock_session_holder(void);
 
+/*
+ * Are the session's credential settings the server's (what the worker
+ * uses)?  If not, *which names the first that differs.
+ */
+extern bool lock_session_uses_server_credentials(const char **which);
+
 /* Registers a held lock's slot with this session (and the scope callbacks). */
 extern void lock_session_add(int handle);
 /* The slot of a lock this session holds, or -1. */

@@ -23,7 +23,10 @@
 
 #include "args.h"
 #include "counter.h"
+#include "endpoint.h"
 #include "id_blocks.h"
+#include "lock_registry.h"
+#include "lock_session.h"
 #include "op_stats.h"
 #include "settings.h"
 
@@ -47,10 +50,21 @@ static int64 take_or_fetch(const CounterRef *ref, int slot, int cache);
 static int
 slot_for(const CounterRef *ref)
 {
-	char	   *key = psprintf("%s\x1f%s\x1f%s\x1f%s", ref->table, ref->key_attribute,
-							   ref->count_attribute, ref->id);
+	IdCounter  *c = palloc0(sizeof(IdCounter));
+	DdbEndpoint ep;
+	const char *which;
 
-	return id_blocks_slot(key);
+	/* Recorded with the counter: the worker fetches ahead from the same place. */
+	ddb_endpoint_resolve(&ep, NULL, NULL);
+	strlcpy(c->table, ref->table, sizeof(c->table));
+	strlcpy(c->key_attribute, ref->key_attribute, sizeof(c->key_attribute));
+	strlcpy(c->count_attribute, ref->count_attribute, sizeof(c->count_attribute));
+	strlcpy(c->id, ref->id, sizeof(c->id));
+	strlcpy(c->endpoint, ep.url, sizeof(c->endpoint));
+	strlcpy(c->region, ep.region, sizeof(c->region));
+	c->prefetch = dynamo_id_prefetch && lock_registry_is_shared() &&
+		strlen(ep.url) < sizeof(c->endpoint) && lock_session_uses_server_credentials(&which);
+	return id_blocks_slot(c);
 }
 
 static int64
@@ -65,7 +79,7 @@ take_or_fetch(const CounterRef *ref, int slot, int cache)
 	int64		value;
 	int64		last;
 
-	if (id_blocks_take(slot, &value))
+	if (id_blocks_take(slot, cache, &value))
 	{
 		op_stats_add(op_stats_nextval_row(), OP_CALLS, 1);
 		return value;

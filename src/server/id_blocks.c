@@ -10,6 +10,7 @@
 #include "utils/wait_event.h"
 
 #include "id_blocks.h"
+#include "lock_registry.h"
 #include "settings.h"
 
 #define ID_KEY_SIZE 2900		/* table, attribute names and id, separated */
@@ -18,11 +19,15 @@ typedef struct IdSlot
 {
 	bool		in_use;
 	bool		fetching;		/* a backend is fetching the next block */
+	bool		prefetch_wanted;	/* the worker is asked to fetch a spare */
 	uint32		hash;
 	int64		next;			/* next value to hand out */
 	int64		last;			/* last value of the block; next > last: used up */
+	int64		spare_first;	/* a block fetched ahead; first > last: none */
+	int64		spare_last;
 	ConditionVariable fetched;
 	char		key[ID_KEY_SIZE];
+	IdCounter	counter;
 } IdSlot;
 
 typedef struct IdShared
@@ -68,8 +73,10 @@ n_slots(void)
 }
 
 int
-id_blocks_slot(const char *key)
+id_blocks_slot(const IdCounter *counter)
 {
+	char	   *key = psprintf("%s\x1f%s\x1f%s\x1f%s\x1f%s", counter->table, counter->key_attribute,
+							   counter->count_attribute, counter->id, counter->endpoint);
 	uint32		hash = hash_bytes((const unsigned char *) key, strlen(key));
 	int			free_slot = -1;
 	int			found = -1;
@@ -95,10 +102,14 @@ id_blocks_slot(const char *key)
 
 		s->in_use = true;
 		s->fetching = false;
+		s->prefetch_wanted = false;
 		s->hash = hash;
 		s->next = 1;
 		s->last = 0;
+		s->spare_first = 1;
+		s->spare_last = 0;
 		strlcpy(s->key, key, sizeof(s->key));
+		s->counter = *counter;
 		found = free_slot;
 	}
 	if (shared)
@@ -116,11 +127,26 @@ id_blocks_slot(const char *key)
 		MemoryContextAlloc(TopMemoryContext, 8 * sizeof(IdSlot));
 	memset(local_slots + local_n, 0, 8 * sizeof(IdSlot));
 	local_n += 8;
-	return id_blocks_slot(key);
+	return id_blocks_slot(counter);
+}
+
+/*
+ * With the lock held: asks the worker for a spare when the block is half
+ * used and none is coming.  Returns whether to wake the worker.
+ */
+static bool
+want_spare(IdSlot *s, int cache)
+{
+	if (!s->counter.prefetch || cache < 2 || s->prefetch_wanted || s->spare_first <= s->spare_last ||
+		s->last - s->next + 1 > cache / 2)
+		return false;
+	s->prefetch_wanted = true;
+	s->counter.cache = cache;
+	return true;
 }
 
 bool
-id_blocks_take(int slot, int64 *value)
+id_blocks_take(int slot, int cache, int64 *value)
 {
 	IdSlot	   *s = slot_at(slot);
 
@@ -135,12 +161,29 @@ id_blocks_take(int slot, int64 *value)
 	}
 	for (;;)
 	{
+		bool		wake;
+
 		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+		/*
+		 * The block fetched ahead takes over: no request.  Not while a
+		 * backend is fetching: its block must land on an empty slot, or
+		 * the rest of this one would be lost.
+		 */
+		if (s->next > s->last && s->spare_first <= s->spare_last && !s->fetching)
+		{
+			s->next = s->spare_first;
+			s->last = s->spare_last;
+			s->spare_first = 1;
+			s->spare_last = 0;
+		}
 		if (s->next <= s->last)
 		{
 			*value = s->next++;
+			wake = want_spare(s, cache);
 			LWLockRelease(shared->lock);
 			ConditionVariableCancelSleep();
+			if (wake)
+				lock_registry_wake_worker();
 			return true;
 		}
 		if (!s->fetching)
@@ -154,6 +197,51 @@ id_blocks_take(int slot, int64 *value)
 		/* Another backend is fetching the next block: wait for it. */
 		ConditionVariableSleep(&s->fetched, PG_WAIT_EXTENSION);
 	}
+}
+
+bool
+id_blocks_prefetch_due(int *slot, IdCounter *counter)
+{
+	bool		found = false;
+
+	if (!shared)
+		return false;
+	LWLockAcquire(shared->lock, LW_SHARED);
+	for (int i = 0; i < shared->n_slots && !found; i++)
+	{
+		IdSlot	   *s = &shared->slots[i];
+
+		if (s->in_use && s->prefetch_wanted && s->spare_first > s->spare_last)
+		{
+			*slot = i;
+			*counter = s->counter;
+			found = true;
+		}
+	}
+	LWLockRelease(shared->lock);
+	return found;
+}
+
+void
+id_blocks_store_spare(int slot, int64 first, int64 last)
+{
+	IdSlot	   *s = &shared->slots[slot];
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	s->spare_first = first;
+	s->spare_last = last;
+	s->prefetch_wanted = false;
+	LWLockRelease(shared->lock);
+	/* A backend may be waiting for a block that this one can be. */
+	ConditionVariableBroadcast(&s->fetched);
+}
+
+void
+id_blocks_prefetch_failed(int slot)
+{
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	shared->slots[slot].prefetch_wanted = false;
+	LWLockRelease(shared->lock);
 }
 
 void
@@ -200,6 +288,8 @@ id_blocks_unused(void)
 
 		if (s->in_use && s->next <= s->last)
 			unused += s->last - s->next + 1;
+		if (s->in_use && s->spare_first <= s->spare_last)
+			unused += s->spare_last - s->spare_first + 1;
 	}
 	if (shared)
 		LWLockRelease(shared->lock);

@@ -6,8 +6,10 @@
  * "ADD n": the next value to hand out and the last value of the block.
  * Backends take values under the region's LWLock; when a block runs out,
  * exactly one backend fetches the next one while the others sleep on the
- * slot's condition variable (no thundering herd of ADDs).  Without
- * preloading, each backend keeps its own blocks.
+ * slot's condition variable (no thundering herd of ADDs).  Better still,
+ * when a block is half used the lock worker fetches the next one ahead
+ * (a spare), so that in steady use no backend waits for DynamoDB.
+ * Without preloading, each backend keeps its own blocks.
  */
 #ifndef DYNAMO_ATOMIC_ID_BLOCKS_H
 #define DYNAMO_ATOMIC_ID_BLOCKS_H
@@ -17,16 +19,29 @@
 extern Size id_blocks_shmem_size(void);
 extern void id_blocks_shmem_init(void *base, bool found, LWLock *lock);
 
-/* The slot for a counter key (created on first use); 53400 when all are in use. */
-extern int	id_blocks_slot(const char *key);
+/* A counter as the worker needs it to fetch a block without the session. */
+typedef struct IdCounter
+{
+	char		table[256];
+	char		key_attribute[256];
+	char		count_attribute[256];
+	char		id[2049];
+	char		endpoint[512];
+	char		region[65];
+	bool		prefetch;		/* the worker may fetch ahead (same credentials) */
+	int			cache;			/* block size, for a prefetch */
+} IdCounter;
+
+/* The slot for a counter (created on first use); 53400 when all are in use. */
+extern int	id_blocks_slot(const IdCounter *counter);
 
 /*
- * Takes the next value of the slot's block into *value and returns true;
- * or returns false when the block is used up and this backend must fetch
- * the next one (it is then the only one doing so), having slept while
- * another backend fetched.
+ * Takes the next value of the slot's block (or of its spare) into *value
+ * and returns true; or returns false when both are used up and this
+ * backend must fetch the next block (it is then the only one doing so),
+ * having slept while another backend fetched.
  */
-extern bool id_blocks_take(int slot, int64 *value);
+extern bool id_blocks_take(int slot, int cache, int64 *value);
 
 /* The fetched block (first..last): takes its first value into *value. */
 extern void id_blocks_fill(int slot, int64 first, int64 last, int64 *value);
@@ -34,7 +49,12 @@ extern void id_blocks_fill(int slot, int64 first, int64 last, int64 *value);
 /* The fetch failed: let another backend try. */
 extern void id_blocks_abandon(int slot);
 
-/* Values reserved and not yet handed out, over every counter. */
+/* The worker's side: a slot wanting a block fetched ahead, with its counter. */
+extern bool id_blocks_prefetch_due(int *slot, IdCounter *counter);
+extern void id_blocks_store_spare(int slot, int64 first, int64 last);
+extern void id_blocks_prefetch_failed(int slot);
+
+/* Values reserved and not yet handed out (spares included), over every counter. */
 extern int64 id_blocks_unused(void);
 
 #endif

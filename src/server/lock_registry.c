@@ -256,6 +256,20 @@ lock_registry_attach_worker(void)
 	LWLockRelease(shared->lock);
 }
 
+void
+lock_registry_wake_worker(void)
+{
+	int			worker;
+
+	if (!shared)
+		return;
+	LWLockAcquire(shared->lock, LW_SHARED);
+	worker = shared->worker_pgprocno;
+	LWLockRelease(shared->lock);
+	if (worker >= 0)
+		SetLatch(&ProcGlobal->allProcs[worker].procLatch);
+}
+
 bool
 lock_registry_next_due(int64 now_ms, int *handle, LockSlot *copy, long *wait_ms)
 {

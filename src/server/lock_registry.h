@@ -79,6 +79,8 @@ extern int	lock_registry_snapshot(LockSlot **out);
 
 /* The worker's side. */
 extern void lock_registry_attach_worker(void);
+/* Wakes the worker (it also fetches ID blocks ahead), if one runs. */
+extern void lock_registry_wake_worker(void);
 
 /*
  * The next slot due for a heartbeat at now_ms: true with a copy of it;

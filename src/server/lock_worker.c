@@ -9,6 +9,9 @@
  * release or refresh says so.  A failed one (network, throttling) is a
  * WARNING and is tried again soon; the loop never ends on it.
  *
+ * It also fetches ID blocks ahead: when a shared block of dynamo_nextval is
+ * half used, the next one is reserved into the slot's spare (id_blocks.c).
+ *
  * Like worker_spi: SIGTERM is die() (a request in flight is abandoned at
  * the next interrupt check, within 100 ms), SIGHUP reloads the
  * configuration, WaitLatch exits on postmaster death, and the postmaster
@@ -27,8 +30,11 @@
 #include "utils/memutils.h"
 #include "utils/wait_event.h"
 
+#include "counter_item.h"
+#include "id_blocks.h"
 #include "lock_item.h"
 #include "lock_registry.h"
+#include "op_stats.h"
 #include "lock_worker.h"
 
 /* The longest sleep: also how soon a dead backend's slot is noticed. */
@@ -91,6 +97,34 @@ heartbeat(int handle, const LockSlot *copy, MemoryContext scratch)
 	PG_END_TRY();
 }
 
+/* Fetches a counter's next ID block ahead, into the slot's spare. */
+static void
+prefetch(int slot, IdCounter *c, MemoryContext scratch)
+{
+	CounterRef	ref = {c->table, c->key_attribute, c->count_attribute, c->id, c->id, c->endpoint, c->region};
+
+	PG_TRY();
+	{
+		int64		last = counter_add(&ref, c->cache, false, 0, false, 0, true);
+
+		id_blocks_store_spare(slot, last - c->cache + 1, last);
+		op_stats_add(op_stats_nextval_row(), OP_REQUESTS, 1);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error;
+
+		MemoryContextSwitchTo(scratch);
+		error = CopyErrorData();
+		FlushErrorState();
+		id_blocks_prefetch_failed(slot);
+		ereport(WARNING,
+				(errmsg("dynamo_atomic: could not fetch an ID block ahead for counter \"%s\": %s",
+						c->id, error->message)));
+	}
+	PG_END_TRY();
+}
+
 void
 dynamo_atomic_lock_worker_main(Datum arg)
 {
@@ -128,6 +162,20 @@ dynamo_atomic_lock_worker_main(Datum arg)
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(scratch);
 			CHECK_FOR_INTERRUPTS();
+		}
+		{
+			int			slot;
+			IdCounter	counter;
+
+			while (id_blocks_prefetch_due(&slot, &counter))
+			{
+				MemoryContext old = MemoryContextSwitchTo(scratch);
+
+				prefetch(slot, &counter, scratch);
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(scratch);
+				CHECK_FOR_INTERRUPTS();
+			}
 		}
 		if (wait_ms < 0 || wait_ms > MAX_SLEEP_MS)
 			wait_ms = MAX_SLEEP_MS;

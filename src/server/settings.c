@@ -35,6 +35,7 @@ int			dynamo_lock_clock_skew_ms = 1000;
 int			dynamo_max_locks = 512;
 int			dynamo_max_id_counters = 64;
 int			dynamo_id_cache = 1;
+bool		dynamo_id_prefetch = true;
 
 /* dynamo_atomic.allowed_tables as ",A,B,", or NULL for any table. */
 static const char *allowed_tables_list = NULL;
@@ -294,6 +295,10 @@ settings_define(void)
 								NULL,
 								&dynamo_max_id_counters, 64, 1, 100000,
 								PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("dynamo_atomic.id_prefetch",
+							 "Let the lock worker fetch a counter's next ID block ahead (cache of 2 or more).",
+							 "Recorded when a counter is first used in the server.",
+							 &dynamo_id_prefetch, true, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("dynamo_atomic.id_cache",
 							"IDs dynamo_nextval reserves per request when its cache argument is NULL (1: none).",
 							NULL,

@@ -26,6 +26,7 @@ extern int	dynamo_lock_clock_skew_ms;
 extern int	dynamo_max_locks;
 extern int	dynamo_max_id_counters;
 extern int	dynamo_id_cache;
+extern bool dynamo_id_prefetch;
 
 extern void settings_define(void);
 

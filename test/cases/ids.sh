@@ -64,9 +64,27 @@ a_unused=$(($(sql -c "SELECT ids_unused FROM dynamo_atomic_stats WHERE operation
 b_unused=$(cat "$work/b_unused")
 expect_eq "stored counter - IDs issued = the unused remainder the stats report (A + B)" \
 	"$((stored - 2 * each))" "$((a_unused + b_unused))"
-expect_true "...which is less than one block per cluster" test "$a_unused" -lt $CACHE -a "$b_unused" -lt $CACHE
+expect_true "...at most a block and a spare per cluster" test "$a_unused" -le $((2 * CACHE)) -a "$b_unused" -le $((2 * CACHE))
 requests=$(sql -c "SELECT requests FROM dynamo_atomic_stats WHERE operation = 'nextval'")
-expect_eq "cluster A fetched one block per $CACHE IDs" "$(((each + CACHE - 1) / CACHE))" "$requests"
+expect_eq "every block cluster A fetched (by backends or ahead by the worker) is issued or unused" \
+	"$((each + a_unused))" "$((requests * CACHE))"
+
+# --- the worker fetches the next block ahead: a backend in steady use never waits
+psql -X -qAt -c "SELECT count(dynamo_nextval('ahead', 1000, '$T')) FROM generate_series(1, 600)" \
+	-c "SELECT http_requests FROM dynamo_atomic_backend_stats()" \
+	-c "\\! until [ -e $work/spare-ready ]; do sleep 0.05; done" \
+	-c "SELECT count(dynamo_nextval('ahead', 1000, '$T')) FROM generate_series(1, 1000)" \
+	-c "SELECT http_requests FROM dynamo_atomic_backend_stats()" \
+	-c "SELECT dynamo_nextval('ahead', 1000, '$T')" >"$work/ahead.out" 2>&1 &
+session=$!
+spare_ready() { [[ $(sql -c "SELECT dynamo_get_last_value('ahead', '$T')") == 2000 ]]; }
+expect_true "after 600 of a block of 1000, the worker reserves the next block (stored counter 2000)" \
+	harness_wait_for 10 spare_ready
+touch "$work/spare-ready"
+wait $session || true
+mapfile -t ahead <"$work/ahead.out"
+expect_eq "the backend then takes 1000 more IDs without a request of its own, from the spare" \
+	"600|1000|${ahead[1]}|1601" "${ahead[0]}|${ahead[2]}|${ahead[3]:-}|${ahead[4]:-}"
 
 # --- increments and blocks on one counter from several clients
 sql -c "TRUNCATE got"

@@ -1,0 +1,35 @@
+/*
+ * counter_item.h - a counter item and the one guarded ADD that moves it.
+ */
+#ifndef DYNAMO_ATOMIC_COUNTER_ITEM_H
+#define DYNAMO_ATOMIC_COUNTER_ITEM_H
+
+#include "json.h"
+
+typedef struct CounterRef
+{
+	char	   *table;
+	char	   *key_attribute;	/* UTF-8 */
+	char	   *count_attribute;	/* UTF-8 */
+	char	   *id;				/* UTF-8 */
+	char	   *id_display;		/* server encoding, for messages */
+	const char *endpoint_url;	/* NULL: from the settings (the worker sets them) */
+	const char *region;
+} CounterRef;
+
+/* A request naming the table and the counter's key, with "#v" = count attribute. */
+extern cJSON *counter_request(const CounterRef *ref);
+
+/* The counter's value by consistent read (0 when missing); 42804/22003 when not a bigint. */
+extern int64 counter_read(const CounterRef *ref);
+
+/*
+ * One UpdateItem ADD of increment (non-zero), keeping the new value within
+ * [min_value, max_value] when given and within bigint always; returns the
+ * new value, or raises 2200H/22003/42804.  resend_safe: may be resent after
+ * a lost answer (a second application is harmless to the caller).
+ */
+extern int64 counter_add(const CounterRef *ref, int64 increment, bool has_min, int64 min_value,
+						 bool has_max, int64 max_value, bool resend_safe);
+
+#endif
