@@ -68,3 +68,12 @@ psql -X -q -e -c "CREATE TEMP TABLE l AS SELECT * FROM dynamo_read_lock('profile
 	-c "SELECT (dynamo_set_atomic('{\"pk\": \"user#1\", \"sk\": \"profile\", \"name\": \"Ada L.\"}', ROW(l.*)::dynamo_lock)).version <> l.version AS written FROM l" \
 	-c "SELECT dynamo_set_atomic('{\"pk\": \"user#1\", \"sk\": \"profile\", \"name\": \"stale\"}', ROW(l.*)::dynamo_lock) FROM l" \
 	-c "SELECT dynamo_get('user#1', 'profile') ->> 'name' AS name" 2>&1 | grep -v '^HINT\|^CONTEXT' || true
+
+echo
+echo "-- IDs at scale: blocks reserved with one ADD, served from shared memory to every backend."
+psql -X -q -e -v ON_ERROR_STOP=1 \
+	-c "SELECT dynamo_nextval('invoice-ids', 1000) AS first, dynamo_nextval('invoice-ids', 1000) AS second" \
+	-c "CREATE TABLE invoices (id bigint PRIMARY KEY DEFAULT dynamo_nextval('invoice-ids', 1000), what text)" \
+	-c "INSERT INTO invoices (what) SELECT 'invoice ' || i FROM generate_series(1, 5000) i" \
+	-c "SELECT count(*), count(DISTINCT id), min(id), max(id) FROM invoices" \
+	-c "SELECT operation, calls, requests, ids_unused FROM dynamo_atomic_stats WHERE operation = 'nextval'"

@@ -15,9 +15,6 @@ CLIENTS=8
 PER_CLIENT=2000
 CACHE=50
 
-on_a() {
-	PGHOST=$A_PGHOST PGPORT=$A_PGPORT PGUSER=$A_PGUSER PGPASSWORD=$A_PGPASSWORD PGDATABASE=$A_PGDATABASE "$@"
-}
 
 if [[ ${1:-} == cluster-b ]]; then
 	psql -X -q -c "SET client_min_messages = warning" -c "CREATE EXTENSION dynamo_atomic" \

@@ -20,10 +20,6 @@ within() {
 	if (($2 >= $3 && $2 < $4)); then pass "$1 (${2} ms)"; else fail "$1" "took $2 ms, expected [$3, $4)"; fi
 }
 
-# on_a COMMAND...: run against cluster A (from inside B)
-on_a() {
-	PGHOST=$A_PGHOST PGPORT=$A_PGPORT PGUSER=$A_PGUSER PGPASSWORD=$A_PGPASSWORD PGDATABASE=$A_PGDATABASE "$@"
-}
 
 # background_holder NAME SQL...: a session (application_name NAME) that runs
 # the statements and then sleeps; returns once it holds its lock.

@@ -73,3 +73,9 @@ case_begin() {
 	sql -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS dynamo_atomic"
 	sql -c "SELECT dynamo_create_counter_table('$1', if_not_exists => true)" >/dev/null
 }
+
+# on_a COMMAND...: runs against cluster A from inside a second cluster's
+# pg_virtualenv (A's connection saved in A_PG* by the case that started it).
+on_a() {
+	PGHOST=$A_PGHOST PGPORT=$A_PGPORT PGUSER=$A_PGUSER PGPASSWORD=$A_PGPASSWORD PGDATABASE=$A_PGDATABASE "$@"
+}
