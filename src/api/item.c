@@ -123,37 +123,6 @@ dynamo_delete(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(false);
 }
 
-/* The elements of a jsonb array argument, each an object. */
-static Jsonb **
-array_elements(Jsonb *array, const char *what, int *n)
-{
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	Jsonb	  **out;
-	int			count = 0;
-
-	if (!JB_ROOT_IS_ARRAY(array) || JB_ROOT_IS_SCALAR(array))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be a JSON array of objects", what)));
-	out = palloc(Max(1, JB_ROOT_COUNT(array)) * sizeof(Jsonb *));
-	it = JsonbIteratorInit(&array->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		if (tok != WJB_ELEM)
-			continue;
-		if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s must be a JSON array of objects", what),
-					 errdetail("Element %d is not an object.", count + 1)));
-		out[count++] = JsonbValueToJsonb(&v);
-	}
-	*n = count;
-	return out;
-}
-
 static int
 compare_strings(const void *a, const void *b)
 {
@@ -203,7 +172,7 @@ dynamo_put_many(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("items must not be NULL")));
 	table = arg_table_name(fcinfo, 1, dynamo_item_table);
-	docs = array_elements(PG_GETARG_JSONB_P(0), "items", &n);
+	docs = item_array_elements(PG_GETARG_JSONB_P(0), "items", &n);
 	items = palloc(Max(1, n) * sizeof(cJSON *));
 	keys = palloc(Max(1, n) * sizeof(char *));
 	for (int i = 0; i < n; i++)
@@ -284,7 +253,7 @@ dynamo_get_many(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("keys must not be NULL")));
 	table = arg_table_name(fcinfo, 1, dynamo_item_table);
-	docs = array_elements(PG_GETARG_JSONB_P(0), "keys", &n);
+	docs = item_array_elements(PG_GETARG_JSONB_P(0), "keys", &n);
 	pks = palloc(Max(1, n) * sizeof(char *));
 	sks = palloc(Max(1, n) * sizeof(char *));
 	keys = palloc(Max(1, n) * sizeof(char *));

@@ -312,3 +312,34 @@ item_to_jsonb(const cJSON *item)
 	strbuf_free(&out, false);
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
 }
+
+/* The elements of a jsonb array argument, each an object. */
+Jsonb **
+item_array_elements(Jsonb *array, const char *what, int *n)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	Jsonb	  **out;
+	int			count = 0;
+
+	if (!JB_ROOT_IS_ARRAY(array) || JB_ROOT_IS_SCALAR(array))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a JSON array of objects", what)));
+	out = palloc(Max(1, JB_ROOT_COUNT(array)) * sizeof(Jsonb *));
+	it = JsonbIteratorInit(&array->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok != WJB_ELEM)
+			continue;
+		if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s must be a JSON array of objects", what),
+					 errdetail("Element %d is not an object.", count + 1)));
+		out[count++] = JsonbValueToJsonb(&v);
+	}
+	*n = count;
+	return out;
+}

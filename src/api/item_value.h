@@ -27,6 +27,9 @@ extern void item_keys(const cJSON *item, const char **pk, const char **sk);
 /* {"pk": {"S": pk}, "sk": {"S": sk}} under name in parent, from server-encoding text. */
 extern void item_add_key(cJSON *parent, const char *name, const char *pk, const char *sk);
 
+/* The elements of a jsonb array of objects (what names it in errors: 22023). */
+extern Jsonb **item_array_elements(Jsonb *array, const char *what, int *n);
+
 /* An item (object of AttributeValues) as jsonb. */
 extern Jsonb *item_to_jsonb(const cJSON *item);
 

@@ -36,12 +36,6 @@
 
 static bool preload_notice_given = false;
 
-static TimestampTz
-epoch_ms_to_timestamptz(int64 ms)
-{
-	return time_t_to_timestamptz((pg_time_t) (ms / 1000)) + (ms % 1000) * 1000;
-}
-
 /* The dynamo_lock value of a held slot. */
 static Datum
 lock_datum(FunctionCallInfo fcinfo, const LockSlot *s)
@@ -58,7 +52,7 @@ lock_datum(FunctionCallInfo fcinfo, const LockSlot *s)
 	values[2] = CStringGetTextDatum(s->owner);
 	values[3] = CStringGetTextDatum(s->version);
 	values[4] = Int64GetDatum(s->fencing_token);
-	values[5] = TimestampTzGetDatum(epoch_ms_to_timestamptz(s->lease_until_ms));
+	values[5] = TimestampTzGetDatum(lock_ms_to_timestamptz(s->lease_until_ms));
 	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
 }
 
@@ -427,7 +421,7 @@ dynamo_held_locks(PG_FUNCTION_ARGS)
 		values[3] = CStringGetTextDatum(s->scope == LOCK_SCOPE_XACT ? "transaction" : "session");
 		values[4] = Int64GetDatum(s->fencing_token);
 		values[5] = CStringGetTextDatum(s->version);
-		values[6] = TimestampTzGetDatum(epoch_ms_to_timestamptz(s->lease_until_ms));
+		values[6] = TimestampTzGetDatum(lock_ms_to_timestamptz(s->lease_until_ms));
 		if (s->last_refresh == 0)
 			nulls[7] = true;
 		else

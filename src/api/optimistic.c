@@ -38,7 +38,6 @@
 #include "settings.h"
 
 #define TTL_REFRESH_WITHIN_S 3600
-#define LOCK_TTL_S (24 * 60 * 60)
 #define MAX_TRANSACTION_ACTIONS 100
 
 typedef struct LockValue
@@ -51,24 +50,6 @@ typedef struct LockValue
 	int64		lease_until_ms;
 	int			held_handle;	/* this session holds it: its registry slot, else -1 */
 } LockValue;
-
-static void
-random_hex(char *out, int bytes)
-{
-	uint8		buf[32];
-
-	Assert(bytes <= sizeof(buf));
-	if (!pg_strong_random(buf, bytes))
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate random bytes")));
-	hex_encode((const char *) buf, bytes, out);
-	out[2 * bytes] = '\0';
-}
-
-static TimestampTz
-epoch_ms_to_timestamptz(int64 ms)
-{
-	return time_t_to_timestamptz((pg_time_t) (ms / 1000)) + (ms % 1000) * 1000;
-}
 
 static HeapTuple
 lock_tuple(TupleDesc tupdesc, const LockValue *l)
@@ -85,97 +66,10 @@ lock_tuple(TupleDesc tupdesc, const LockValue *l)
 	values[3] = CStringGetTextDatum(l->version);
 	values[4] = Int64GetDatum(l->fencing_token);
 	if (l->lease_until_ms > 0)
-		values[5] = TimestampTzGetDatum(epoch_ms_to_timestamptz(l->lease_until_ms));
+		values[5] = TimestampTzGetDatum(lock_ms_to_timestamptz(l->lease_until_ms));
 	else
 		nulls[5] = true;
 	return heap_form_tuple(tupdesc, values, nulls);
-}
-
-static int64
-number_of(const cJSON *item, const char *name)
-{
-	const char *text = cJSON_GetStringValue(json_get(json_get(item, name), "N"));
-
-	return text ? strtoi64(text, NULL, 10) : 0;
-}
-
-static cJSON *
-lock_key_request(const char *table, const char *name)
-{
-	cJSON	   *req = json_new_object();
-
-	json_add_string(req, "TableName", table);
-	ddb_add_string_value(json_add_object(req, "Key"), "lock_name", name);
-	return req;
-}
-
-/* The lock item, by consistent read; NULL when there is none. */
-static const cJSON *
-read_lock_item(const char *table, const char *name)
-{
-	cJSON	   *req = lock_key_request(table, name);
-
-	json_add_bool(req, "ConsistentRead", true);
-	return json_get(ddb_read("GetItem", req), "Item");
-}
-
-/* Creates a lock item that does not exist yet (someone else may be creating it too). */
-static void
-create_lock_item(const char *table, const char *name)
-{
-	cJSON	   *req = json_new_object();
-	cJSON	   *item;
-	char		version[LOCK_VERSION_LEN + 1];
-	char		digits[32];
-	DdbCall		call = {0};
-	DdbResult	res;
-	int64		now = lock_now_ms();
-
-	random_hex(version, LOCK_VERSION_LEN / 2);
-	json_add_string(req, "TableName", table);
-	item = json_add_object(req, "Item");
-	ddb_add_string_value(item, "lock_name", name);
-	ddb_add_string_value(item, "version", version);
-	snprintf(digits, sizeof(digits), INT64_FORMAT, now * 1000);
-	ddb_add_number_value(item, "fencing_token", digits);
-	snprintf(digits, sizeof(digits), INT64_FORMAT, now / 1000 + LOCK_TTL_S);
-	ddb_add_number_value(item, "ttl", digits);
-	json_add_string(req, "ConditionExpression", "attribute_not_exists(lock_name)");
-	call.operation = "PutItem";
-	call.request = req;
-	call.resend_safe = true;	/* a resend that finds the item: read what is there */
-	call.tolerated_error = "ConditionalCheckFailedException";
-	ddb_execute(&call, &res);
-}
-
-/* Extends an idle lock item's ttl in its last hour (the version stays). */
-static void
-refresh_ttl_if_due(const char *table, const char *name, const cJSON *item)
-{
-	int64		now_s = lock_now_ms() / 1000;
-	cJSON	   *req;
-	cJSON	   *values;
-	char		digits[32];
-	DdbCall		call = {0};
-	DdbResult	res;
-
-	if (number_of(item, "ttl") - now_s > TTL_REFRESH_WITHIN_S)
-		return;
-	req = lock_key_request(table, name);
-	json_add_string(req, "UpdateExpression", "SET #ttl = :ttl");
-	json_add_string(req, "ConditionExpression", "#version = :version");
-	json_add_string(json_add_object(req, "ExpressionAttributeNames"), "#ttl", "ttl");
-	cJSON_AddStringToObject((cJSON *) json_get(req, "ExpressionAttributeNames"), "#version", "version");
-	values = json_add_object(req, "ExpressionAttributeValues");
-	snprintf(digits, sizeof(digits), INT64_FORMAT, now_s + LOCK_TTL_S);
-	ddb_add_number_value(values, ":ttl", digits);
-	ddb_add_string_value(values, ":version",
-						 cJSON_GetStringValue(json_get(json_get(item, "version"), "S")));
-	call.operation = "UpdateItem";
-	call.request = req;
-	call.resend_safe = true;	/* setting the same ttl again changes nothing */
-	call.tolerated_error = "ConditionalCheckFailedException";	/* it moved on: fine */
-	ddb_execute(&call, &res);
 }
 
 PG_FUNCTION_INFO_V1(dynamo_read_lock);
@@ -186,28 +80,30 @@ dynamo_read_lock(PG_FUNCTION_ARGS)
 {
 	char	   *name = arg_key_value(fcinfo, 0, "lock_name");
 	char	   *table = arg_table_name(fcinfo, 1, dynamo_lock_table);
-	const cJSON *item = read_lock_item(table, name);
+	LockTarget	t = {NULL, NULL, table, name, NULL};
+	LockHolder	item;
 	LockValue	l = {0};
 	TupleDesc	tupdesc;
 
-	if (item == NULL)
+	lock_item_read(&t, &item);
+	if (!item.exists)
 	{
-		create_lock_item(table, name);
-		item = read_lock_item(table, name);
-		if (item == NULL)
+		lock_item_create(&t);
+		lock_item_read(&t, &item);
+		if (!item.exists)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("lock item \"%s\" vanished right after it was created", name)));
 	}
-	else
-		refresh_ttl_if_due(table, name, item);
+	else if (item.version && item.ttl_s - lock_now_ms() / 1000 <= TTL_REFRESH_WITHIN_S)
+		lock_item_refresh_ttl(&t, item.version);
 
 	l.table = table;
 	l.name = name;
-	l.owner = cJSON_GetStringValue(json_get(json_get(item, "owner"), "S"));
-	l.version = cJSON_GetStringValue(json_get(json_get(item, "version"), "S"));
-	l.fencing_token = number_of(item, "fencing_token");
-	l.lease_until_ms = l.owner ? number_of(item, "lease_until") : 0;
+	l.owner = item.owner;
+	l.version = item.version;
+	l.fencing_token = item.fencing_token;
+	l.lease_until_ms = item.owner ? item.lease_until_ms : 0;
 	if (l.version == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -340,7 +236,7 @@ set_atomic(const char *table, cJSON **items, int n_items, LockValue *locks, int 
 {
 	cJSON	   *req = json_new_object();
 	cJSON	   *actions = json_add_array(req, "TransactItems");
-	char		token[33];
+	char		token[LOCK_VERSION_LEN + 1];
 	DdbCall		call = {0};
 
 	if (n_items + n_locks > MAX_TRANSACTION_ACTIONS)
@@ -350,7 +246,7 @@ set_atomic(const char *table, cJSON **items, int n_items, LockValue *locks, int 
 						n_items, n_locks, MAX_TRANSACTION_ACTIONS)));
 	for (int i = 0; i < n_locks; i++)
 	{
-		random_hex(new_versions[i], LOCK_VERSION_LEN / 2);
+		lock_new_version(new_versions[i]);
 		add_lock_action(actions, &locks[i], new_versions[i]);
 	}
 	for (int i = 0; i < n_items; i++)
@@ -364,7 +260,7 @@ set_atomic(const char *table, cJSON **items, int n_items, LockValue *locks, int 
 		cJSON_AddItemReferenceToObject(put, "Item", items[i]);
 	}
 	/* The same token on every sending: DynamoDB applies the transaction at most once. */
-	random_hex(token, 16);
+	lock_new_version(token);	/* 32 random hex characters: within the token's 36 */
 	json_add_string(req, "ClientRequestToken", token);
 
 	call.operation = "TransactWriteItems";
@@ -475,23 +371,12 @@ dynamo_set_atomic_many(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("items and locks must not be NULL")));
 	{
-		Jsonb	   *docs = PG_GETARG_JSONB_P(0);
-		JsonbIterator *it;
-		JsonbValue	v;
-		JsonbIteratorToken tok;
+		int			n;
+		Jsonb	  **docs = item_array_elements(PG_GETARG_JSONB_P(0), "items", &n);
 
-		if (!JB_ROOT_IS_ARRAY(docs) || JB_ROOT_IS_SCALAR(docs))
-			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("items must be a JSON array of objects")));
-		items = palloc(Max(1, JB_ROOT_COUNT(docs)) * sizeof(cJSON *));
-		n_items = 0;
-		it = JsonbIteratorInit(&docs->root);
-		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-			if (tok == WJB_ELEM)
-			{
-				if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
-					ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("items must be a JSON array of objects")));
-				items[n_items++] = item_arg(JsonbValueToJsonb(&v));
-			}
+		items = palloc(Max(1, n) * sizeof(cJSON *));
+		for (n_items = 0; n_items < n; n_items++)
+			items[n_items] = item_arg(docs[n_items]);
 	}
 	array = PG_GETARG_ARRAYTYPE_P(1);
 	lock_type = ARR_ELEMTYPE(array);

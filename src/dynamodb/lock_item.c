@@ -23,8 +23,14 @@ lock_now_ms(void)
 	return (int64) tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-static void
-new_version(char *out)
+TimestampTz
+lock_ms_to_timestamptz(int64 ms)
+{
+	return time_t_to_timestamptz((pg_time_t) (ms / 1000)) + (ms % 1000) * 1000;
+}
+
+void
+lock_new_version(char *out)
 {
 	uint8		bytes[LOCK_VERSION_LEN / 2];
 
@@ -117,7 +123,7 @@ lock_item_acquire(const LockTarget *t, int lease_ms, int skew_ms, const char *ho
 	cJSON	   *req = lock_request(t, &values);
 	cJSON	   *resp;
 
-	new_version(out->version);
+	lock_new_version(out->version);
 	out->lease_until_ms = now + lease_ms;
 	lock_expressions(req,
 					 "SET #owner = :me, #version = :version, #lease = :lease, #ttl = :ttl, "
@@ -147,7 +153,7 @@ lock_item_heartbeat(const LockTarget *t, int64 token, int lease_ms, LockGrant *o
 	cJSON	   *values;
 	cJSON	   *req = lock_request(t, &values);
 
-	new_version(out->version);
+	lock_new_version(out->version);
 	out->lease_until_ms = lock_now_ms() + lease_ms;
 	out->fencing_token = token;
 	lock_expressions(req, "SET #version = :version, #lease = :lease, #ttl = :ttl",
@@ -169,7 +175,7 @@ lock_item_release(const LockTarget *t, int64 token)
 	bool		maybe_applied_before;
 	int64		now = lock_now_ms();
 
-	new_version(version);
+	lock_new_version(version);
 	lock_expressions(req, "REMOVE #owner, #holder SET #version = :version, #lease = :zero, #ttl = :ttl",
 					 "#owner = :me AND #token = :token");
 	ddb_add_string_value(values, ":version", version);
@@ -182,24 +188,88 @@ lock_item_release(const LockTarget *t, int64 token)
 	return maybe_applied_before;
 }
 
+/* A request naming the lock's item, sent where t says. */
+static cJSON *
+item_request(const LockTarget *t, DdbCall *call, const char *operation)
+{
+	cJSON	   *req = json_new_object();
+
+	json_add_string(req, "TableName", t->table);
+	memset(call, 0, sizeof(*call));
+	call->operation = operation;
+	call->request = req;
+	call->endpoint_url = t->endpoint_url;
+	call->region = t->region;
+	return req;
+}
+
 void
 lock_item_read(const LockTarget *t, LockHolder *out)
 {
-	cJSON	   *req = json_new_object();
+	DdbCall		call;
+	DdbResult	res;
+	cJSON	   *req = item_request(t, &call, "GetItem");
 	const cJSON *item;
 
-	json_add_string(req, "TableName", t->table);
 	ddb_add_string_value(json_add_object(req, "Key"), "lock_name", t->name);
 	json_add_bool(req, "ConsistentRead", true);
-	item = json_get(ddb_read("GetItem", req), "Item");
+	ddb_execute(&call, &res);
+	item = json_get(res.response, "Item");
 
 	memset(out, 0, sizeof(*out));
 	out->exists = item != NULL;
 	out->owner = (char *) json_get_string(json_get(item, "owner"), "S");
 	out->held = out->owner != NULL;
 	out->holder = (char *) json_get_string(json_get(item, "holder"), "S");
+	out->version = (char *) json_get_string(json_get(item, "version"), "S");
 	out->lease_until_ms = number_attribute(item, "lease_until");
 	out->fencing_token = number_attribute(item, "fencing_token");
+	out->ttl_s = number_attribute(item, "ttl");
+}
+
+void
+lock_item_create(const LockTarget *t)
+{
+	DdbCall		call;
+	DdbResult	res;
+	cJSON	   *req = item_request(t, &call, "PutItem");
+	cJSON	   *item = json_add_object(req, "Item");
+	char		version[LOCK_VERSION_LEN + 1];
+	int64		now = lock_now_ms();
+
+	lock_new_version(version);
+	ddb_add_string_value(item, "lock_name", t->name);
+	ddb_add_string_value(item, "version", version);
+	/* As a first acquisition would: above any token an earlier item gave out. */
+	add_number(item, "fencing_token", now * 1000);
+	add_number(item, "ttl", now / 1000 + LOCK_TTL_AFTER_LEASE_S);
+	json_add_string(req, "ConditionExpression", "attribute_not_exists(lock_name)");
+	call.resend_safe = true;
+	call.tolerated_error = "ConditionalCheckFailedException";
+	ddb_execute(&call, &res);
+}
+
+void
+lock_item_refresh_ttl(const LockTarget *t, const char *version)
+{
+	DdbCall		call;
+	DdbResult	res;
+	cJSON	   *req = item_request(t, &call, "UpdateItem");
+	cJSON	   *names;
+	cJSON	   *values;
+
+	ddb_add_string_value(json_add_object(req, "Key"), "lock_name", t->name);
+	json_add_string(req, "UpdateExpression", "SET #ttl = :ttl");
+	json_add_string(req, "ConditionExpression", "#version = :version");
+	names = json_add_object(req, "ExpressionAttributeNames");
+	json_add_string(names, "#ttl", "ttl");
+	json_add_string(names, "#version", "version");
+	values = json_add_object(req, "ExpressionAttributeValues");
+	add_number(values, ":ttl", lock_now_ms() / 1000 + LOCK_TTL_AFTER_LEASE_S);
+	ddb_add_string_value(values, ":version", version);
+	call.resend_safe = true;
+	call.tolerated_error = "ConditionalCheckFailedException";	/* it moved on: fine */
+	ddb_execute(&call, &res);
 }
 
 char *
@@ -209,7 +279,7 @@ lock_holder_text(const LockHolder *h)
 
 	if (!h->held)
 		return pstrdup("it is free now");
-	until = time_t_to_timestamptz(h->lease_until_ms / 1000) + (h->lease_until_ms % 1000) * 1000;
+	until = lock_ms_to_timestamptz(h->lease_until_ms);
 	return psprintf("it is held by %s until %s", h->holder ? h->holder : h->owner,
 					timestamptz_to_str(until));
 }

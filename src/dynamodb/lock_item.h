@@ -17,9 +17,14 @@
  *   heartbeat  resent: conditioned on owner and fencing token (never on
  *              the version, which a lost heartbeat would have moved)
  *   release    resent: a refusal after a lost answer means it was released
+ *   create     (dynamo_read_lock) resent: conditional on no item; a
+ *              refused resend finds the item, which is all it wanted
+ *   ttl        resent: setting the same ttl again changes nothing
  */
 #ifndef DYNAMO_ATOMIC_LOCK_ITEM_H
 #define DYNAMO_ATOMIC_LOCK_ITEM_H
+
+#include "datatype/timestamp.h"
 
 #define LOCK_VERSION_LEN 32		/* hex characters */
 
@@ -48,10 +53,16 @@ typedef struct LockHolder
 	char	   *holder;			/* "host pid N database D", or NULL */
 	int64		lease_until_ms;
 	int64		fencing_token;
+	char	   *version;
+	int64		ttl_s;
 } LockHolder;
 
 /* Milliseconds since the Unix epoch, by this server's clock. */
 extern int64 lock_now_ms(void);
+extern TimestampTz lock_ms_to_timestamptz(int64 ms);
+
+/* A new random version (LOCK_VERSION_LEN hex characters) into out. */
+extern void lock_new_version(char *out);
 
 /*
  * One conditional UpdateItem: takes the lock when it is free, when its
@@ -71,8 +82,14 @@ extern bool lock_item_heartbeat(const LockTarget *t, int64 token, int lease_ms,
 /* Frees the lock if that acquisition still holds it; false if not. */
 extern bool lock_item_release(const LockTarget *t, int64 token);
 
-/* The item as it is (a consistent read). */
+/* The item as it is (a consistent read, where t says). */
 extern void lock_item_read(const LockTarget *t, LockHolder *out);
+
+/* Creates a free lock item unless one exists (owner unused). */
+extern void lock_item_create(const LockTarget *t);
+
+/* Pushes an idle item's ttl out a day, unless its version moved on (owner unused). */
+extern void lock_item_refresh_ttl(const LockTarget *t, const char *version);
 
 /* "held by H until T" / "free", for messages. */
 extern char *lock_holder_text(const LockHolder *h);
