@@ -157,6 +157,10 @@ expect_eq "a delete whose answer was lost returns NULL (cannot tell whether it f
 control "fault=drop-answer&target=BatchWriteItem&count=1"
 expect_eq "a batch whose answer was lost is resent: all written" "30|30" \
 	"$(sql -c "$via_fake" -c "$warm_up" -c "SELECT dynamo_put_many((SELECT jsonb_agg(jsonb_build_object('pk', 'lostbatch', 'sk', i::text)) FROM generate_series(1, 30) i))" | tail -1)|$(sql -c "SELECT count(*) FROM dynamo_query('lostbatch')")"
+control "fault=drop-answer&target=PutItem&match=lost-create&count=1"
+r=$(sql -c "$via_fake" -c "$warm_up" -c "SELECT version FROM dynamo_read_lock('lost-create')" | tail -1)
+expect_eq "dynamo_read_lock whose create's answer was lost: the resend is refused, it reads the item it made" \
+	"$r|2" "$(sql -c "SELECT version FROM dynamo_read_lock('lost-create')")|$(curl -s --max-time 5 "$fake/_log" | grep -c '"target":"DynamoDB_20120810.PutItem"')"
 control "fault=drop-answer&target=TransactWriteItems&count=1"
 r=$(psql -X -qAt -v VERBOSITY=verbose -c "$via_fake" -c "$warm_up" -c "CREATE TEMP TABLE l AS SELECT * FROM dynamo_read_lock('lost-tx')" \
 	-c "SELECT (dynamo_set_atomic('{\"pk\": \"lost\", \"sk\": \"tx\", \"v\": 1}', ROW(l.*)::dynamo_lock)).version FROM l" 2>&1 | tail -1)
