@@ -5,6 +5,8 @@
 
 #include <curl/curl.h>
 
+#include "utils/memutils.h"
+
 #include "credentials.h"
 #include "endpoint.h"
 #include "settings.h"
@@ -102,6 +104,42 @@ endpoint_url_parse(const char *url, char **host_out, char **path_out)
 	return ok;
 }
 
+/*
+ * endpoint_url_parse for every request, with the last URL's parts kept:
+ * the URL rarely changes, and parsing it was a visible share of a call.
+ */
+static bool
+parse_cached(const char *url, char **host, char **path)
+{
+	static char *last_url = NULL;
+	static char *last_host = NULL;
+	static char *last_path = NULL;
+	MemoryContext old;
+
+	if (last_url == NULL || strcmp(last_url, url) != 0)
+	{
+		char	   *h;
+		char	   *p;
+
+		if (!endpoint_url_parse(url, &h, &p))
+			return false;
+		if (last_url)
+		{
+			pfree(last_url);
+			pfree(last_host);
+			pfree(last_path);
+		}
+		old = MemoryContextSwitchTo(TopMemoryContext);
+		last_url = pstrdup(url);
+		last_host = pstrdup(h);
+		last_path = pstrdup(p);
+		MemoryContextSwitchTo(old);
+	}
+	*host = pstrdup(last_host);
+	*path = pstrdup(last_path);
+	return true;
+}
+
 void
 ddb_endpoint_resolve(DdbEndpoint *out, const char *url, const char *region)
 {
@@ -115,7 +153,7 @@ ddb_endpoint_resolve(DdbEndpoint *out, const char *url, const char *region)
 		out->url = psprintf("https://dynamodb.%s.amazonaws.com.cn", out->region);
 	else
 		out->url = psprintf("https://dynamodb.%s.amazonaws.com", out->region);
-	if (!endpoint_url_parse(out->url, &out->host, &out->path))
+	if (!parse_cached(out->url, &out->host, &out->path))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("DynamoDB endpoint \"%s\" cannot be used", out->url),

@@ -15,11 +15,13 @@
  * The libcurl callbacks only copy bytes and set flags: they must not
  * ereport, since a longjmp through libcurl would corrupt it.
  *
- * The body is handed to libcurl through a read callback rather than
- * CURLOPT_POSTFIELDS so that libcurl must ask us (the seek callback)
- * before it sends the same body a second time on a new connection, which
- * it does on its own when a reused connection dies before any answer: a
- * write that must not be applied twice refuses.
+ * libcurl sends a request a second time on its own, on a new connection,
+ * when a reused connection dies before any answer.  It calls the
+ * pre-request callback before every sending, so that callback counts them
+ * and refuses a second one for a write that must not be applied twice.
+ * The body goes in as CURLOPT_POSTFIELDS: libcurl then sends a small
+ * request in one piece with its headers (one send, one segment), where a
+ * read callback costs a second send for the body.
  *
  * Response bodies can hold credentials (metadata services), and header
  * lines hold the session token: both are wiped before their memory is
@@ -55,11 +57,8 @@ static struct
 static struct
 {
 	bool		connected;
-	bool		resent;			/* the body was rewound for a second sending */
+	bool		resent;			/* libcurl sent the request a second time */
 	char	   *request_id;		/* points into the caller's HttpResponse */
-	const char *upload;			/* the request body */
-	size_t		upload_len;
-	size_t		upload_pos;
 	bool		resend_safe;
 }			transfer;
 
@@ -181,39 +180,23 @@ read_header(char *buffer, size_t size, size_t nitems, void *userdata)
 	return n;
 }
 
-/* Hands libcurl the next piece of the request body. */
-static size_t
-read_upload(char *buffer, size_t size, size_t nitems, void *userdata)
-{
-	size_t		n = Min(size * nitems, transfer.upload_len - transfer.upload_pos);
-
-	memcpy(buffer, transfer.upload + transfer.upload_pos, n);
-	transfer.upload_pos += n;
-	return n;
-}
-
 /*
- * libcurl asks to rewind the body only to send it again on a new
- * connection after the one it was sent on died unanswered: the first
+ * Called before each sending of the request, once its connection is up
+ * (new or reused).  A second call within one transfer is libcurl resending
+ * on a new connection after the first one died unanswered: the first
  * sending may have been applied.  Refusing makes the transfer fail with
- * CURLE_SEND_FAIL_REWIND instead.
+ * CURLE_ABORTED_BY_CALLBACK instead.
  */
 static int
-rewind_upload(void *userdata, curl_off_t offset, int origin)
+before_sending(void *clientp, char *primary_ip, char *local_ip,
+			   int primary_port, int local_port)
 {
-	if (!transfer.resend_safe || origin != SEEK_SET || offset < 0 ||
-		(size_t) offset > transfer.upload_len)
-		return CURL_SEEKFUNC_FAIL;
-	transfer.upload_pos = (size_t) offset;
-	transfer.resent = true;
-	return CURL_SEEKFUNC_OK;
-}
-
-/* Called once the connection is up (new or reused), before the request. */
-static int
-on_connected(void *clientp, char *primary_ip, char *local_ip,
-			 int primary_port, int local_port)
-{
+	if (transfer.connected)
+	{
+		if (!transfer.resend_safe)
+			return CURL_PREREQFUNC_ABORT;
+		transfer.resent = true;
+	}
 	transfer.connected = true;
 	return CURL_PREREQFUNC_OK;
 }
@@ -248,7 +231,7 @@ set_options(const HttpRequest *req, struct curl_slist *headers, char *errbuf)
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, read_header);
-	curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_connected);
+	curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, before_sending);
 	if (req->bypass_proxy)
 		curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
 
@@ -256,10 +239,9 @@ set_options(const HttpRequest *req, struct curl_slist *headers, char *errbuf)
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	else
 	{
-		curl_easy_setopt(h, CURLOPT_POST, 1L);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) transfer.upload_len);
-		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_upload);
-		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, rewind_upload);
+		/* Not copied: req->body outlives the transfer. */
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) (req->body ? req->body_len : 0));
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
 		if (strcmp(req->method, "POST") != 0)
 			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
 	}
@@ -347,7 +329,7 @@ classify(CURLcode rc)
 		case CURLE_URL_MALFORMAT:
 		case CURLE_UNSUPPORTED_PROTOCOL:
 			return HTTP_BAD_URL;
-		case CURLE_SEND_FAIL_REWIND:
+		case CURLE_ABORTED_BY_CALLBACK:
 			/* the resend we refused, after the first sending died unanswered */
 			return HTTP_NETWORK_FAILED;
 		case CURLE_WRITE_ERROR:
@@ -377,9 +359,6 @@ http_perform(const HttpRequest *req, HttpResponse *resp)
 	transfer.connected = false;
 	transfer.resent = false;
 	transfer.request_id = resp->request_id;
-	transfer.upload = req->body ? req->body : "";
-	transfer.upload_len = req->body ? req->body_len : 0;
-	transfer.upload_pos = 0;
 	transfer.resend_safe = req->resend_safe;
 
 	CHECK_FOR_INTERRUPTS();

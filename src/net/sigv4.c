@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
 
 #define SHA256_LEN 32
 
@@ -30,27 +30,82 @@ to_hex(const unsigned char *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
+/*
+ * OpenSSL 3 looks an algorithm up by name on every one-shot call
+ * (EVP_Digest with EVP_sha256(), HMAC()); fetched once here, a request's
+ * digests and MAC skip that search.  NULL (no provider) falls back to the
+ * implicit look-up, which then fails the same way.
+ */
+static const EVP_MD *
+sha256_md(void)
+{
+	static EVP_MD *md = NULL;
+
+	if (md == NULL)
+		md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	return md ? md : EVP_sha256();
+}
+
+static bool
+sha256(const void *data, size_t len, unsigned char *out)
+{
+	unsigned int mdlen = 0;
+
+	return EVP_Digest(data, len, out, &mdlen, sha256_md(), NULL) && mdlen == SHA256_LEN;
+}
+
 bool
 sigv4_sha256_hex(const void *data, size_t len, char *out)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	unsigned char md[SHA256_LEN];
 
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) ||
-		mdlen != SHA256_LEN)
+	if (!sha256(data, len, md))
 		return false;
 	to_hex(md, SHA256_LEN, out);
 	return true;
+}
+
+/* An HMAC-SHA256 context keyed with key, to be fed and finished (or duplicated). */
+static EVP_MAC_CTX *
+hmac_keyed(const void *key, size_t keylen)
+{
+	static EVP_MAC *mac = NULL;
+	OSSL_PARAM	params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *) "SHA256", 0),
+		OSSL_PARAM_construct_end()
+	};
+	EVP_MAC_CTX *ctx;
+
+	if (mac == NULL && (mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		return NULL;
+	ctx = EVP_MAC_CTX_new(mac);
+	if (ctx != NULL && !EVP_MAC_init(ctx, key, keylen, params))
+	{
+		EVP_MAC_CTX_free(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
+/* Feeds msg to ctx and finishes it into out; frees ctx. */
+static bool
+hmac_finish(EVP_MAC_CTX *ctx, const void *msg, size_t msglen, unsigned char *out)
+{
+	size_t		outlen = 0;
+	bool		ok = ctx != NULL &&
+		EVP_MAC_update(ctx, msg, msglen) &&
+		EVP_MAC_final(ctx, out, &outlen, SHA256_LEN) &&
+		outlen == SHA256_LEN;
+
+	EVP_MAC_CTX_free(ctx);		/* clears the keyed state */
+	return ok;
 }
 
 static bool
 hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
 			unsigned char *out)
 {
-	unsigned int outlen = 0;
-
-	return HMAC(EVP_sha256(), key, (int) keylen, msg, msglen, out, &outlen) != NULL &&
-		outlen == SHA256_LEN;
+	return hmac_finish(hmac_keyed(key, keylen), msg, msglen, out);
 }
 
 bool
@@ -470,51 +525,53 @@ sigv4_string_to_sign(const sigv4_scope *scope, const char *canonical_request,
 }
 
 /*
- * The one-entry signing-key cache.  It is keyed by a digest of the secret,
- * not the secret itself, so the cache never holds a second copy of it.
+ * The one-entry signing-key cache: an HMAC context already keyed with the
+ * signing key of a day, region and service, duplicated for each request.
+ * It is keyed by a digest of the secret, not the secret itself, so the
+ * cache never holds a second copy of it.
  */
 static struct
 {
-	bool		valid;
 	char		date[9];
 	char		region[64];
 	char		service[64];
 	unsigned char secret_digest[SHA256_LEN];
-	unsigned char key[SHA256_LEN];
+	EVP_MAC_CTX *keyed;			/* NULL: empty */
 }			key_cache;
 
 void
 sigv4_forget_cached_key(void)
 {
+	EVP_MAC_CTX_free(key_cache.keyed);
 	explicit_bzero(&key_cache, sizeof(key_cache));
 }
 
-static bool
-derive_signing_key(const char *secret, const sigv4_scope *scope,
-				   unsigned char *key)
+/* A new HMAC context keyed with the signing key of secret and scope. */
+static EVP_MAC_CTX *
+signing_context(const char *secret, const sigv4_scope *scope)
 {
 	unsigned char digest[SHA256_LEN];
-	unsigned int dlen = 0;
 	bool		cacheable = strlen(scope->region) < sizeof(key_cache.region) &&
 		strlen(scope->service) < sizeof(key_cache.service);
 	strbuf		k_secret;
 	unsigned char k_date[SHA256_LEN];
 	unsigned char k_region[SHA256_LEN];
 	unsigned char k_service[SHA256_LEN];
+	unsigned char key[SHA256_LEN];
+	EVP_MAC_CTX *ctx = NULL;
 	bool		ok;
 
-	if (!EVP_Digest(secret, strlen(secret), digest, &dlen, EVP_sha256(), NULL))
-		return false;
+	if (!sha256(secret, strlen(secret), digest))
+		return NULL;
 
-	if (cacheable && key_cache.valid &&
+	if (cacheable && key_cache.keyed != NULL &&
 		memcmp(key_cache.date, scope->amz_date, 8) == 0 &&
 		strcmp(key_cache.region, scope->region) == 0 &&
 		strcmp(key_cache.service, scope->service) == 0 &&
 		memcmp(key_cache.secret_digest, digest, SHA256_LEN) == 0)
 	{
-		memcpy(key, key_cache.key, SHA256_LEN);
 		explicit_bzero(digest, sizeof(digest));
-		return true;
+		return EVP_MAC_CTX_dup(key_cache.keyed);
 	}
 
 	strbuf_init(&k_secret);
@@ -525,41 +582,40 @@ derive_signing_key(const char *secret, const sigv4_scope *scope,
 		hmac_sha256(k_date, SHA256_LEN, scope->region, strlen(scope->region), k_region) &&
 		hmac_sha256(k_region, SHA256_LEN, scope->service, strlen(scope->service), k_service) &&
 		hmac_sha256(k_service, SHA256_LEN, "aws4_request", 12, key);
+	if (ok)
+		ctx = hmac_keyed(key, SHA256_LEN);
 	strbuf_free(&k_secret, true);
 	explicit_bzero(k_date, sizeof(k_date));
 	explicit_bzero(k_region, sizeof(k_region));
 	explicit_bzero(k_service, sizeof(k_service));
+	explicit_bzero(key, sizeof(key));
 
-	if (ok && cacheable)
+	if (ctx != NULL && cacheable)
 	{
+		sigv4_forget_cached_key();
 		memcpy(key_cache.date, scope->amz_date, 8);
 		key_cache.date[8] = '\0';
 		strcpy(key_cache.region, scope->region);
 		strcpy(key_cache.service, scope->service);
 		memcpy(key_cache.secret_digest, digest, SHA256_LEN);
-		memcpy(key_cache.key, key, SHA256_LEN);
-		key_cache.valid = true;
+		key_cache.keyed = EVP_MAC_CTX_dup(ctx);
 	}
 	explicit_bzero(digest, sizeof(digest));
-	return ok;
+	return ctx;
 }
 
 bool
 sigv4_signature(const char *secret, const sigv4_scope *scope,
 				const char *string_to_sign, size_t len, char *signature)
 {
-	unsigned char key[SHA256_LEN];
 	unsigned char mac[SHA256_LEN];
-	bool		ok;
 
 	if (secret == NULL || !scope_is_valid(scope))
 		return false;
-	ok = derive_signing_key(secret, scope, key) &&
-		hmac_sha256(key, SHA256_LEN, string_to_sign, len, mac);
-	explicit_bzero(key, sizeof(key));
-	if (ok)
-		to_hex(mac, SHA256_LEN, signature);
-	return ok;
+	if (!hmac_finish(signing_context(secret, scope), string_to_sign, len, mac))
+		return false;
+	to_hex(mac, SHA256_LEN, signature);
+	return true;
 }
 
 bool
