@@ -14,6 +14,9 @@ SELECT array_agg(dynamo_nextval('orders', 10)) FROM generate_series(1, 12);
 SELECT dynamo_get_last_value('orders') AS stored;    -- two blocks of 10 reserved
 SELECT operation, calls, requests, errors, ids_unused FROM dynamo_atomic_stats
 WHERE operation IN ('nextval', 'UpdateItem') ORDER BY 1;
+-- the values reserved stay in view after a reset
+SELECT dynamo_atomic_stats_reset();
+SELECT operation, calls, requests, ids_unused FROM dynamo_atomic_stats;
 -- cache 1 (the default, dynamo_atomic.id_cache) is one request per value
 SELECT dynamo_atomic_stats_reset();
 SELECT dynamo_nextval('single'), dynamo_nextval('single');

@@ -77,6 +77,15 @@ dynamo_atomic_stats(PG_FUNCTION_ARGS)
 		bool		nulls[9] = {0};
 		const uint64 *v = rows[i].values;
 		bool		is_nextval = strcmp(rows[i].operation, "nextval") == 0;
+		int64		unused = is_nextval ? id_blocks_unused() : 0;
+
+		/*
+		 * Rows with something counted; and nextval's while values are
+		 * reserved, so that a reset does not hide them (or the worker's
+		 * blocks fetched ahead, which count as requests).
+		 */
+		if (v[OP_CALLS] == 0 && v[OP_REQUESTS] == 0 && unused == 0)
+			continue;
 
 		values[0] = CStringGetTextDatum(rows[i].operation);
 		values[1] = Int64GetDatum((int64) v[OP_CALLS]);
@@ -88,7 +97,7 @@ dynamo_atomic_stats(PG_FUNCTION_ARGS)
 		values[7] = Float8GetDatum(v[OP_MAX_US] / 1000.0);
 		nulls[6] = nulls[7] = is_nextval;	/* its time is in UpdateItem's */
 		if (is_nextval)
-			values[8] = Int64GetDatum(id_blocks_unused());
+			values[8] = Int64GetDatum(unused);
 		else
 			nulls[8] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

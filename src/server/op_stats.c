@@ -104,8 +104,7 @@ op_stats_snapshot(OpStatsRow **rows)
 		row->operation = operations[r];
 		for (int f = 0; f < OP_N_FIELDS; f++)
 			row->values[f] = pg_atomic_read_u64(&stats()->values[r][f]);
-		if (row->values[OP_CALLS] > 0)
-			n++;
+		n++;
 	}
 	return n;
 }

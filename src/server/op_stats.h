@@ -40,7 +40,7 @@ extern void op_stats_add(int row, OpStatField field, uint64 delta);
 /* A finished call's wall time: adds to the total, raises the max. */
 extern void op_stats_latency(int row, uint64 microseconds);
 
-/* Every row with anything counted; palloc'd. */
+/* Every row, counted or not; palloc'd. */
 extern int	op_stats_snapshot(OpStatsRow **rows);
 extern void op_stats_reset(void);
 

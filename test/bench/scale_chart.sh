@@ -13,13 +13,13 @@ for m in "sequential raw libcurl" "sequential dynamo_increment" "sequential boto
 	"nextval cache 1 (1 backend: 1 per statement)" "nextval cache 100 (1 backend: 1 per statement)" \
 	"nextval cache 1000 (1 backend: 1 per statement)" "native nextval CACHE 1000 (1 backend: 1 per statement)" \
 	"nextval cache 100 (1 backend: 1 statement)" "nextval cache 1000 (1 backend: 1 statement)" \
-	"native nextval CACHE 1000 (1 backend: 1 statement)" \
+	"nextval from a reserved block (1 backend: 1 statement)" "native nextval CACHE 1000 (1 backend: 1 statement)" \
 	"nextval cache 1 (8 clients)" "nextval cache 100 (8 clients)" "nextval cache 1000 (8 clients)" \
 	"native nextval CACHE 1000 (8 clients)"; do
 	printf '"%s"\t%s\n' "$m" "$(grep ",$m," "$csv" | cut -d, -f3 | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')"
 done >"$dat"
 gnuplot <<GP
-set terminal pngcairo size 1400,700 font ",10"
+set terminal pngcairo size 1400,780 font ",10"
 set output "$dir/scale.png"
 set title "dynamo_atomic: operations per second, medians of $reps interleaved runs, $n, DynamoDB Local on loopback\n$(cat "$dir/scale.machine")" noenhanced
 set style data histograms
@@ -28,8 +28,8 @@ set boxwidth 0.8
 set logscale y
 set ylabel "operations per second (log scale)"
 set xtics rotate by -35 noenhanced
-set bmargin 14
-set rmargin 18
+set bmargin 19
+set rmargin 22
 set grid ytics
 unset key
 plot "$dat" using 2:xtic(1) linecolor rgb "#3b6ea5", "" using 0:2:(sprintf("%.0f", \$2)) with labels offset 0,0.7 notitle
