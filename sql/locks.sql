@@ -49,6 +49,41 @@ SELECT lock_name FROM dynamo_try_get_xact_lock('regress-x', 30000);
 COMMIT;
 SELECT count(*) AS xact_locks_left FROM dynamo_held_locks WHERE scope = 'transaction';
 
+-- as pg_advisory_xact_lock: a subtransaction that rolls back releases the
+-- transaction locks it took (one request each); one that commits hands them
+-- to its parent; session locks and the outer transaction's stay
+BEGIN;
+SELECT lock_name FROM dynamo_get_xact_lock('regress-outer', 30000);
+SELECT dynamo_get_lock('regress-sub-session', 30000) AS sub_session_lock \gset
+SAVEPOINT a;
+SELECT lock_name FROM dynamo_get_xact_lock('regress-rolled-back', 30000);
+SELECT dynamo_atomic_stats_reset();
+ROLLBACK TO SAVEPOINT a;
+SELECT requests AS release_requests FROM dynamo_atomic_stats WHERE operation = 'UpdateItem';
+SAVEPOINT b;
+SAVEPOINT c;
+SELECT lock_name FROM dynamo_get_xact_lock('regress-nested', 30000);
+RELEASE SAVEPOINT c;
+ROLLBACK TO SAVEPOINT b;
+SAVEPOINT d;
+SELECT lock_name FROM dynamo_get_xact_lock('regress-kept', 30000);
+RELEASE SAVEPOINT d;
+SELECT lock_name, scope FROM dynamo_held_locks WHERE lock_name LIKE 'regress-%' ORDER BY 1;
+COMMIT;
+SELECT lock_name, scope FROM dynamo_held_locks WHERE lock_name LIKE 'regress-%' ORDER BY 1;
+SELECT dynamo_release_lock(:'sub_session_lock') AS released_session_lock;
+-- a PL/pgSQL block with EXCEPTION is a subtransaction too
+DO $$
+BEGIN
+    BEGIN
+        PERFORM dynamo_get_xact_lock('regress-plpgsql', 30000);
+        RAISE EXCEPTION 'rolled back';
+    EXCEPTION WHEN raise_exception THEN
+        NULL;
+    END;
+    RAISE NOTICE 'held after the block: %', (SELECT count(*) FROM dynamo_held_locks WHERE lock_name = 'regress-plpgsql');
+END $$;
+
 -- bad input: a SQLSTATE each, nothing written
 CREATE FUNCTION sqlstate_of(statement text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN

@@ -21,7 +21,14 @@
 #define SCOPE_END_TIMEOUT_MS 2000
 #define SCOPE_END_RETRIES 1
 
-static List *held = NIL;		/* slot handles, in TopMemoryContext */
+/* A held lock: its registry slot, and the subtransaction that took it. */
+typedef struct HeldLock
+{
+	int			handle;
+	SubTransactionId subxact;
+} HeldLock;
+
+static List *held = NIL;		/* of HeldLock, in TopMemoryContext */
 static bool callbacks_registered = false;
 static char *owner = NULL;
 static char *holder = NULL;
@@ -85,7 +92,7 @@ lock_session_find(const char *table, const char *name)
 
 	foreach(lc, held)
 	{
-		int			handle = lfirst_int(lc);
+		int			handle = ((HeldLock *) lfirst(lc))->handle;
 		LockSlot	s;
 
 		lock_registry_read(handle, &s);
@@ -99,11 +106,20 @@ void
 lock_session_forget(int handle)
 {
 	LockSlot	s;
-	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	ListCell   *lc;
 
 	lock_registry_read(handle, &s);
-	held = list_delete_int(held, handle);
-	MemoryContextSwitchTo(old);
+	foreach(lc, held)
+	{
+		HeldLock   *h = lfirst(lc);
+
+		if (h->handle == handle)
+		{
+			held = foreach_delete_current(held, lc);
+			pfree(h);
+			break;
+		}
+	}
 	lock_registry_free(handle);
 	lock_registry_wake_waiters(lock_registry_key(s.table, s.name));
 }
@@ -150,20 +166,29 @@ release_at_scope_end(int handle)
 	MemoryContextReset(release_context);
 }
 
+/*
+ * Releases the session's locks of a scope that ends: all of them, or the
+ * transaction-scope ones, or (subxact valid) the transaction-scope ones
+ * taken in that subtransaction.
+ */
 static void
-release_scope(bool all)
+release_scope(bool all, SubTransactionId subxact)
 {
-	List	   *handles = list_copy(held);
+	List	   *handles = NIL;
 	ListCell   *lc;
 
-	foreach(lc, handles)
+	foreach(lc, held)
 	{
+		HeldLock   *h = lfirst(lc);
 		LockSlot	s;
 
-		lock_registry_read(lfirst_int(lc), &s);
-		if (all || s.scope == LOCK_SCOPE_XACT)
-			release_at_scope_end(lfirst_int(lc));
+		lock_registry_read(h->handle, &s);
+		if (all || (s.scope == LOCK_SCOPE_XACT &&
+					(subxact == InvalidSubTransactionId || h->subxact == subxact)))
+			handles = lappend_int(handles, h->handle);
 	}
+	foreach(lc, handles)
+		release_at_scope_end(lfirst_int(lc));
 	list_free(handles);
 }
 
@@ -176,7 +201,7 @@ holds_xact_locks(void)
 	{
 		LockSlot	s;
 
-		lock_registry_read(lfirst_int(lc), &s);
+		lock_registry_read(((HeldLock *) lfirst(lc))->handle, &s);
 		if (s.scope == LOCK_SCOPE_XACT)
 			return true;
 	}
@@ -200,7 +225,40 @@ at_xact_end(XactEvent event, void *arg)
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
-			release_scope(false);
+			release_scope(false, InvalidSubTransactionId);
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * As pg_advisory_xact_lock: a transaction-scope lock taken in a
+ * subtransaction (a SAVEPOINT, a PL/pgSQL block with EXCEPTION) is
+ * released when that subtransaction rolls back, and passes to the parent
+ * when it commits.
+ */
+static void
+at_subxact_end(SubXactEvent event, SubTransactionId subxact,
+			   SubTransactionId parent, void *arg)
+{
+	ListCell   *lc;
+
+	if (held == NIL)
+		return;
+	switch (event)
+	{
+		case SUBXACT_EVENT_COMMIT_SUB:
+			foreach(lc, held)
+			{
+				HeldLock   *h = lfirst(lc);
+
+				if (h->subxact == subxact)
+					h->subxact = parent;
+			}
+			break;
+		case SUBXACT_EVENT_ABORT_SUB:
+			release_scope(false, subxact);
 			break;
 		default:
 			break;
@@ -211,23 +269,28 @@ static void
 at_backend_exit(int code, Datum arg)
 {
 	if (held != NIL)
-		release_scope(true);
+		release_scope(true, InvalidSubTransactionId);
 }
 
 void
 lock_session_add(int handle)
 {
 	MemoryContext old;
+	HeldLock   *h;
 
 	if (!callbacks_registered)
 	{
 		release_context = AllocSetContextCreate(TopMemoryContext, "dynamo_atomic lock release",
 												ALLOCSET_SMALL_SIZES);
 		RegisterXactCallback(at_xact_end, NULL);
+		RegisterSubXactCallback(at_subxact_end, NULL);
 		before_shmem_exit(at_backend_exit, 0);
 		callbacks_registered = true;
 	}
 	old = MemoryContextSwitchTo(TopMemoryContext);
-	held = lappend_int(held, handle);
+	h = palloc(sizeof(HeldLock));
+	h->handle = handle;
+	h->subxact = GetCurrentSubTransactionId();
+	held = lappend(held, h);
 	MemoryContextSwitchTo(old);
 }

@@ -2,8 +2,9 @@
  * lock_session.h - the locks this session holds, and their release when
  * their scope ends.
  *
- * Transaction-scope locks are released at COMMIT or ROLLBACK, session-scope
- * locks when the backend exits normally (before_shmem_exit).  Those
+ * Transaction-scope locks are released at COMMIT or ROLLBACK (or when the
+ * subtransaction that took them rolls back), session-scope locks when the
+ * backend exits normally (before_shmem_exit).  Those
  * releases never raise an ERROR: a failure is a WARNING, each attempt is
  * bounded (2 s, one retry), and the lease ends the lock anyway.  If the
  * backend or the server dies, the lease simply expires.

@@ -12,8 +12,9 @@
 # draws test/bench/results/scale.png (gnuplot).
 #
 #   bash test/bench/scale.sh [N] [REPS] [IDS]     (defaults 5000, 3 and 200000)
-# N: calls per measure (increments, and IDs taken one per statement);
-# IDS: IDs taken in one statement.
+# N: calls per measure of increments and of dynamo_nextval at cache 1;
+# IDS: IDs taken in one statement (and IDS / 10 one per statement) at
+# cache 100 and 1000 and from the native sequence.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source test/lib/harness.sh
