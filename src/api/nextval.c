@@ -45,6 +45,16 @@ typedef struct CallSiteCache
 	int			slot;
 } CallSiteCache;
 
+/* The same for a dynamo_id_trigger: what its trigger resolved last. */
+typedef struct TriggerSite
+{
+	Oid			tgoid;
+	char	   *default_table;	/* dynamo_atomic.counter_table then */
+	CounterRef	ref;
+	int			slot;
+	int			cache;
+} TriggerSite;
+
 static int64 take_or_fetch(const CounterRef *ref, int slot, int cache);
 
 static int
@@ -65,12 +75,6 @@ slot_for(const CounterRef *ref)
 	c->prefetch = dynamo_id_prefetch && lock_registry_is_shared() &&
 		strlen(ep.url) < sizeof(c->endpoint) && lock_session_uses_server_credentials(&which);
 	return id_blocks_slot(c);
-}
-
-static int64
-next_id(const CounterRef *ref, int cache)
-{
-	return take_or_fetch(ref, slot_for(ref), cache);
 }
 
 static int64
@@ -176,8 +180,8 @@ dynamo_id_trigger(PG_FUNCTION_ARGS)
 	int			attnum;
 	Oid			type;
 	bool		isnull;
-	CounterRef	ref = {0};
-	int			cache = dynamo_id_cache;
+	TriggerSite *site;
+	const CounterRef *ref;
 	int64		id;
 	Datum		value;
 	bool		null_flag = false;
@@ -209,29 +213,49 @@ dynamo_id_trigger(PG_FUNCTION_ARGS)
 	if (!isnull)
 		return PointerGetDatum(tuple);	/* a value given is kept */
 
-	if (trigger->tgnargs == 3)
+	/*
+	 * The counter is resolved once per statement (fn_extra lives as long as
+	 * the trigger's FmgrInfo): for a COPY or a multi-row INSERT, the next
+	 * row's ID is then only a lock and an increment in shared memory.
+	 */
+	site = fcinfo->flinfo->fn_extra;
+	if (site == NULL || site->tgoid != trigger->tgoid ||
+		strcmp(site->default_table, dynamo_counter_table) != 0)
 	{
-		cache = pg_strtoint32(trigger->tgargs[2]);
-		if (cache < 1 || cache > MAX_CACHE)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("cache must be between 1 and %d", MAX_CACHE)));
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		site = palloc0(sizeof(TriggerSite));
+		site->tgoid = trigger->tgoid;
+		site->cache = dynamo_id_cache;
+		if (trigger->tgnargs == 3)
+		{
+			site->cache = pg_strtoint32(trigger->tgargs[2]);
+			if (site->cache < 1 || site->cache > MAX_CACHE)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("cache must be between 1 and %d", MAX_CACHE)));
+		}
+		site->default_table = pstrdup(dynamo_counter_table);
+		site->ref.table = site->default_table;
+		site->ref.key_attribute = "id";
+		site->ref.count_attribute = "lastValue";
+		site->ref.id_display = pstrdup(trigger->tgargs[1]);
+		site->ref.id = pstrdup((char *) pg_server_to_any(trigger->tgargs[1], strlen(trigger->tgargs[1]), PG_UTF8));
+		if (site->ref.id[0] == '\0')
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("counter_id must not be empty")));
+		site->slot = slot_for(&site->ref);
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = site;
 	}
-	ref.table = pstrdup(dynamo_counter_table);
-	ref.key_attribute = "id";
-	ref.count_attribute = "lastValue";
-	ref.id_display = trigger->tgargs[1];
-	ref.id = (char *) pg_server_to_any(trigger->tgargs[1], strlen(trigger->tgargs[1]), PG_UTF8);
-	if (ref.id[0] == '\0')
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("counter_id must not be empty")));
-	id = next_id(&ref, cache);
+	id = take_or_fetch(&site->ref, site->slot, site->cache);
+	ref = &site->ref;
 
 	if ((type == INT2OID && (id < PG_INT16_MIN || id > PG_INT16_MAX)) ||
 		(type == INT4OID && (id < PG_INT32_MIN || id > PG_INT32_MAX)))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("counter \"%s\" gave " INT64_FORMAT ", out of range for column \"%s\" of type %s",
-						ref.id_display, id, trigger->tgargs[0], type == INT2OID ? "smallint" : "integer"),
+						ref->id_display, id, trigger->tgargs[0], type == INT2OID ? "smallint" : "integer"),
 				 errhint("Use a bigint column.")));
 	value = type == INT2OID ? Int16GetDatum((int16) id) :
 		type == INT4OID ? Int32GetDatum((int32) id) : Int64GetDatum(id);

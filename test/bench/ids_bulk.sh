@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# ids_bulk.sh - bulk INSERT ... SELECT of ROWS rows whose IDs come from
+# dynamo_nextval (a column default) or dynamo_id_trigger, against a column
+# defaulting to a native CACHE 1000 sequence, medians of REPS runs:
+#   - from a block already reserved (a cache larger than ROWS): what
+#     handing out a reserved value costs per row;
+#   - at cache 1000: with one UpdateItem per 1,000 rows, fetched ahead.
+#
+#   bash test/bench/ids_bulk.sh [ROWS] [REPS]     (defaults 200000 and 3)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source test/lib/harness.sh
+
+export ROWS=${1:-200000} REPS=${2:-3}
+harness_scrub_env
+harness_make_run_dir
+trap 'status=$?; harness_stop_all; exit $status' EXIT
+harness_install_deps
+harness_build
+harness_start_dynamodb
+mapfile -t pg_options < <(harness_pg_options)
+pg_virtualenv "${pg_options[@]}" bash test/bench/ids_bulk_session.sh
