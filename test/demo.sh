@@ -8,11 +8,5 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source test/lib/harness.sh
 
-harness_scrub_env
-harness_make_run_dir
-trap 'status=$?; harness_stop_all; exit $status' EXIT
-harness_install_deps
-harness_build
-harness_start_dynamodb
-mapfile -t pg_options < <(harness_pg_options)
-pg_virtualenv "${pg_options[@]}" bash test/demo_session.sh
+harness_begin
+harness_run_in_cluster test/demo_session.sh

@@ -12,13 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source test/lib/harness.sh
 
 N=${1:-3000}
-harness_scrub_env
-harness_make_run_dir
-trap 'status=$?; harness_stop_all; exit $status' EXIT
-harness_install_deps
-harness_build
+harness_begin
 make -s test/bench/raw_curl_loop
-harness_start_dynamodb
 export N
-mapfile -t pg_options < <(harness_pg_options)
-pg_virtualenv "${pg_options[@]}" bash test/bench/increments_session.sh
+harness_run_in_cluster test/bench/increments_session.sh

@@ -20,18 +20,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source test/lib/harness.sh
 
 export N=${1:-5000} REPS=${2:-3} IDS=${3:-200000}
-harness_scrub_env
-harness_make_run_dir
-trap 'status=$?; harness_stop_all; exit $status' EXIT
-harness_install_deps
+harness_begin
 for p in python3-boto3 gnuplot-nox; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
 done
-harness_build
 make -s test/bench/raw_curl_loop
-harness_start_dynamodb
 export RESULTS_DIR="$HARNESS_ROOT/test/bench/results"
 mkdir -p "$RESULTS_DIR"
-mapfile -t pg_options < <(harness_pg_options)
-pg_virtualenv "${pg_options[@]}" bash test/bench/scale_session.sh
+harness_run_in_cluster test/bench/scale_session.sh

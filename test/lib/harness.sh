@@ -216,3 +216,22 @@ harness_stop_all() {
 		rm -rf "$HARNESS_RUN_DIR"
 	fi
 }
+
+# The start of the demo and the benchmarks: a scrubbed environment, a run
+# directory and everything stopped on exit, dependencies, the build.
+harness_begin() {
+	harness_scrub_env
+	harness_make_run_dir
+	trap 'status=$?; harness_stop_all; exit $status' EXIT
+	harness_install_deps
+	harness_build
+}
+
+# ...and their end: DynamoDB Local, then SCRIPT inside a throwaway preloaded
+# cluster that uses it.
+harness_run_in_cluster() {
+	local pg_options
+	harness_start_dynamodb
+	mapfile -t pg_options < <(harness_pg_options)
+	pg_virtualenv "${pg_options[@]}" bash "$1"
+}
