@@ -128,11 +128,12 @@ parse_cached(const char *url, char **host, char **path)
 			pfree(last_url);
 			pfree(last_host);
 			pfree(last_path);
+			last_url = NULL;	/* until the new one is all in place */
 		}
 		old = MemoryContextSwitchTo(TopMemoryContext);
-		last_url = pstrdup(url);
 		last_host = pstrdup(h);
 		last_path = pstrdup(p);
+		last_url = pstrdup(url);
 		MemoryContextSwitchTo(old);
 	}
 	*host = pstrdup(last_host);
