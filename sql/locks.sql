@@ -72,6 +72,14 @@ SELECT lock_name, scope FROM dynamo_held_locks WHERE lock_name LIKE 'regress-%' 
 COMMIT;
 SELECT lock_name, scope FROM dynamo_held_locks WHERE lock_name LIKE 'regress-%' ORDER BY 1;
 SELECT dynamo_release_lock(:'sub_session_lock') AS released_session_lock;
+-- an error inside the savepoint releases it as the subtransaction aborts
+BEGIN;
+SAVEPOINT e;
+SELECT lock_name FROM dynamo_get_xact_lock('regress-error', 30000);
+SELECT 1 / 0;
+ROLLBACK TO SAVEPOINT e;
+SELECT count(*) AS held_after_error FROM dynamo_held_locks WHERE lock_name = 'regress-error';
+COMMIT;
 -- a PL/pgSQL block with EXCEPTION is a subtransaction too
 DO $$
 BEGIN
