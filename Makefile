@@ -63,6 +63,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies: a changed header rebuilds every object.
+$(OBJS): $(wildcard $(addsuffix /*.h,$(SRC_DIRS)))
+
 test/sigv4_test: test/sigv4_test.c src/net/sigv4.c src/net/sigv4.h src/net/strbuf.c src/net/strbuf.h
 	$(CC) -std=gnu11 -O1 -g $(WARNINGS) -Isrc/net -o $@ test/sigv4_test.c src/net/sigv4.c src/net/strbuf.c \
 		$(shell $(PKG_CONFIG) --cflags --libs libcjson) -lcrypto

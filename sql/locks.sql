@@ -104,6 +104,9 @@ SELECT dynamo_get_lock(NULL, 1000);
 SELECT dynamo_get_lock('', 1000);
 SELECT dynamo_get_lock(repeat('k', 2049), 1000);
 SELECT dynamo_get_lock('x', 0);
+-- a lease too short to be kept alive (lease_ms => 30 meant as seconds)
+SELECT dynamo_get_lock('x', 30);
+SELECT dynamo_get_lock('x', 999);
 SELECT dynamo_get_lock('x', 86400001);
 SELECT dynamo_get_lock('x', NULL);
 SELECT dynamo_get_lock('x', 1000, -1);
@@ -120,7 +123,26 @@ SELECT sqlstate_of($$SELECT dynamo_get_lock('', 1000)$$) AS empty_name,
 -- a forged value of this session for a lock it does not hold: not held, nothing written
 SELECT dynamo_release_lock(ROW(l.table_name, 'never-taken', l.owner, l.version, l.fencing_token, l.expires_at)::dynamo_lock)
 FROM held l;
+-- counter and item functions cannot write lock items (a counter could end any lease)
+SELECT dynamo_increment('regress-a', -1000000000000000, 'Locks', 'lock_name', 'lease_until');
+SELECT dynamo_set_counter('regress-a', 0, 'Locks', 'lock_name', 'lease_until');
+SELECT sqlstate_of($$SELECT dynamo_get_last_value('regress-a', 'Locks', 'lock_name', 'lease_until')$$) AS read_lease,
+       sqlstate_of($$SELECT dynamo_nextval('regress-a', 1, 'Locks', 'lock_name', 'lease_until')$$) AS nextval_lease,
+       sqlstate_of($$SELECT dynamo_create_counter_table('LockLike', key_attribute => 'lock_name')$$) AS counter_table,
+       sqlstate_of($$SELECT dynamo_put('{"pk": "a", "sk": "b", "lock_name": "regress-a"}', 'Locks')$$) AS put_item,
+       sqlstate_of($$SELECT dynamo_put_many('[{"pk": "a", "sk": "b", "lock_name": "regress-a"}]', 'Locks')$$) AS put_many;
+-- ...and the lock is still held, its lease untouched
+SELECT expires_at > now() AS still_leased FROM dynamo_held_locks WHERE lock_name = 'regress-a';
 DROP FUNCTION sqlstate_of(text);
 
 -- nothing of the failed calls was registered
 SELECT lock_name FROM dynamo_held_locks ORDER BY 1;
+
+-- no function of the extension is executable by PUBLIC but the one behind
+-- the dynamo_atomic_stats view, which the README says everyone may read
+SELECT p.oid::regprocedure AS executable_by_public
+FROM pg_proc p
+JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'dynamo_atomic'
+WHERE has_function_privilege('public', p.oid, 'EXECUTE')
+ORDER BY 1;

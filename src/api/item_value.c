@@ -9,6 +9,7 @@
 #include "utils/numeric.h"
 
 #include "item_value.h"
+#include "lock_item.h"
 #include "marshal.h"
 
 static void *
@@ -273,6 +274,8 @@ item_keys(const cJSON *item, const char **pk, const char **sk)
 {
 	*pk = key_string(item, "pk", ITEM_MAX_PK_BYTES);
 	*sk = key_string(item, "sk", ITEM_MAX_SK_BYTES);
+	if (cJSON_GetObjectItemCaseSensitive(item, LOCK_KEY_ATTRIBUTE))
+		lock_key_refuse(LOCK_KEY_ATTRIBUTE, "an item");
 }
 
 void

@@ -31,6 +31,11 @@
 #include "settings.h"
 
 #define MAX_LEASE_MS (24 * 60 * 60 * 1000)
+/*
+ * A heartbeat is sent a third of the way into a lease and may take a
+ * round trip or a few retries: a shorter lease cannot be kept alive.
+ */
+#define MIN_LEASE_MS 1000
 #define FIRST_PAUSE_MS 5
 #define MAX_PAUSE_MS 100
 
@@ -64,28 +69,48 @@ arg_lease_ms(FunctionCallInfo fcinfo, int argno)
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("lease_ms must not be NULL")));
 	lease = PG_GETARG_INT32(argno);
-	if (lease < 1 || lease > MAX_LEASE_MS)
+	if (lease < MIN_LEASE_MS || lease > MAX_LEASE_MS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("lease_ms must be between 1 and %d (a day), not %d", MAX_LEASE_MS, lease)));
+				 errmsg("lease_ms must be between %d and %d (a day), not %d",
+						MIN_LEASE_MS, MAX_LEASE_MS, lease),
+				 errdetail("lease_ms is in milliseconds; a lease shorter than %d ms cannot be kept alive.",
+						   MIN_LEASE_MS)));
 	return lease;
 }
 
 /*
- * The lock worker refreshes leases with the server's own credentials: a
- * session that set others would hold a lock the worker cannot refresh.
+ * The lock workers refresh and release leases with their own credentials:
+ * a session that signs with others would hold a lock they cannot keep.
+ * Without a running worker (not preloaded, or it is not up) nothing keeps
+ * the lease, and the session is told so once.
  */
 static void
-require_server_credentials(void)
+check_lease_keeper(void)
 {
-	const char *which;
-
-	if (!lock_session_uses_server_credentials(&which))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cannot take a lock with %s set differently from the server's configuration", which),
-				 errdetail("The lock worker refreshes leases with the server's credentials, not the session's."),
-				 errhint("RESET %s, or configure the credentials for the whole server.", which)));
+	switch (lock_session_worker_credentials())
+	{
+		case REGISTRY_SAME_CREDENTIALS:
+			return;
+		case REGISTRY_OTHER_CREDENTIALS:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot take a lock with credentials settings other than the lock workers'"),
+					 errdetail("The lock workers refresh leases with the server's configuration "
+							   "(dynamo_atomic.access_key_id, secret_access_key, session_token, profile), "
+							   "and this session's differ: set in the session, or for a role or database."),
+					 errhint("RESET those settings, or configure the credentials for the whole server.")));
+			break;
+		case REGISTRY_NO_WORKER:
+			if (!preload_notice_given)
+				ereport(NOTICE,
+						(errmsg(lock_registry_is_shared() ?
+								"no dynamo_atomic lock worker is running: lock leases are not refreshed" :
+								"dynamo_atomic is not in shared_preload_libraries: lock leases are not refreshed"),
+						 errdetail("A lock held longer than its lease can be taken over; refresh it with dynamo_refresh_lock().")));
+			preload_notice_given = true;
+			break;
+	}
 }
 
 /* What to say when a lock cannot be had, naming its holder. */
@@ -195,15 +220,7 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 				 errmsg("lock \"%s\" is already held by this session", name),
 				 errhint("dynamo_atomic locks are not re-entrant: release it first, or keep using it.")));
 
-	if (lock_registry_is_shared())
-		require_server_credentials();
-	else if (!preload_notice_given)
-	{
-		ereport(NOTICE,
-				(errmsg("dynamo_atomic is not in shared_preload_libraries: lock leases are not refreshed"),
-				 errdetail("A lock held longer than its lease can be taken over; refresh it with dynamo_refresh_lock().")));
-		preload_notice_given = true;
-	}
+	check_lease_keeper();
 
 	/* Recorded with the lock: the worker sends heartbeats to the same place. */
 	ddb_endpoint_resolve(&ep, NULL, NULL);
@@ -345,6 +362,7 @@ dynamo_release_lock(PG_FUNCTION_ARGS)
 	int			handle = held_slot_of(fcinfo, &s, &name);
 	LockTarget	t;
 	bool		released;
+	char	   *why_not = NULL;
 
 	if (handle < 0)
 	{
@@ -352,12 +370,12 @@ dynamo_release_lock(PG_FUNCTION_ARGS)
 		PG_RETURN_BOOL(false);
 	}
 	t = (LockTarget) {s.endpoint, s.region, s.table, s.name, s.owner};
-	released = !s.lost && lock_item_release(&t, s.fencing_token);
+	released = !s.lost && lock_item_release(&t, s.fencing_token, &why_not);
 	lock_session_forget(handle);
 	if (!released)
 		ereport(NOTICE,
 				(errmsg("lock \"%s\" had already been lost", name),
-				 s.note[0] ? errdetail("%s.", s.note) : 0));
+				 why_not ? errdetail("%s.", why_not) : s.note[0] ? errdetail("%s.", s.note) : 0));
 	PG_RETURN_BOOL(released);
 }
 
@@ -372,6 +390,7 @@ dynamo_refresh_lock(PG_FUNCTION_ARGS)
 	int			handle = held_slot_of(fcinfo, &s, &name);
 	LockTarget	t;
 	LockGrant	grant;
+	volatile bool refreshed = false;
 
 	if (handle < 0)
 		ereport(ERROR,
@@ -380,7 +399,21 @@ dynamo_refresh_lock(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(1))
 		s.lease_ms = arg_lease_ms(fcinfo, 1);
 	t = (LockTarget) {s.endpoint, s.region, s.table, s.name, s.owner};
-	if (s.lost || !lock_item_heartbeat(&t, s.fencing_token, s.lease_ms, &grant))
+
+	/* No heartbeat of this lock is in flight meanwhile: see lock_registry_claim. */
+	lock_registry_claim(handle);
+	PG_TRY();
+	{
+		refreshed = !s.lost && lock_item_heartbeat(&t, s.fencing_token, s.lease_ms, 0, &grant);
+		if (refreshed)
+			lock_registry_record_grant(handle, &grant, s.lease_ms);
+	}
+	PG_FINALLY();
+	{
+		lock_registry_unclaim(handle);
+	}
+	PG_END_TRY();
+	if (!refreshed)
 	{
 		LockHolder	h;
 
@@ -392,7 +425,6 @@ dynamo_refresh_lock(PG_FUNCTION_ARGS)
 				 errdetail("Its lease ended and %s.", lock_holder_text(&h)),
 				 errhint("Release it with dynamo_release_lock() and take it again.")));
 	}
-	lock_registry_record_grant(handle, &grant, s.lease_ms);
 	lock_registry_read(handle, &s);
 	PG_RETURN_DATUM(lock_datum(fcinfo, &s));
 }

@@ -63,26 +63,18 @@ lock_session_holder(void)
 	return holder;
 }
 
-bool
-lock_session_uses_server_credentials(const char **which)
+LockRegistryCredentials
+lock_session_worker_credentials(void)
 {
-	static const char *const names[] = {
-		"dynamo_atomic.access_key_id", "dynamo_atomic.secret_access_key",
-		"dynamo_atomic.session_token", "dynamo_atomic.profile"
-	};
+	char		digest[CREDENTIALS_DIGEST_LEN];
 
-	for (int i = 0; i < lengthof(names); i++)
-	{
-		const char *now = GetConfigOption(names[i], true, false);
-		const char *server = GetConfigOptionResetString(names[i]);
-
-		if (strcmp(now ? now : "", server ? server : "") != 0)
-		{
-			*which = names[i];
-			return false;
-		}
-	}
-	return true;
+	/*
+	 * The settings as this session has them, role and database settings
+	 * included, against what the workers really use: no privilege is
+	 * needed to read either, and the secret itself is never compared.
+	 */
+	settings_credentials_digest(digest);
+	return lock_registry_check_credentials(digest);
 }
 
 int
@@ -142,7 +134,7 @@ release_at_scope_end(int handle)
 	{
 		LockTarget	t = {s.endpoint, s.region, s.table, s.name, s.owner};
 
-		if (!s.lost && !lock_item_release(&t, s.fencing_token))
+		if (!s.lost && !lock_item_release(&t, s.fencing_token, NULL))
 			ereport(NOTICE,
 					(errmsg("lock \"%s\" was no longer held by this session when its scope ended", s.name)));
 	}
@@ -265,11 +257,35 @@ at_subxact_end(SubXactEvent event, SubTransactionId subxact,
 	}
 }
 
+/*
+ * As the backend exits, however it exits (a FATAL error, a termination in
+ * the middle of a request).  With workers running, they release the
+ * session's locks: nothing is sent from a dying backend, and nothing here
+ * can fail.  Without, each release is tried here on its own: inside
+ * proc_exit every ERROR would become FATAL and end the rest, so for the
+ * length of each attempt it is caught as in a running backend.
+ */
 static void
 at_backend_exit(int code, Datum arg)
 {
-	if (held != NIL)
-		release_scope(true, InvalidSubTransactionId);
+	if (held == NIL)
+		return;
+	if (lock_registry_hand_over_mine())
+	{
+		held = NIL;
+		return;
+	}
+	while (held != NIL)
+	{
+		int			handle = ((HeldLock *) linitial(held))->handle;
+		uint32		holdoff = InterruptHoldoffCount;
+
+		proc_exit_inprogress = false;
+		release_at_scope_end(handle);
+		proc_exit_inprogress = true;
+		/* A caught ERROR resets it; interrupts stay held while exiting. */
+		InterruptHoldoffCount = holdoff;
+	}
 }
 
 void

@@ -4,10 +4,11 @@
  *
  * Transaction-scope locks are released at COMMIT or ROLLBACK (or when the
  * subtransaction that took them rolls back), session-scope locks when the
- * backend exits normally (before_shmem_exit).  Those
- * releases never raise an ERROR: a failure is a WARNING, each attempt is
- * bounded (2 s, one retry), and the lease ends the lock anyway.  If the
- * backend or the server dies, the lease simply expires.
+ * backend exits, however it exits (before_shmem_exit): the lock workers
+ * release them, or without workers the backend itself.  Those releases
+ * never raise an ERROR: a failure is a WARNING, each attempt is bounded
+ * (2 s, one retry), and the lease ends the lock anyway.  If the server
+ * dies, the lease simply expires.
  */
 #ifndef DYNAMO_ATOMIC_LOCK_SESSION_H
 #define DYNAMO_ATOMIC_LOCK_SESSION_H
@@ -20,10 +21,10 @@ extern const char *lock_session_owner(void);
 extern const char *lock_session_holder(void);
 
 /*
- * Are the session's credential settings the server's (what the worker
- * uses)?  If not, *which names the first that differs.
+ * Does a lock worker run, and are the session's credentials settings the
+ * ones the workers use?
  */
-extern bool lock_session_uses_server_credentials(const char **which);
+extern LockRegistryCredentials lock_session_worker_credentials(void);
 
 /* Registers a held lock's slot with this session (and the scope callbacks). */
 extern void lock_session_add(int handle);

@@ -62,7 +62,6 @@ slot_for(const CounterRef *ref)
 {
 	IdCounter  *c = palloc0(sizeof(IdCounter));
 	DdbEndpoint ep;
-	const char *which;
 
 	/* Recorded with the counter: the worker fetches ahead from the same place. */
 	ddb_endpoint_resolve(&ep, NULL, NULL);
@@ -72,8 +71,9 @@ slot_for(const CounterRef *ref)
 	strlcpy(c->id, ref->id, sizeof(c->id));
 	strlcpy(c->endpoint, ep.url, sizeof(c->endpoint));
 	strlcpy(c->region, ep.region, sizeof(c->region));
-	c->prefetch = dynamo_id_prefetch && lock_registry_is_shared() &&
-		strlen(ep.url) < sizeof(c->endpoint) && lock_session_uses_server_credentials(&which);
+	/* The worker fetches ahead with its own credentials: only where they are the session's. */
+	c->prefetch = dynamo_id_prefetch && strlen(ep.url) < sizeof(c->endpoint) &&
+		lock_session_worker_credentials() == REGISTRY_SAME_CREDENTIALS;
 	return id_blocks_slot(c);
 }
 

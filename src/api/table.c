@@ -13,6 +13,7 @@
 
 #include "args.h"
 #include "ddb.h"
+#include "lock_item.h"
 #include "settings.h"
 #include "table.h"
 
@@ -212,6 +213,8 @@ dynamo_create_counter_table(PG_FUNCTION_ARGS)
 	char	   *table = arg_table_name(fcinfo, 0, dynamo_counter_table);
 	bool		if_not_exists = arg_required_bool(fcinfo, 1, "if_not_exists");
 	char	   *key = arg_attribute_name(fcinfo, 2, "key_attribute");
+
+	lock_key_refuse(key, "a counter table");
 
 	table_create(table, key, NULL, if_not_exists);
 	PG_RETURN_VOID();

@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "counter_item.h"
+#include "lock_item.h"
 #include "ddb.h"
 
 #ifndef HAVE_INT128
@@ -41,8 +42,10 @@ typedef struct CounterReading
 cJSON *
 counter_request(const CounterRef *ref)
 {
-	cJSON	   *req = json_new_object();
+	cJSON	   *req;
 
+	lock_key_refuse(ref->key_attribute, "a counter");
+	req = json_new_object();
 	json_add_string(req, "TableName", ref->table);
 	ddb_add_string_value(json_add_object(req, "Key"), ref->key_attribute, ref->id);
 	json_add_string(json_add_object(req, "ExpressionAttributeNames"), "#v",

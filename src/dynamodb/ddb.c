@@ -23,6 +23,8 @@
 #define CONTENT_TYPE "application/x-amz-json-1.0"
 #define BACKOFF_BASE_MS 50
 #define BACKOFF_CAP_MS 5000
+/* An attempt made close to its deadline still gets this long. */
+#define DEADLINE_FLOOR_MS 100
 
 DynamoBackendStats dynamo_backend_stats;
 
@@ -60,12 +62,21 @@ ddb_sleep_ms(long ms)
  * do not come back together.
  */
 static void
-backoff_sleep(int attempt)
+backoff_sleep(int attempt, long left_ms)
 {
 	uint64		ceiling = Min((uint64) BACKOFF_CAP_MS,
 							  (uint64) BACKOFF_BASE_MS << Min(attempt, 16));
 
-	ddb_sleep_ms((long) pg_prng_uint64_range(&pg_global_prng_state, 0, ceiling));
+	ddb_sleep_ms(Min((long) pg_prng_uint64_range(&pg_global_prng_state, 0, ceiling), left_ms));
+}
+
+/* Milliseconds until the call's deadline (LONG_MAX without one). */
+static long
+ms_left(const DdbCall *call)
+{
+	if (call->deadline == 0)
+		return LONG_MAX;
+	return (long) Max((call->deadline - GetCurrentTimestamp()) / 1000, 0);
 }
 
 /* The Authorization header for one attempt (signing is redone per attempt). */
@@ -143,8 +154,8 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 {
 	DdbEndpoint ep;
 	AwsCredentials creds;
-	char	   *body = json_print(call->request);
-	size_t		body_len = strlen(body);
+	char	   *body = NULL;
+	size_t		body_len = 0;
 	char		payload_hash[SIGV4_SHA256_HEX_LEN + 1];
 	char	   *target = psprintf(API_TARGET_PREFIX "%s", call->operation);
 	bool		resend_safe = call->resend_safe || is_read(call->operation);
@@ -158,8 +169,6 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 	op_stats_add(row, OP_CALLS, 1);
 	ddb_endpoint_resolve(&ep, call->endpoint_url, call->region);
 	settings_check_table_allowed(json_get_string(call->request, "TableName"));
-	if (!sigv4_sha256_hex(body, body_len, payload_hash))
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not hash the request")));
 
 	for (int attempt = 1;; attempt++)
 	{
@@ -168,7 +177,18 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 		int			n = 0;
 		HttpRequest req = {0};
 		HttpResponse resp;
+		long		left = ms_left(call);
 
+		/* The request's times are the attempt's own: print and hash it again. */
+		if (body == NULL || call->before_attempt)
+		{
+			if (call->before_attempt)
+				call->before_attempt(call->before_attempt_arg);
+			body = json_print(call->request);
+			body_len = strlen(body);
+			if (!sigv4_sha256_hex(body, body_len, payload_hash))
+				ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not hash the request")));
+		}
 		/* Per attempt: cached credentials may have been refreshed meanwhile. */
 		aws_credentials_get(&creds);
 		if (!sigv4_format_amz_date(time(NULL), amz_date))
@@ -191,8 +211,9 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 		req.n_headers = n;
 		req.body = body;
 		req.body_len = body_len;
-		req.connect_timeout_ms = dynamo_connect_timeout_ms;
-		req.timeout_ms = dynamo_request_timeout_ms;
+		left = Max(left, DEADLINE_FLOOR_MS);
+		req.connect_timeout_ms = (int) Min(dynamo_connect_timeout_ms, left);
+		req.timeout_ms = (int) Min(dynamo_request_timeout_ms, left);
 		req.resend_safe = resend_safe;
 		http_perform(&req, &resp);
 		op_stats_add(row, OP_REQUESTS, 1);
@@ -244,11 +265,14 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 			}
 			result->maybe_applied_before = true;
 		}
-		if (!ddb_failure_is_retryable(&failure) || attempt > dynamo_max_retries)
+		if (!ddb_failure_is_retryable(&failure) || attempt > dynamo_max_retries ||
+			ms_left(call) == 0)
 			break;
 		dynamo_backend_stats.retries++;
 		op_stats_add(row, OP_RETRIES, 1);
-		backoff_sleep(attempt);
+		backoff_sleep(attempt, ms_left(call));
+		if (ms_left(call) == 0)
+			break;
 	}
 
 	dynamo_backend_stats.errors++;

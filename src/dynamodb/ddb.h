@@ -19,6 +19,8 @@
 #ifndef DYNAMO_ATOMIC_DDB_H
 #define DYNAMO_ATOMIC_DDB_H
 
+#include "datatype/timestamp.h"
+
 #include "ddb_error.h"
 #include "json.h"
 
@@ -43,6 +45,21 @@ typedef struct DdbCall
 	/* Where to send it, when not where the settings say (the lock worker). */
 	const char *endpoint_url;
 	const char *region;
+
+	/*
+	 * Called before every attempt, to put the attempt's own times into the
+	 * request (a lease end is counted from the sending that DynamoDB
+	 * applies, not from the first one); NULL for none.
+	 */
+	void		(*before_attempt) (void *arg);
+	void	   *before_attempt_arg;
+
+	/*
+	 * No attempt runs past this (each is cut to the time left) and none
+	 * starts after it: the last failure is raised.  0 for none.  A lease
+	 * refresh is worth nothing once its lease has ended.
+	 */
+	TimestampTz deadline;
 } DdbCall;
 
 typedef struct DdbResult

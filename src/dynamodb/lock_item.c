@@ -14,6 +14,17 @@
 /* DynamoDB removes an abandoned item this long after its lease ended. */
 #define LOCK_TTL_AFTER_LEASE_S (24 * 60 * 60)
 
+void
+lock_key_refuse(const char *attribute, const char *what)
+{
+	if (strcmp(attribute, LOCK_KEY_ATTRIBUTE) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("%s cannot use the attribute \"%s\"", what, LOCK_KEY_ATTRIBUTE),
+				 errdetail("\"%s\" is the key of lock items, which only the lock functions may write.",
+						   LOCK_KEY_ATTRIBUTE)));
+}
+
 int64
 lock_now_ms(void)
 {
@@ -56,7 +67,7 @@ lock_request(const LockTarget *t, cJSON **values)
 	cJSON	   *req = json_new_object();
 
 	json_add_string(req, "TableName", t->table);
-	ddb_add_string_value(json_add_object(req, "Key"), "lock_name", t->name);
+	ddb_add_string_value(json_add_object(req, "Key"), LOCK_KEY_ATTRIBUTE, t->name);
 	*values = json_add_object(req, "ExpressionAttributeValues");
 	ddb_add_string_value(*values, ":me", t->owner);
 	return req;
@@ -72,7 +83,7 @@ lock_expressions(cJSON *req, const char *update, const char *condition)
 	static const char *const names[][2] = {
 		{"#owner", "owner"}, {"#token", "fencing_token"}, {"#version", "version"},
 		{"#lease", "lease_until"}, {"#ttl", "ttl"}, {"#holder", "holder"},
-		{"#acquired", "acquired_at"}
+		{"#acquired", "acquired_at"}, {"#released", "last_release"}
 	};
 	cJSON	   *used = json_add_object(req, "ExpressionAttributeNames");
 
@@ -85,20 +96,18 @@ lock_expressions(cJSON *req, const char *update, const char *condition)
 
 /* Runs a conditional lock write; false when its condition failed. */
 static bool
-run_conditional(const LockTarget *t, cJSON *req, const char *what, bool *maybe_applied_before,
+run_conditional(DdbCall *call, const LockTarget *t, cJSON *req, bool *maybe_applied_before,
 				cJSON **response)
 {
-	DdbCall		call = {0};
 	DdbResult	res;
 
-	call.operation = "UpdateItem";
-	call.request = req;
-	call.resend_safe = true;	/* every lock write recognises itself: see lock_item.h */
-	call.what = what;
-	call.tolerated_error = "ConditionalCheckFailedException";
-	call.endpoint_url = t->endpoint_url;
-	call.region = t->region;
-	ddb_execute(&call, &res);
+	call->operation = "UpdateItem";
+	call->request = req;
+	call->resend_safe = true;	/* every lock write recognises itself: see lock_item.h */
+	call->tolerated_error = "ConditionalCheckFailedException";
+	call->endpoint_url = t->endpoint_url;
+	call->region = t->region;
+	ddb_execute(call, &res);
 	if (maybe_applied_before)
 		*maybe_applied_before = res.maybe_applied_before;
 	if (response)
@@ -114,17 +123,56 @@ number_attribute(const cJSON *attrs, const char *name)
 	return text ? strtoi64(text, NULL, 10) : 0;
 }
 
+/* Replaces (or adds) the number value :name. */
+static void
+set_number(cJSON *values, const char *name, int64 v)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(values, name);
+	add_number(values, name, v);
+}
+
+/* What an acquire or heartbeat recomputes for each sending (see ddb.h). */
+typedef struct LeaseTimes
+{
+	cJSON	   *values;
+	int			lease_ms;
+	int			skew_ms;		/* acquire only; -1 for a heartbeat */
+	LockGrant  *out;
+} LeaseTimes;
+
+/*
+ * The lease runs from this attempt: a resend after a lost or late answer
+ * never grants a lease that started with an earlier sending.
+ */
+static void
+lease_times_for_attempt(void *arg)
+{
+	LeaseTimes *lt = arg;
+	int64		now = lock_now_ms();
+
+	lt->out->lease_until_ms = now + lt->lease_ms;
+	set_number(lt->values, ":lease", lt->out->lease_until_ms);
+	set_number(lt->values, ":ttl", lt->out->lease_until_ms / 1000 + LOCK_TTL_AFTER_LEASE_S);
+	if (lt->skew_ms >= 0)
+	{
+		set_number(lt->values, ":now", now);
+		/* A new item's first token: above any token an earlier item of the name had. */
+		set_number(lt->values, ":token_base", now * 1000);
+		set_number(lt->values, ":ended_before", now - lt->skew_ms);
+	}
+}
+
 bool
 lock_item_acquire(const LockTarget *t, int lease_ms, int skew_ms, const char *holder,
 				  LockGrant *out)
 {
-	int64		now = lock_now_ms();
 	cJSON	   *values;
 	cJSON	   *req = lock_request(t, &values);
 	cJSON	   *resp;
+	DdbCall		call = {0};
+	LeaseTimes	lt = {values, lease_ms, skew_ms, out};
 
 	lock_new_version(out->version);
-	out->lease_until_ms = now + lease_ms;
 	lock_expressions(req,
 					 "SET #owner = :me, #version = :version, #lease = :lease, #ttl = :ttl, "
 					 "#holder = :holder, #acquired = :now, "
@@ -132,60 +180,75 @@ lock_item_acquire(const LockTarget *t, int lease_ms, int skew_ms, const char *ho
 					 "attribute_not_exists(#owner) OR #owner = :me OR #lease < :ended_before");
 	json_add_string(req, "ReturnValues", "UPDATED_NEW");
 	ddb_add_string_value(values, ":version", out->version);
-	add_number(values, ":lease", out->lease_until_ms);
-	add_number(values, ":ttl", out->lease_until_ms / 1000 + LOCK_TTL_AFTER_LEASE_S);
 	ddb_add_string_value(values, ":holder", holder);
-	add_number(values, ":now", now);
-	/* A new item's first token: above any token an earlier item of the name had. */
-	add_number(values, ":token_base", now * 1000);
 	add_number(values, ":one", 1);
-	add_number(values, ":ended_before", now - skew_ms);
+	call.before_attempt = lease_times_for_attempt;
+	call.before_attempt_arg = &lt;
 
-	if (!run_conditional(t, req, NULL, NULL, &resp))
+	if (!run_conditional(&call, t, req, NULL, &resp))
 		return false;
 	out->fencing_token = number_attribute(json_get(resp, "Attributes"), "fencing_token");
 	return true;
 }
 
 bool
-lock_item_heartbeat(const LockTarget *t, int64 token, int lease_ms, LockGrant *out)
+lock_item_heartbeat(const LockTarget *t, int64 token, int lease_ms, TimestampTz deadline,
+					LockGrant *out)
 {
 	cJSON	   *values;
 	cJSON	   *req = lock_request(t, &values);
+	DdbCall		call = {0};
+	LeaseTimes	lt = {values, lease_ms, -1, out};
 
 	lock_new_version(out->version);
-	out->lease_until_ms = lock_now_ms() + lease_ms;
 	out->fencing_token = token;
 	lock_expressions(req, "SET #version = :version, #lease = :lease, #ttl = :ttl",
 					 "#owner = :me AND #token = :token");
 	ddb_add_string_value(values, ":version", out->version);
-	add_number(values, ":lease", out->lease_until_ms);
-	add_number(values, ":ttl", out->lease_until_ms / 1000 + LOCK_TTL_AFTER_LEASE_S);
 	add_number(values, ":token", token);
+	call.before_attempt = lease_times_for_attempt;
+	call.before_attempt_arg = &lt;
+	call.deadline = deadline;
 	/* A resend after a lost answer finds its own write: owner and token unchanged. */
-	return run_conditional(t, req, NULL, NULL, NULL);
+	return run_conditional(&call, t, req, NULL, NULL);
 }
 
 bool
-lock_item_release(const LockTarget *t, int64 token)
+lock_item_release(const LockTarget *t, int64 token, char **why_not)
 {
 	cJSON	   *values;
 	cJSON	   *req = lock_request(t, &values);
 	char		version[LOCK_VERSION_LEN + 1];
 	bool		maybe_applied_before;
 	int64		now = lock_now_ms();
+	DdbCall		call = {0};
+	LockHolder	h;
 
 	lock_new_version(version);
-	lock_expressions(req, "REMOVE #owner, #holder SET #version = :version, #lease = :zero, #ttl = :ttl",
+	/* last_release, which no acquire touches, tells a resend whether the first sending landed. */
+	lock_expressions(req, "REMOVE #owner, #holder SET #version = :version, #released = :version, "
+					 "#lease = :zero, #ttl = :ttl",
 					 "#owner = :me AND #token = :token");
 	ddb_add_string_value(values, ":version", version);
 	add_number(values, ":zero", 0);
 	add_number(values, ":ttl", now / 1000 + LOCK_TTL_AFTER_LEASE_S);
 	add_number(values, ":token", token);
-	if (run_conditional(t, req, NULL, &maybe_applied_before, NULL))
+	if (run_conditional(&call, t, req, &maybe_applied_before, NULL))
 		return true;
-	/* Refused after a lost answer: that answer was our release. */
-	return maybe_applied_before;
+	if (!maybe_applied_before)
+		return false;
+
+	/*
+	 * Refused after a sending whose answer was lost: either that sending
+	 * released the lock (then last_release is this release's version) or it
+	 * never landed and the lock had been taken over meanwhile.
+	 */
+	lock_item_read(t, &h);
+	if (h.last_release && strcmp(h.last_release, version) == 0)
+		return true;
+	if (why_not)
+		*why_not = psprintf("lost: %s", lock_holder_text(&h));
+	return false;
 }
 
 /* A request naming the lock's item, sent where t says. */
@@ -211,7 +274,7 @@ lock_item_read(const LockTarget *t, LockHolder *out)
 	cJSON	   *req = item_request(t, &call, "GetItem");
 	const cJSON *item;
 
-	ddb_add_string_value(json_add_object(req, "Key"), "lock_name", t->name);
+	ddb_add_string_value(json_add_object(req, "Key"), LOCK_KEY_ATTRIBUTE, t->name);
 	json_add_bool(req, "ConsistentRead", true);
 	ddb_execute(&call, &res);
 	item = json_get(res.response, "Item");
@@ -222,6 +285,7 @@ lock_item_read(const LockTarget *t, LockHolder *out)
 	out->held = out->owner != NULL;
 	out->holder = (char *) json_get_string(json_get(item, "holder"), "S");
 	out->version = (char *) json_get_string(json_get(item, "version"), "S");
+	out->last_release = (char *) json_get_string(json_get(item, "last_release"), "S");
 	out->lease_until_ms = number_attribute(item, "lease_until");
 	out->fencing_token = number_attribute(item, "fencing_token");
 	out->ttl_s = number_attribute(item, "ttl");
@@ -238,7 +302,7 @@ lock_item_create(const LockTarget *t)
 	int64		now = lock_now_ms();
 
 	lock_new_version(version);
-	ddb_add_string_value(item, "lock_name", t->name);
+	ddb_add_string_value(item, LOCK_KEY_ATTRIBUTE, t->name);
 	ddb_add_string_value(item, "version", version);
 	/* As a first acquisition would: above any token an earlier item gave out. */
 	add_number(item, "fencing_token", now * 1000);
@@ -258,7 +322,7 @@ lock_item_refresh_ttl(const LockTarget *t, const char *version)
 	cJSON	   *names;
 	cJSON	   *values;
 
-	ddb_add_string_value(json_add_object(req, "Key"), "lock_name", t->name);
+	ddb_add_string_value(json_add_object(req, "Key"), LOCK_KEY_ATTRIBUTE, t->name);
 	json_add_string(req, "UpdateExpression", "SET #ttl = :ttl");
 	json_add_string(req, "ConditionExpression", "#version = :version");
 	names = json_add_object(req, "ExpressionAttributeNames");

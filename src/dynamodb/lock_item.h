@@ -10,13 +10,17 @@
  *   lease_until    N, epoch ms: the lease ends then, by the holder's clock
  *   ttl            N, epoch s: DynamoDB's cleanup only, a day past the lease
  *   holder, acquired_at   for people reading the table
+ *   last_release   the version the last release set (no acquire touches it)
  *
  * Each write says what a lost answer means for it:
  *   acquire    resent: its condition admits the owner itself, so a resend
- *              takes the lock it already took (the token moves on by one)
+ *              takes the lock it already took (the token moves on by one);
+ *              each sending counts its lease from its own start
  *   heartbeat  resent: conditioned on owner and fencing token (never on
- *              the version, which a lost heartbeat would have moved)
- *   release    resent: a refusal after a lost answer means it was released
+ *              the version, which a lost heartbeat would have moved); each
+ *              sending counts its lease from its own start
+ *   release    resent: a refusal after a lost answer reads the item; its
+ *              last_release says whether the first sending landed
  *   create     (dynamo_read_lock) resent: conditional on no item; a
  *              refused resend finds the item, which is all it wanted
  *   ttl        resent: setting the same ttl again changes nothing
@@ -27,6 +31,17 @@
 #include "datatype/timestamp.h"
 
 #define LOCK_VERSION_LEN 32		/* hex characters */
+
+/*
+ * The key of every lock item.  Counter and item functions refuse to name
+ * it (42501): whoever may increment a counter or put an item must not be
+ * able to rewrite a lock's lease, and the lock table has to be allowed
+ * for locks to work.
+ */
+#define LOCK_KEY_ATTRIBUTE "lock_name"
+
+/* Raises 42501 for a counter or item function that names the lock key. */
+extern void lock_key_refuse(const char *attribute, const char *what);
 
 typedef struct LockTarget
 {
@@ -54,6 +69,7 @@ typedef struct LockHolder
 	int64		lease_until_ms;
 	int64		fencing_token;
 	char	   *version;
+	char	   *last_release;
 	int64		ttl_s;
 } LockHolder;
 
@@ -74,13 +90,17 @@ extern bool lock_item_acquire(const LockTarget *t, int lease_ms, int skew_ms,
 
 /*
  * Extends the lease of the acquisition identified by owner and token.
- * Returns false when the lock is no longer that acquisition's.
+ * Returns false when the lock is no longer that acquisition's.  No attempt
+ * runs past deadline (0: none).
  */
 extern bool lock_item_heartbeat(const LockTarget *t, int64 token, int lease_ms,
-								LockGrant *out);
+								TimestampTz deadline, LockGrant *out);
 
-/* Frees the lock if that acquisition still holds it; false if not. */
-extern bool lock_item_release(const LockTarget *t, int64 token);
+/*
+ * Frees the lock if that acquisition still holds it; false if not, with
+ * *why_not (when not NULL) naming the holder if that was read.
+ */
+extern bool lock_item_release(const LockTarget *t, int64 token, char **why_not);
 
 /* The item as it is (a consistent read, where t says). */
 extern void lock_item_read(const LockTarget *t, LockHolder *out);

@@ -6,6 +6,13 @@
  * acquiring request (so a full registry refuses before anything is
  * written) and its generation changes each time it is filled, so a
  * heartbeat that took long cannot write into a slot reused meanwhile.
+ *
+ * Several workers share the slots: each claims a slot (in_flight) before
+ * it sends a write for it and ends the claim when it records the answer,
+ * so no two writes of one lock are ever in flight from this server and
+ * the answers are recorded in the order the writes were made.  A claim
+ * dies with its process: each worker and backend ends its claims as it
+ * exits (on_shmem_exit), and a killed one restarts the whole server.
  */
 #include "postgres.h"
 
@@ -13,10 +20,12 @@
 
 #include "miscadmin.h"
 #include "common/hashfn.h"
+#include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
+#include "utils/wait_event.h"
 
 #include "lock_registry.h"
 #include "settings.h"
@@ -32,7 +41,10 @@ typedef struct Waiter
 typedef struct RegistryShared
 {
 	LWLock	   *lock;
-	int			worker_pgprocno;	/* -1 while no worker runs */
+	/* Each worker's PGPROC number, -1 while it does not run (cleared as it exits). */
+	int			worker_pgprocno[MAX_LOCK_WORKERS];
+	/* What the workers sign with: a digest of their credentials settings. */
+	char		credentials_digest[CREDENTIALS_DIGEST_LEN];
 	int			n_slots;
 	int			n_waiters;
 	Size		waiters_offset;
@@ -40,6 +52,8 @@ typedef struct RegistryShared
 } RegistryShared;
 
 static RegistryShared *shared = NULL;
+
+static void ensure_detach_at_exit(void);
 
 /* Without shared memory: this backend's own slots. */
 static LockSlot *local_slots = NULL;
@@ -66,7 +80,8 @@ lock_registry_shmem_init(void *base, bool found, LWLock *lock)
 		return;
 	memset(base, 0, lock_registry_shmem_size());
 	shared->lock = lock;
-	shared->worker_pgprocno = -1;
+	for (int i = 0; i < MAX_LOCK_WORKERS; i++)
+		shared->worker_pgprocno[i] = -1;
 	shared->n_slots = dynamo_max_locks;
 	shared->n_waiters = MaxBackends;
 	shared->waiters_offset = MAXALIGN(slots_size());
@@ -122,6 +137,7 @@ lock_registry_reserve(void)
 {
 	int			found = -1;
 
+	ensure_detach_at_exit();
 	lock_exclusive();
 	for (int i = 0; i < n_slots() && found < 0; i++)
 		if (!slot(i)->in_use)
@@ -134,6 +150,8 @@ lock_registry_reserve(void)
 		memset(s, 0, sizeof(*s));
 		s->in_use = true;
 		s->pid = MyProcPid;
+		s->pgprocno = MyProc ? MyProc->pgprocno : -1;
+		s->in_flight = -1;
 		s->generation = generation + 1;
 	}
 	unlock();
@@ -157,29 +175,36 @@ lock_registry_reserve(void)
 	return lock_registry_reserve();
 }
 
+/* A heartbeat is due a third of the way into the lease. */
+static int64
+refresh_due(const LockSlot *s)
+{
+	return s->lease_until_ms - (2 * (int64) s->lease_ms) / 3;
+}
+
 void
 lock_registry_activate(int handle, const LockSlot *held)
 {
 	LockSlot   *s = slot(handle);
-	int			worker = -1;
 
 	lock_exclusive();
 	{
 		uint32		generation = s->generation;
+		int			pgprocno = s->pgprocno;
 
 		*s = *held;
 		s->in_use = true;
 		s->active = true;
+		s->release_pending = false;
 		s->pid = MyProcPid;
+		s->pgprocno = pgprocno;
+		s->in_flight = -1;
 		s->generation = generation;
-		s->next_refresh_ms = held->lease_until_ms - (2 * (int64) held->lease_ms) / 3;
-		if (shared)
-			worker = shared->worker_pgprocno;
+		s->next_refresh_ms = refresh_due(s);
 	}
 	unlock();
-	/* The worker may be sleeping longer than this lease's first heartbeat is due. */
-	if (worker >= 0)
-		SetLatch(&ProcGlobal->allProcs[worker].procLatch);
+	/* The workers may be sleeping longer than this lease's first heartbeat is due. */
+	lock_registry_wake_worker();
 }
 
 void
@@ -200,6 +225,40 @@ lock_registry_read(int handle, LockSlot *out)
 }
 
 void
+lock_registry_claim(int handle)
+{
+	LockSlot   *s = slot(handle);
+
+	for (;;)
+	{
+		bool		claimed = false;
+
+		lock_exclusive();
+		if (s->in_flight < 0)
+		{
+			s->in_flight = MyProc ? MyProc->pgprocno : 0;
+			claimed = true;
+		}
+		unlock();
+		if (claimed)
+			return;
+		/* A heartbeat is bounded by its lease: this wait is too. */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 5,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+void
+lock_registry_unclaim(int handle)
+{
+	lock_exclusive();
+	slot(handle)->in_flight = -1;
+	unlock();
+}
+
+void
 lock_registry_record_grant(int handle, const LockGrant *grant, int lease_ms)
 {
 	LockSlot   *s = slot(handle);
@@ -208,9 +267,10 @@ lock_registry_record_grant(int handle, const LockGrant *grant, int lease_ms)
 	s->lease_ms = lease_ms;
 	memcpy(s->version, grant->version, sizeof(s->version));
 	s->lease_until_ms = grant->lease_until_ms;
-	s->next_refresh_ms = grant->lease_until_ms - (2 * (int64) s->lease_ms) / 3;
+	s->next_refresh_ms = refresh_due(s);
 	s->last_refresh = GetCurrentTimestamp();
 	s->refresh_failures = 0;
+	s->in_flight = -1;
 	unlock();
 }
 
@@ -247,61 +307,181 @@ lock_registry_snapshot(LockSlot **out)
 	return n;
 }
 
-void
-lock_registry_attach_worker(void)
+/* Is the process on that PGPROC the one recorded (a PID alone may be reused)? */
+static bool
+proc_is(int pgprocno, int pid)
 {
-	Assert(shared);
+	return pgprocno >= 0 && ProcGlobal->allProcs[pgprocno].pid == pid;
+}
+
+/* As a worker or backend exits: it is no longer listed, and its claims end. */
+static void
+detach(int code, Datum arg)
+{
+	int			index = DatumGetInt32(arg);
+	int			me = MyProc->pgprocno;
+
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	shared->worker_pgprocno = MyProc->pgprocno;
+	if (index >= 0 && shared->worker_pgprocno[index] == me)
+		shared->worker_pgprocno[index] = -1;
+	for (int i = 0; i < shared->n_slots; i++)
+		if (shared->slots[i].in_flight == me)
+			shared->slots[i].in_flight = -1;
+	if (MyBackendId > 0 && MyBackendId <= shared->n_waiters)
+		waiters()[MyBackendId - 1].waiting = false;
 	LWLockRelease(shared->lock);
+}
+
+/* Once per backend that uses the registry: its claims and waits end with it. */
+static void
+ensure_detach_at_exit(void)
+{
+	static bool registered = false;
+
+	if (shared && !registered && MyProc)
+	{
+		on_shmem_exit(detach, Int32GetDatum(-1));
+		registered = true;
+	}
+}
+
+bool
+lock_registry_hand_over_mine(void)
+{
+	bool		any_worker = false;
+
+	if (!shared)
+		return false;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < MAX_LOCK_WORKERS; i++)
+		if (shared->worker_pgprocno[i] >= 0)
+			any_worker = true;
+	if (any_worker)
+		for (int i = 0; i < shared->n_slots; i++)
+		{
+			LockSlot   *s = &shared->slots[i];
+
+			if (!s->in_use || s->release_pending || s->pid != MyProcPid)
+				continue;
+			/* A worker's heartbeat in flight finishes first; a claim of ours ends. */
+			if (s->in_flight == MyProc->pgprocno)
+				s->in_flight = -1;
+			if (s->active && !s->lost)
+			{
+				s->active = false;
+				s->release_pending = true;
+				s->next_refresh_ms = 0;
+			}
+			else
+				s->in_use = s->active = false;
+		}
+	LWLockRelease(shared->lock);
+	if (any_worker)
+		lock_registry_wake_worker();
+	return any_worker;
+}
+
+void
+lock_registry_attach_worker(int index, const char *credentials_digest)
+{
+	Assert(shared && index >= 0 && index < MAX_LOCK_WORKERS);
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	shared->worker_pgprocno[index] = MyProc->pgprocno;
+	memcpy(shared->credentials_digest, credentials_digest, CREDENTIALS_DIGEST_LEN);
+	LWLockRelease(shared->lock);
+	on_shmem_exit(detach, Int32GetDatum(index));
+}
+
+void
+lock_registry_publish_credentials(const char *credentials_digest)
+{
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	memcpy(shared->credentials_digest, credentials_digest, CREDENTIALS_DIGEST_LEN);
+	LWLockRelease(shared->lock);
+}
+
+LockRegistryCredentials
+lock_registry_check_credentials(const char *credentials_digest)
+{
+	LockRegistryCredentials result = REGISTRY_NO_WORKER;
+
+	if (!shared)
+		return REGISTRY_NO_WORKER;
+	LWLockAcquire(shared->lock, LW_SHARED);
+	for (int i = 0; i < MAX_LOCK_WORKERS; i++)
+		if (shared->worker_pgprocno[i] >= 0)
+			result = memcmp(shared->credentials_digest, credentials_digest,
+							CREDENTIALS_DIGEST_LEN) == 0 ?
+				REGISTRY_SAME_CREDENTIALS : REGISTRY_OTHER_CREDENTIALS;
+	LWLockRelease(shared->lock);
+	return result;
 }
 
 void
 lock_registry_wake_worker(void)
 {
-	int			worker;
+	int			workers[MAX_LOCK_WORKERS];
 
 	if (!shared)
 		return;
 	LWLockAcquire(shared->lock, LW_SHARED);
-	worker = shared->worker_pgprocno;
+	memcpy(workers, shared->worker_pgprocno, sizeof(workers));
 	LWLockRelease(shared->lock);
-	if (worker >= 0)
-		SetLatch(&ProcGlobal->allProcs[worker].procLatch);
+	for (int i = 0; i < MAX_LOCK_WORKERS; i++)
+		if (workers[i] >= 0)
+			SetLatch(&ProcGlobal->allProcs[workers[i]].procLatch);
 }
 
 bool
-lock_registry_next_due(int64 now_ms, int *handle, LockSlot *copy, long *wait_ms)
+lock_registry_next_work(int64 now_ms, int *handle, LockSlot *copy, LockWork *work,
+						long *wait_ms)
 {
 	int64		soonest = PG_INT64_MAX;
-	bool		found = false;
+	int			release = -1;
+	int			urgent = -1;
 
-	lock_shared();
-	for (int i = 0; i < n_slots() && !found; i++)
+	lock_exclusive();
+	for (int i = 0; i < n_slots(); i++)
 	{
 		LockSlot   *s = slot(i);
 
+		if (!s->in_use || s->in_flight >= 0)
+			continue;
+		if (s->release_pending)
+		{
+			if (s->next_refresh_ms <= now_ms && release < 0)
+				release = i;
+			else if (s->next_refresh_ms > now_ms)
+				soonest = Min(soonest, s->next_refresh_ms);
+			continue;
+		}
 		if (!s->active || s->lost)
 			continue;
-		if (s->next_refresh_ms <= now_ms)
-		{
-			*handle = i;
-			*copy = *s;
-			found = true;
-		}
-		else
+		if (s->next_refresh_ms > now_ms)
 			soonest = Min(soonest, s->next_refresh_ms);
+		/* Most urgent first: the lease that ends soonest. */
+		else if (urgent < 0 || s->lease_until_ms < slot(urgent)->lease_until_ms)
+			urgent = i;
+	}
+	*handle = release >= 0 ? release : urgent;
+	if (*handle >= 0)
+	{
+		LockSlot   *s = slot(*handle);
+
+		s->in_flight = MyProc->pgprocno;
+		*copy = *s;
+		*work = release >= 0 ? LOCK_WORK_RELEASE : LOCK_WORK_HEARTBEAT;
 	}
 	unlock();
 	*wait_ms = soonest == PG_INT64_MAX ? -1 : (long) Min(soonest - now_ms, (int64) LONG_MAX);
-	return found;
+	return *handle >= 0;
 }
 
 /* Is the slot still the one copied (not released or reused since)? */
 static bool
 still_same(const LockSlot *s, const LockSlot *copy)
 {
-	return s->active && s->generation == copy->generation;
+	return s->in_use && s->generation == copy->generation;
 }
 
 void
@@ -313,13 +493,14 @@ lock_registry_record_heartbeat(int handle, const LockSlot *copy, bool held,
 	lock_exclusive();
 	if (still_same(s, copy))
 	{
+		s->in_flight = -1;
 		s->last_refresh = GetCurrentTimestamp();
 		s->refresh_failures = 0;
 		if (held)
 		{
 			memcpy(s->version, grant->version, sizeof(s->version));
 			s->lease_until_ms = grant->lease_until_ms;
-			s->next_refresh_ms = grant->lease_until_ms - (2 * (int64) s->lease_ms) / 3;
+			s->next_refresh_ms = refresh_due(s);
 		}
 		else
 		{
@@ -330,6 +511,13 @@ lock_registry_record_heartbeat(int handle, const LockSlot *copy, bool held,
 	unlock();
 }
 
+/* Try again soon, but not in a tight loop. */
+static void
+retry_later(LockSlot *s)
+{
+	s->next_refresh_ms = lock_now_ms() + Max(100, s->lease_ms / 10);
+}
+
 void
 lock_registry_record_failure(int handle, const LockSlot *copy, const char *note)
 {
@@ -338,10 +526,27 @@ lock_registry_record_failure(int handle, const LockSlot *copy, const char *note)
 	lock_exclusive();
 	if (still_same(s, copy))
 	{
+		s->in_flight = -1;
 		s->refresh_failures++;
 		strlcpy(s->note, note, sizeof(s->note));
-		/* Try again soon, but not in a tight loop. */
-		s->next_refresh_ms += Max(100, s->lease_ms / 10);
+		retry_later(s);
+	}
+	unlock();
+}
+
+void
+lock_registry_release_done(int handle, const LockSlot *copy, bool again)
+{
+	LockSlot   *s = slot(handle);
+
+	lock_exclusive();
+	if (still_same(s, copy))
+	{
+		s->in_flight = -1;
+		if (again)
+			retry_later(s);
+		else
+			s->in_use = s->release_pending = false;
 	}
 	unlock();
 }
@@ -354,11 +559,19 @@ lock_registry_drop_orphans(void)
 	{
 		LockSlot   *s = slot(i);
 
-		if (s->in_use && kill(s->pid, 0) != 0 && errno == ESRCH)
+		/* A slot is its backend's while that very process (PGPROC and PID) lives. */
+		if (!s->in_use || s->release_pending || proc_is(s->pgprocno, s->pid))
+			continue;
+		if (s->active && !s->lost)
 		{
-			s->in_use = false;
 			s->active = false;
+			s->release_pending = true;
+			s->next_refresh_ms = 0;
 		}
+		else
+			s->in_use = s->active = false;
+		if (s->in_flight >= 0 && s->in_flight == s->pgprocno)
+			s->in_flight = -1;
 	}
 	unlock();
 }
@@ -377,6 +590,8 @@ lock_registry_wait_begin(uint32 lock_key)
 
 	if (!shared || MyBackendId <= 0 || MyBackendId > shared->n_waiters)
 		return;
+	/* A FATAL error skips PG_FINALLY: the exit callback ends the wait then. */
+	ensure_detach_at_exit();
 	w = &waiters()[MyBackendId - 1];
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	w->lock_key = lock_key;

@@ -26,6 +26,8 @@
 #define LOCK_ENDPOINT_SIZE 512
 #define LOCK_REGION_SIZE 65
 #define LOCK_NOTE_SIZE 256
+#define MAX_LOCK_WORKERS 16
+#define CREDENTIALS_DIGEST_LEN (64 + 1)	/* SHA-256 in hex, NUL */
 
 typedef enum LockScope
 {
@@ -35,11 +37,15 @@ typedef enum LockScope
 
 typedef struct LockSlot
 {
-	bool		in_use;			/* reserved or held */
+	bool		in_use;			/* reserved, held, or waiting for its release */
 	bool		active;			/* held: the worker refreshes it */
 	bool		lost;			/* a heartbeat found it taken over */
+	bool		release_pending;	/* its backend exited: a worker releases it */
 	LockScope	scope;
 	int			pid;			/* the holding backend */
+	int			pgprocno;		/* ...and its PGPROC, to tell a reused PID apart */
+	int			in_flight;		/* PGPROC number of the process sending a write
+								 * for it (heartbeat, refresh, release), or -1 */
 	uint32		generation;		/* changes when the slot is reused */
 	char		table[LOCK_TABLE_SIZE];
 	char		name[LOCK_NAME_SIZE];
@@ -68,6 +74,14 @@ extern int	lock_registry_reserve(void);
 extern void lock_registry_activate(int handle, const LockSlot *held);
 extern void lock_registry_free(int handle);
 extern void lock_registry_read(int handle, LockSlot *out);
+/*
+ * A manual refresh first claims the slot, waiting while a worker's
+ * heartbeat of it is in flight, so that the two never race: the later
+ * write's lease and version are the ones recorded.  record_grant and
+ * unclaim end the claim.
+ */
+extern void lock_registry_claim(int handle);
+extern void lock_registry_unclaim(int handle);
 /* After a manual refresh (lease_ms: the lease it asked for). */
 extern void lock_registry_record_grant(int handle, const LockGrant *grant, int lease_ms);
 extern void lock_registry_mark_lost(int handle, const char *why);
@@ -77,21 +91,50 @@ extern void lock_registry_set_version(int handle, const char *version);
 /* Every active slot, for dynamo_held_locks; palloc'd. */
 extern int	lock_registry_snapshot(LockSlot **out);
 
-/* The worker's side. */
-extern void lock_registry_attach_worker(void);
-/* Wakes the worker (it also fetches ID blocks ahead), if one runs. */
+/*
+ * Hands this backend's slots to the workers as it exits: held locks are
+ * released by a worker (no request from a dying backend), reserved slots
+ * are freed.  False when no worker runs (the caller releases them).
+ */
+extern bool lock_registry_hand_over_mine(void);
+
+/* The worker's side: worker index (0 also fetches ID blocks ahead). */
+extern void lock_registry_attach_worker(int index, const char *credentials_digest);
+/* After a configuration reload. */
+extern void lock_registry_publish_credentials(const char *credentials_digest);
+/* Wakes the workers, if any run. */
 extern void lock_registry_wake_worker(void);
 
+typedef enum LockRegistryCredentials
+{
+	REGISTRY_NO_WORKER,			/* no worker runs: nothing refreshes leases */
+	REGISTRY_SAME_CREDENTIALS,
+	REGISTRY_OTHER_CREDENTIALS
+} LockRegistryCredentials;
+
+/* Does a worker run, with credentials settings whose digest is this one? */
+extern LockRegistryCredentials lock_registry_check_credentials(const char *credentials_digest);
+
+typedef enum LockWork
+{
+	LOCK_WORK_HEARTBEAT,
+	LOCK_WORK_RELEASE
+} LockWork;
+
 /*
- * The next slot due for a heartbeat at now_ms: true with a copy of it;
- * false with *wait_ms, how long until the next one is due.
+ * Claims the most urgent work due at now_ms: a release, else the due
+ * heartbeat whose lease ends first.  True with a copy of the slot; false
+ * with *wait_ms, how long until the next heartbeat is due.
  */
-extern bool lock_registry_next_due(int64 now_ms, int *handle, LockSlot *copy, long *wait_ms);
+extern bool lock_registry_next_work(int64 now_ms, int *handle, LockSlot *copy, LockWork *work,
+									long *wait_ms);
 /* Records a heartbeat of the slot as copied (ignored if the slot was reused since). */
 extern void lock_registry_record_heartbeat(int handle, const LockSlot *copy, bool held,
 										   const LockGrant *grant, const char *note);
 extern void lock_registry_record_failure(int handle, const LockSlot *copy, const char *note);
-/* Frees the slots of backends that are gone (their leases simply expire). */
+/* A worker's release of an exited backend's lock is over (done or given up). */
+extern void lock_registry_release_done(int handle, const LockSlot *copy, bool retry_later);
+/* Backends that are gone without handing over: their held locks are released by a worker. */
 extern void lock_registry_drop_orphans(void);
 
 /* Waiting for a lock that is held: a release in this server wakes us. */

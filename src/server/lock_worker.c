@@ -1,5 +1,5 @@
 /*
- * lock_worker.c - the lease heartbeat worker (see lock_worker.h).
+ * lock_worker.c - the lease heartbeat workers (see lock_worker.h).
  *
  * Each held lock gets a heartbeat a third of the way into its lease: one
  * UpdateItem conditioned on the owner and the fencing token that extends
@@ -9,13 +9,26 @@
  * release or refresh says so.  A failed one (network, throttling) is a
  * WARNING and is tried again soon; the loop never ends on it.
  *
- * It also fetches ID blocks ahead: when a shared block of dynamo_nextval is
- * half used, the next one is reserved into the slot's spare (id_blocks.c).
+ * No lock's heartbeat waits behind another's: dynamo_atomic.lock_workers
+ * workers share the registry, each claiming the most urgent due work (the
+ * lease that ends first), and each heartbeat's attempts are cut to the
+ * time its own lease has left, so a heartbeat that hangs holds one worker
+ * at most until that lease ends.  Only the first worker fetches ID blocks
+ * ahead (id_blocks.c), which may be throttled for long: the others serve
+ * leases meanwhile.  The workers also release the locks of backends that
+ * exited (lock_registry_hand_over_mine), so that a dying backend sends
+ * nothing.
+ *
+ * The workers start once the server is consistent, so they run on a hot
+ * standby too (its sessions can take locks), and keep running across a
+ * promotion.  Each publishes a digest of its credentials settings: a
+ * session may take a lock only with the same, since the workers refresh
+ * and release it with theirs.
  *
  * Like worker_spi: SIGTERM is die() (a request in flight is abandoned at
  * the next interrupt check, within 100 ms), SIGHUP reloads the
  * configuration, WaitLatch exits on postmaster death, and the postmaster
- * restarts the worker a second after it ends; the registry, in shared
+ * restarts a worker a second after it ends; the registry, in shared
  * memory, is untouched by that.
  */
 #include "postgres.h"
@@ -31,6 +44,7 @@
 #include "utils/wait_event.h"
 
 #include "counter_item.h"
+#include "settings.h"
 #include "id_blocks.h"
 #include "lock_item.h"
 #include "lock_registry.h"
@@ -45,17 +59,22 @@ PGDLLEXPORT void dynamo_atomic_lock_worker_main(Datum arg);
 void
 lock_worker_register(void)
 {
-	BackgroundWorker worker = {0};
+	for (int i = 0; i < dynamo_lock_workers; i++)
+	{
+		BackgroundWorker worker = {0};
 
-	/* A connection to no database: it shows in pg_stat_activity and can be signalled. */
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 1;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "dynamo_atomic");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "dynamo_atomic_lock_worker_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "dynamo_atomic lock worker");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "dynamo_atomic lock worker");
-	RegisterBackgroundWorker(&worker);
+		/* A connection to no database: it shows in pg_stat_activity and can be signalled. */
+		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+		/* Consistent, not recovery finished: hot standby sessions take locks too. */
+		worker.bgw_start_time = BgWorkerStart_ConsistentState;
+		worker.bgw_restart_time = 1;
+		worker.bgw_main_arg = Int32GetDatum(i);
+		snprintf(worker.bgw_library_name, BGW_MAXLEN, "dynamo_atomic");
+		snprintf(worker.bgw_function_name, BGW_MAXLEN, "dynamo_atomic_lock_worker_main");
+		snprintf(worker.bgw_name, BGW_MAXLEN, "dynamo_atomic lock worker %d", i + 1);
+		snprintf(worker.bgw_type, BGW_MAXLEN, "dynamo_atomic lock worker");
+		RegisterBackgroundWorker(&worker);
+	}
 }
 
 /* One heartbeat; DynamoDB and network errors become a WARNING and a failure count. */
@@ -67,7 +86,10 @@ heartbeat(int handle, const LockSlot *copy, MemoryContext scratch)
 
 	PG_TRY();
 	{
-		if (lock_item_heartbeat(&target, copy->fencing_token, copy->lease_ms, &grant))
+		/* Worth nothing once the lease has ended (the floor gives a late one a chance). */
+		TimestampTz deadline = lock_ms_to_timestamptz(copy->lease_until_ms);
+
+		if (lock_item_heartbeat(&target, copy->fencing_token, copy->lease_ms, deadline, &grant))
 			lock_registry_record_heartbeat(handle, copy, true, &grant, NULL);
 		else
 		{
@@ -95,6 +117,37 @@ heartbeat(int handle, const LockSlot *copy, MemoryContext scratch)
 						copy->name, error->message)));
 	}
 	PG_END_TRY();
+}
+
+/*
+ * Releases the lock of a backend that exited.  A failure is tried again
+ * until the lease ends, which frees the lock anyway.
+ */
+static void
+release(int handle, const LockSlot *copy, MemoryContext scratch)
+{
+	LockTarget	target = {copy->endpoint, copy->region, copy->table, copy->name, copy->owner};
+	volatile bool again = false;
+
+	PG_TRY();
+	{
+		(void) lock_item_release(&target, copy->fencing_token, NULL);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error;
+
+		MemoryContextSwitchTo(scratch);
+		error = CopyErrorData();
+		FlushErrorState();
+		again = lock_now_ms() < copy->lease_until_ms;
+		ereport(WARNING,
+				(errmsg("dynamo_atomic: could not release lock \"%s\" of exited backend %d: %s",
+						copy->name, copy->pid, error->message),
+				 again ? 0 : errdetail("Its lease has ended.")));
+	}
+	PG_END_TRY();
+	lock_registry_release_done(handle, copy, again);
 }
 
 /* Fetches a counter's next ID block ahead, into the slot's spare. */
@@ -125,10 +178,22 @@ prefetch(int slot, IdCounter *c, MemoryContext scratch)
 	PG_END_TRY();
 }
 
+/* Makes the call in the scratch context, which is reset afterwards. */
+#define IN_SCRATCH(scratch, call) \
+	do { \
+		MemoryContext old_ = MemoryContextSwitchTo(scratch); \
+		call; \
+		MemoryContextSwitchTo(old_); \
+		MemoryContextReset(scratch); \
+		CHECK_FOR_INTERRUPTS(); \
+	} while (0)
+
 void
 dynamo_atomic_lock_worker_main(Datum arg)
 {
+	int			index = DatumGetInt32(arg);
 	MemoryContext scratch;
+	char		digest[CREDENTIALS_DIGEST_LEN];
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -137,13 +202,15 @@ dynamo_atomic_lock_worker_main(Datum arg)
 
 	scratch = AllocSetContextCreate(TopMemoryContext, "dynamo_atomic lock worker",
 									ALLOCSET_DEFAULT_SIZES);
-	lock_registry_attach_worker();
-	ereport(LOG, (errmsg("dynamo_atomic lock worker started")));
+	settings_credentials_digest(digest);
+	lock_registry_attach_worker(index, digest);
+	ereport(LOG, (errmsg("dynamo_atomic lock worker %d started", index + 1)));
 
 	for (;;)
 	{
 		int			handle;
 		LockSlot	copy;
+		LockWork	work;
 		long		wait_ms = MAX_SLEEP_MS;
 
 		CHECK_FOR_INTERRUPTS();
@@ -151,30 +218,28 @@ dynamo_atomic_lock_worker_main(Datum arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			settings_credentials_digest(digest);
+			lock_registry_publish_credentials(digest);
 		}
 
 		lock_registry_drop_orphans();
-		while (lock_registry_next_due(lock_now_ms(), &handle, &copy, &wait_ms))
+		while (lock_registry_next_work(lock_now_ms(), &handle, &copy, &work, &wait_ms))
 		{
-			MemoryContext old = MemoryContextSwitchTo(scratch);
-
-			heartbeat(handle, &copy, scratch);
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(scratch);
-			CHECK_FOR_INTERRUPTS();
+			if (work == LOCK_WORK_RELEASE)
+				IN_SCRATCH(scratch, release(handle, &copy, scratch));
+			else
+				IN_SCRATCH(scratch, heartbeat(handle, &copy, scratch));
 		}
+		if (index == 0)
 		{
 			int			slot;
 			IdCounter	counter;
 
-			while (id_blocks_prefetch_due(&slot, &counter))
+			/* One at a time: due leases come first again after each. */
+			if (id_blocks_prefetch_due(&slot, &counter))
 			{
-				MemoryContext old = MemoryContextSwitchTo(scratch);
-
-				prefetch(slot, &counter, scratch);
-				MemoryContextSwitchTo(old);
-				MemoryContextReset(scratch);
-				CHECK_FOR_INTERRUPTS();
+				IN_SCRATCH(scratch, prefetch(slot, &counter, scratch));
+				wait_ms = 0;
 			}
 		}
 		if (wait_ms < 0 || wait_ms > MAX_SLEEP_MS)

@@ -11,10 +11,13 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "lib/stringinfo.h"
 #include "utils/guc.h"
 
 #include "endpoint.h"
+#include "lock_registry.h"
 #include "settings.h"
+#include "sigv4.h"
 
 char	   *dynamo_endpoint = NULL;
 char	   *dynamo_region = NULL;
@@ -34,11 +37,30 @@ int			dynamo_query_page_size = 0;
 int			dynamo_lock_clock_skew_ms = 1000;
 int			dynamo_max_locks = 512;
 int			dynamo_max_id_counters = 64;
+int			dynamo_lock_workers = 3;
 int			dynamo_id_cache = 1;
 bool		dynamo_id_prefetch = true;
 
 /* dynamo_atomic.allowed_tables as ",A,B,", or NULL for any table. */
 static const char *allowed_tables_list = NULL;
+
+void
+settings_credentials_digest(char *out)
+{
+	const char *const values[] = {
+		dynamo_access_key_id, dynamo_secret_access_key, dynamo_session_token, dynamo_profile
+	};
+	StringInfoData buf;
+
+	/* Length-prefixed, so that no two settings run together alike. */
+	initStringInfo(&buf);
+	for (int i = 0; i < lengthof(values); i++)
+		appendStringInfo(&buf, "%zu:%s;", values[i] ? strlen(values[i]) : 0, values[i] ? values[i] : "");
+	if (!sigv4_sha256_hex(buf.data, buf.len, out))
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not hash the credentials settings")));
+	explicit_bzero(buf.data, buf.len);
+	pfree(buf.data);
+}
 
 bool
 table_name_is_valid(const char *name)
@@ -294,6 +316,13 @@ settings_define(void)
 								"Counters whose ID blocks are shared in shared memory.",
 								NULL,
 								&dynamo_max_id_counters, 64, 1, 100000,
+								PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("dynamo_atomic.lock_workers",
+								"Lock workers: heartbeats and releases of different locks run side by side.",
+								"A heartbeat that hangs holds one worker, at most until its own lease ends; "
+								"the first worker also fetches ID blocks ahead.",
+								&dynamo_lock_workers, 3, 2, MAX_LOCK_WORKERS,
 								PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("dynamo_atomic.id_prefetch",
 							 "Let the lock worker fetch a counter's next ID block ahead (cache of 2 or more).",

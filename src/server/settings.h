@@ -25,10 +25,19 @@ extern int	dynamo_query_page_size;
 extern int	dynamo_lock_clock_skew_ms;
 extern int	dynamo_max_locks;
 extern int	dynamo_max_id_counters;
+extern int	dynamo_lock_workers;
 extern int	dynamo_id_cache;
 extern bool dynamo_id_prefetch;
 
 extern void settings_define(void);
+
+/*
+ * A digest (SHA-256, hex, NUL-terminated: CREDENTIALS_DIGEST_LEN bytes) of
+ * the credentials settings as this process sees them: equal digests sign
+ * with the same identity, since every process of a server shares its
+ * environment and files.
+ */
+extern void settings_credentials_digest(char *out);
 
 /* True for a valid DynamoDB table name: 3-255 of [A-Za-z0-9_.-]. */
 extern bool table_name_is_valid(const char *name);

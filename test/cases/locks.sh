@@ -78,8 +78,11 @@ cluster_b() {
 		-c "SELECT (dynamo_get_lock('exit-lock', 60000, 0, '$T')).lock_name" >/dev/null
 	gone() { [[ $(on_a sql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'exiting-holder'") == 0 ]]; }
 	harness_wait_for 10 gone || true
-	expect_eq "backend exit releases a session lock at once (another cluster takes it, lease 60 s)" t \
-		"$(sql -c "SELECT dynamo_try_get_lock('exit-lock', 1000, '$T') IS NOT NULL")"
+	# a lock worker releases it: polled, and bounded
+	local t_gone=$(now_ms)
+	taken_here() { [[ $(sql -c "SELECT dynamo_try_get_lock('exit-lock', 1000, '$T') IS NOT NULL") == t ]]; }
+	expect_true "backend exit releases a session lock (another cluster takes it, lease 60 s)" harness_wait_for 5 taken_here
+	within "...within a second of the exit" "$(($(now_ms) - t_gone))" 0 1000
 
 	# --- the heartbeat keeps a 2 s lease alive for as long as its holder lives
 	on_a background_holder hb-holder "SELECT dynamo_get_lock('hb-lock', $LEASE, 0, '$T')" ||
@@ -195,11 +198,11 @@ expect_true "the worker marks a lock lost when its heartbeat is refused" harness
 stop_session worker-loss
 
 # --- the worker, terminated, is restarted by the postmaster and resumes refreshing
-worker_pid() { sql -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'dynamo_atomic lock worker'"; }
-old_worker=$(worker_pid)
-expect_true "the lock worker runs" test -n "$old_worker"
+workers() { sql -c "SELECT count(*) FILTER (WHERE pid = ${1:-0}), count(*) FROM pg_stat_activity WHERE backend_type = 'dynamo_atomic lock worker'"; }
+old_worker=$(sql -c "SELECT min(pid) FROM pg_stat_activity WHERE backend_type = 'dynamo_atomic lock worker'")
+expect_eq "the lock workers run (dynamo_atomic.lock_workers of them)" "0|$(sql -c "SHOW dynamo_atomic.lock_workers")" "$(workers)"
 sql -c "SELECT pg_terminate_backend($old_worker)" >/dev/null
-restarted() { local p; p=$(worker_pid); [[ -n $p && $p != "$old_worker" ]]; }
+restarted() { [[ $(workers "$old_worker") == "0|$(sql -c "SHOW dynamo_atomic.lock_workers")" ]]; }
 expect_true "a terminated lock worker is restarted" harness_wait_for 15 restarted
 background_holder after-restart "SELECT dynamo_get_lock('after-restart', 1500, 0, '$T')" || fail "after restart: lock not taken"
 refreshed() { [[ $(sql -c "SELECT last_refresh IS NOT NULL FROM dynamo_held_locks WHERE lock_name = 'after-restart'") == t ]]; }

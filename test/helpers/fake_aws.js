@@ -17,6 +17,9 @@
 //   drop-answer     forwarded and applied, then the connection is closed unanswered
 //   apply-then-500  forwarded and applied, then answered 500 InternalServerError
 //   apply-then-hang forwarded and applied, then never answered
+//   drop-request    not forwarded: the connection is closed unanswered, so the
+//                   client cannot tell it from a lost answer
+//   delay           forwarded after ms=N milliseconds (default 3000)
 //   unprocessed     BatchWriteItem/BatchGetItem: the first half is forwarded,
 //                   the second half comes back as UnprocessedItems/Keys
 //
@@ -143,6 +146,10 @@ function dynamodb(req, body, res) {
       return forward(req, body, res, () => {});
     case 'unprocessed':
       return halfProcessed(req, body, res);
+    case 'drop-request':
+      return req.socket.destroy();
+    case 'delay':
+      return setTimeout(() => forward(req, body, res, passOn(res)), rule.ms);
     default:
       return send(res, 400, { message: 'unknown fault ' + rule.kind });
   }
@@ -162,7 +169,8 @@ const handler = (req, res) => {
         rules = [];
         log.length = 0;
       }
-      if (kind) rules.push({ kind, remaining: Number(p.get('count') || -1), target: p.get('target'), match: p.get('match') });
+      if (kind) rules.push({ kind, remaining: Number(p.get('count') || -1), target: p.get('target'), match: p.get('match'),
+        ms: Number(p.get('ms') || 3000) });
       return send(res, 200, { ok: true });
     }
     // The start of the body tells writes of one operation apart (no secret is in a DynamoDB body).
