@@ -20,6 +20,7 @@
 //   drop-request    not forwarded: the connection is closed unanswered, so the
 //                   client cannot tell it from a lost answer
 //   delay           forwarded after ms=N milliseconds (default 3000)
+//   answer-late     forwarded and applied at once, answered ms=N milliseconds later
 //   unprocessed     BatchWriteItem/BatchGetItem: the first half is forwarded,
 //                   the second half comes back as UnprocessedItems/Keys
 //
@@ -150,6 +151,8 @@ function dynamodb(req, body, res) {
       return req.socket.destroy();
     case 'delay':
       return setTimeout(() => forward(req, body, res, passOn(res)), rule.ms);
+    case 'answer-late':
+      return forward(req, body, res, (...answer) => setTimeout(() => passOn(res)(...answer), rule.ms));
     default:
       return send(res, 400, { message: 'unknown fault ' + rule.kind });
   }
