@@ -79,3 +79,16 @@ case_begin() {
 on_a() {
 	PGHOST=$A_PGHOST PGPORT=$A_PGPORT PGUSER=$A_PGUSER PGPASSWORD=$A_PGPASSWORD PGDATABASE=$A_PGDATABASE "$@"
 }
+
+# background_holder NAME SQL...: a session (application_name NAME) that runs
+# the statements and then sleeps; returns once it holds its lock.  Its
+# output goes to $WORK/NAME.out.
+background_holder() {
+	local name=$1
+	shift
+	local args=(-c "SET application_name = '$name'")
+	for s in "$@"; do args+=(-c "$s"); done
+	psql -X -qAt "${args[@]}" -c "SELECT pg_sleep(60)" >"$WORK/$name.out" 2>&1 &
+	holding() { [[ $(sql -c "SELECT count(*) FROM dynamo_held_locks h JOIN pg_stat_activity a USING (pid) WHERE a.application_name = '$name'") -ge 1 ]]; }
+	harness_wait_for 10 holding
+}
