@@ -128,6 +128,14 @@ if [[ ${1:-} == not-preloaded ]]; then
 	not_preloaded
 	exit 0
 fi
+if [[ ${1:-} == no-worker ]]; then
+	r=$(psql -X -v VERBOSITY=terse -c "SET client_min_messages = notice" -c "CREATE EXTENSION dynamo_atomic" \
+		-c "SELECT lock_name FROM dynamo_get_lock('nw-lock', 30000, 0, '$T')" 2>&1)
+	expect_true "preloaded but no lock worker running (max_worker_processes = 0): the first lock says its lease is not refreshed" \
+		grep -q 'NOTICE:  no dynamo_atomic lock worker is running: lock leases are not refreshed' <<<"$r"
+	expect_true "...and the lock is taken" grep -q 'nw-lock' <<<"$r"
+	exit 0
+fi
 
 work=$(mktemp -d)
 WORK=$work
@@ -252,3 +260,7 @@ pg_virtualenv "${pg_options[@]}" bash "${BASH_SOURCE[0]}" cluster-b || fail "loc
 mapfile -t pg_options < <(harness_pg_options | sed '/^-o$/{N;/shared_preload_libraries/d}')
 log "locks: a cluster without shared_preload_libraries"
 pg_virtualenv "${pg_options[@]}" bash "${BASH_SOURCE[0]}" not-preloaded || fail "locks: the not-preloaded checks did not run"
+
+mapfile -t pg_options < <(harness_pg_options)
+log "locks: a preloaded cluster where no lock worker can start"
+pg_virtualenv "${pg_options[@]}" -o max_worker_processes=0 bash "${BASH_SOURCE[0]}" no-worker || fail "locks: the no-worker checks did not run"
