@@ -128,6 +128,21 @@ raise_not_available(const LockTarget *t, bool by_lock_timeout)
 }
 
 /*
+ * An answer that came late leaves little or none of the lease it granted
+ * (each attempt counts the lease from its own start, and is cut at the
+ * lease's length): when a heartbeat would already be due, one is sent now,
+ * before the lock is handed to the caller.  False if the lock was taken
+ * over meanwhile (treated as not acquired).
+ */
+static bool
+lease_still_good(const LockTarget *t, int lease_ms, LockGrant *grant)
+{
+	if (lock_now_ms() < grant->lease_until_ms - (2 * (int64) lease_ms) / 3)
+		return true;
+	return lock_item_heartbeat(t, grant->fencing_token, lease_ms, 0, grant);
+}
+
+/*
  * Takes the lock, waiting up to wait_ms (try: not at all).  Returns false
  * only for try when it is held.
  */
@@ -154,7 +169,8 @@ acquire(const LockTarget *t, int lease_ms, int wait_ms, bool try, LockGrant *gra
 			int64		now;
 			long		sleep_ms;
 
-			if (lock_item_acquire(t, lease_ms, dynamo_lock_clock_skew_ms, lock_session_holder(), grant))
+			if (lock_item_acquire(t, lease_ms, dynamo_lock_clock_skew_ms, lock_session_holder(), grant) &&
+				lease_still_good(t, lease_ms, grant))
 			{
 				taken = true;
 				break;
@@ -236,7 +252,17 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 	t.owner = lock_session_owner();
 
 	/* A slot first: a full registry refuses before anything is written. */
+	lock_session_register_callbacks();
 	handle = lock_registry_reserve();
+	memset(&held, 0, sizeof(held));
+	strlcpy(held.table, table, sizeof(held.table));
+	strlcpy(held.name, name, sizeof(held.name));
+	strlcpy(held.owner, t.owner, sizeof(held.owner));
+	strlcpy(held.endpoint, ep.url, sizeof(held.endpoint));
+	strlcpy(held.region, ep.region, sizeof(held.region));
+	held.lease_ms = lease_ms;
+	/* Should this backend die before the answer, the lock it may have is released by owner. */
+	lock_registry_prepare(handle, &held);
 	PG_TRY();
 	{
 		if (!acquire(&t, lease_ms, wait_ms, try, &grant))
@@ -254,16 +280,9 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 	if (handle < 0)
 		PG_RETURN_NULL();
 
-	memset(&held, 0, sizeof(held));
 	held.scope = scope;
-	strlcpy(held.table, table, sizeof(held.table));
-	strlcpy(held.name, name, sizeof(held.name));
-	strlcpy(held.owner, t.owner, sizeof(held.owner));
 	strlcpy(held.version, grant.version, sizeof(held.version));
-	strlcpy(held.endpoint, ep.url, sizeof(held.endpoint));
-	strlcpy(held.region, ep.region, sizeof(held.region));
 	held.fencing_token = grant.fencing_token;
-	held.lease_ms = lease_ms;
 	held.lease_until_ms = grant.lease_until_ms;
 	lock_registry_activate(handle, &held);
 	lock_session_add(handle);
@@ -370,7 +389,7 @@ dynamo_release_lock(PG_FUNCTION_ARGS)
 		PG_RETURN_BOOL(false);
 	}
 	t = (LockTarget) {s.endpoint, s.region, s.table, s.name, s.owner};
-	released = !s.lost && lock_item_release(&t, s.fencing_token, &why_not);
+	released = !s.lost && lock_item_release(&t, s.fencing_token, 0, &why_not);
 	lock_session_forget(handle);
 	if (!released)
 		ereport(NOTICE,

@@ -116,10 +116,34 @@ lock_session_forget(int handle)
 	lock_registry_wake_waiters(lock_registry_key(s.table, s.name));
 }
 
-/* Releases one lock as its scope ends: bounded, and a failure is a WARNING. */
+/* Removes a slot from this session's list, leaving the slot itself alone. */
 static void
-release_at_scope_end(int handle)
+drop_from_list(int handle)
 {
+	ListCell   *lc;
+
+	foreach(lc, held)
+	{
+		HeldLock   *h = lfirst(lc);
+
+		if (h->handle == handle)
+		{
+			held = foreach_delete_current(held, lc);
+			pfree(h);
+			break;
+		}
+	}
+}
+
+/*
+ * Releases one lock as its scope ends: bounded, and a failure is a
+ * WARNING.  False when the release failed; at backend exit the slot is then
+ * kept for the lock workers, who retry until its lease ends.
+ */
+static bool
+release_at_scope_end(int handle, bool at_exit)
+{
+	volatile bool released = true;
 	LockSlot	s;
 	int			saved_timeout = dynamo_request_timeout_ms;
 	int			saved_connect = dynamo_connect_timeout_ms;
@@ -134,7 +158,7 @@ release_at_scope_end(int handle)
 	{
 		LockTarget	t = {s.endpoint, s.region, s.table, s.name, s.owner};
 
-		if (!s.lost && !lock_item_release(&t, s.fencing_token, NULL))
+		if (!s.lost && !lock_item_release(&t, s.fencing_token, 0, NULL))
 			ereport(NOTICE,
 					(errmsg("lock \"%s\" was no longer held by this session when its scope ended", s.name)));
 	}
@@ -145,17 +169,24 @@ release_at_scope_end(int handle)
 		MemoryContextSwitchTo(release_context);
 		error = CopyErrorData();
 		FlushErrorState();
+		released = false;
 		ereport(WARNING,
 				(errmsg("could not release lock \"%s\": %s", s.name, error->message),
+				 at_exit && lock_registry_is_shared() ?
+				 errdetail("A lock worker tries again until its lease ends.") :
 				 errdetail("Its lease ends it at the latest %d ms after the last heartbeat.", s.lease_ms)));
 	}
 	PG_END_TRY();
 	dynamo_request_timeout_ms = saved_timeout;
 	dynamo_connect_timeout_ms = saved_connect;
 	dynamo_max_retries = saved_retries;
-	lock_session_forget(handle);
+	if (released || !at_exit)
+		lock_session_forget(handle);
+	else
+		drop_from_list(handle);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(release_context);
+	return released;
 }
 
 /*
@@ -180,7 +211,7 @@ release_scope(bool all, SubTransactionId subxact)
 			handles = lappend_int(handles, h->handle);
 	}
 	foreach(lc, handles)
-		release_at_scope_end(lfirst_int(lc));
+		(void) release_at_scope_end(lfirst_int(lc), false);
 	list_free(handles);
 }
 
@@ -259,33 +290,44 @@ at_subxact_end(SubXactEvent event, SubTransactionId subxact,
 
 /*
  * As the backend exits, however it exits (a FATAL error, a termination in
- * the middle of a request).  With workers running, they release the
- * session's locks: nothing is sent from a dying backend, and nothing here
- * can fail.  Without, each release is tried here on its own: inside
- * proc_exit every ERROR would become FATAL and end the rest, so for the
- * length of each attempt it is caught as in a running backend.
+ * the middle of a request): each session lock is released here on its
+ * own, bounded as at a transaction's end.  Inside proc_exit every ERROR
+ * would become FATAL and end the rest, so for the length of each attempt
+ * errors are caught as in a running backend, and interrupts stay held as
+ * proc_exit holds them (a caught ERROR resets that).  What could not be
+ * released, and an acquire that this exit cut short, the lock workers
+ * release until the lease ends (lock_registry_hand_over_mine); without
+ * workers their leases end them.
  */
 static void
 at_backend_exit(int code, Datum arg)
 {
-	if (held == NIL)
-		return;
-	if (lock_registry_hand_over_mine())
-	{
-		held = NIL;
-		return;
-	}
+	uint32		holdoff = InterruptHoldoffCount;
+
 	while (held != NIL)
 	{
 		int			handle = ((HeldLock *) linitial(held))->handle;
-		uint32		holdoff = InterruptHoldoffCount;
 
 		proc_exit_inprogress = false;
-		release_at_scope_end(handle);
+		(void) release_at_scope_end(handle, true);
 		proc_exit_inprogress = true;
-		/* A caught ERROR resets it; interrupts stay held while exiting. */
 		InterruptHoldoffCount = holdoff;
+		ProcDiePending = QueryCancelPending = false;
 	}
+	lock_registry_hand_over_mine();
+}
+
+void
+lock_session_register_callbacks(void)
+{
+	if (callbacks_registered)
+		return;
+	release_context = AllocSetContextCreate(TopMemoryContext, "dynamo_atomic lock release",
+											ALLOCSET_SMALL_SIZES);
+	RegisterXactCallback(at_xact_end, NULL);
+	RegisterSubXactCallback(at_subxact_end, NULL);
+	before_shmem_exit(at_backend_exit, 0);
+	callbacks_registered = true;
 }
 
 void
@@ -294,15 +336,7 @@ lock_session_add(int handle)
 	MemoryContext old;
 	HeldLock   *h;
 
-	if (!callbacks_registered)
-	{
-		release_context = AllocSetContextCreate(TopMemoryContext, "dynamo_atomic lock release",
-												ALLOCSET_SMALL_SIZES);
-		RegisterXactCallback(at_xact_end, NULL);
-		RegisterSubXactCallback(at_subxact_end, NULL);
-		before_shmem_exit(at_backend_exit, 0);
-		callbacks_registered = true;
-	}
+	lock_session_register_callbacks();
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	h = palloc(sizeof(HeldLock));
 	h->handle = handle;

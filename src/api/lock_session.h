@@ -4,8 +4,8 @@
  *
  * Transaction-scope locks are released at COMMIT or ROLLBACK (or when the
  * subtransaction that took them rolls back), session-scope locks when the
- * backend exits, however it exits (before_shmem_exit): the lock workers
- * release them, or without workers the backend itself.  Those releases
+ * backend exits, however it exits (before_shmem_exit), by the backend itself
+ * and, for what it could not release, by the lock workers.  Those releases
  * never raise an ERROR: a failure is a WARNING, each attempt is bounded
  * (2 s, one retry), and the lease ends the lock anyway.  If the server
  * dies, the lease simply expires.
@@ -26,6 +26,8 @@ extern const char *lock_session_holder(void);
  */
 extern LockRegistryCredentials lock_session_worker_credentials(void);
 
+/* The scope and exit callbacks: before a slot is reserved, so that any exit frees it. */
+extern void lock_session_register_callbacks(void);
 /* Registers a held lock's slot with this session (and the scope callbacks). */
 extern void lock_session_add(int handle);
 /* The slot of a lock this session holds, or -1. */

@@ -23,8 +23,8 @@
 #define CONTENT_TYPE "application/x-amz-json-1.0"
 #define BACKOFF_BASE_MS 50
 #define BACKOFF_CAP_MS 5000
-/* An attempt made close to its deadline still gets this long. */
-#define DEADLINE_FLOOR_MS 100
+/* An attempt made close to its deadline still gets this long (a TLS reconnect fits). */
+#define DEADLINE_FLOOR_MS 500
 
 DynamoBackendStats dynamo_backend_stats;
 
@@ -212,6 +212,8 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 		req.body = body;
 		req.body_len = body_len;
 		left = Max(left, DEADLINE_FLOOR_MS);
+		if (call->attempt_timeout_ms > 0)
+			left = Min(left, call->attempt_timeout_ms);
 		req.connect_timeout_ms = (int) Min(dynamo_connect_timeout_ms, left);
 		req.timeout_ms = (int) Min(dynamo_request_timeout_ms, left);
 		req.resend_safe = resend_safe;

@@ -60,6 +60,13 @@ typedef struct DdbCall
 	 * refresh is worth nothing once its lease has ended.
 	 */
 	TimestampTz deadline;
+
+	/*
+	 * No single attempt runs longer than this (0: request_timeout_ms
+	 * alone): an acquire whose answer comes after its lease has ended is
+	 * worth less than a prompt second try.
+	 */
+	int			attempt_timeout_ms;
 } DdbCall;
 
 typedef struct DdbResult

@@ -184,6 +184,7 @@ lock_item_acquire(const LockTarget *t, int lease_ms, int skew_ms, const char *ho
 	add_number(values, ":one", 1);
 	call.before_attempt = lease_times_for_attempt;
 	call.before_attempt_arg = &lt;
+	call.attempt_timeout_ms = lease_ms;
 
 	if (!run_conditional(&call, t, req, NULL, &resp))
 		return false;
@@ -208,13 +209,14 @@ lock_item_heartbeat(const LockTarget *t, int64 token, int lease_ms, TimestampTz 
 	add_number(values, ":token", token);
 	call.before_attempt = lease_times_for_attempt;
 	call.before_attempt_arg = &lt;
+	call.attempt_timeout_ms = lease_ms;
 	call.deadline = deadline;
 	/* A resend after a lost answer finds its own write: owner and token unchanged. */
 	return run_conditional(&call, t, req, NULL, NULL);
 }
 
 bool
-lock_item_release(const LockTarget *t, int64 token, char **why_not)
+lock_item_release(const LockTarget *t, int64 token, TimestampTz deadline, char **why_not)
 {
 	cJSON	   *values;
 	cJSON	   *req = lock_request(t, &values);
@@ -228,11 +230,13 @@ lock_item_release(const LockTarget *t, int64 token, char **why_not)
 	/* last_release, which no acquire touches, tells a resend whether the first sending landed. */
 	lock_expressions(req, "REMOVE #owner, #holder SET #version = :version, #released = :version, "
 					 "#lease = :zero, #ttl = :ttl",
-					 "#owner = :me AND #token = :token");
+					 token ? "#owner = :me AND #token = :token" : "#owner = :me");
 	ddb_add_string_value(values, ":version", version);
 	add_number(values, ":zero", 0);
 	add_number(values, ":ttl", now / 1000 + LOCK_TTL_AFTER_LEASE_S);
-	add_number(values, ":token", token);
+	if (token)
+		add_number(values, ":token", token);
+	call.deadline = deadline;
 	if (run_conditional(&call, t, req, &maybe_applied_before, NULL))
 		return true;
 	if (!maybe_applied_before)

@@ -98,9 +98,13 @@ extern bool lock_item_heartbeat(const LockTarget *t, int64 token, int lease_ms,
 
 /*
  * Frees the lock if that acquisition still holds it; false if not, with
- * *why_not (when not NULL) naming the holder if that was read.
+ * *why_not (when not NULL) naming the holder if that was read.  Token 0:
+ * whatever acquisition of this owner holds it (an acquire cut short, whose
+ * token is unknown; owners are unique to a backend).  No attempt runs past
+ * deadline (0: none).
  */
-extern bool lock_item_release(const LockTarget *t, int64 token, char **why_not);
+extern bool lock_item_release(const LockTarget *t, int64 token, TimestampTz deadline,
+							  char **why_not);
 
 /* The item as it is (a consistent read, where t says). */
 extern void lock_item_read(const LockTarget *t, LockHolder *out);

@@ -43,6 +43,14 @@
 static CURLM *multi_handle = NULL;
 static CURL *easy_handle = NULL;
 
+/*
+ * The easy handle is in the multi handle during a transfer.  A FATAL error
+ * in the middle of one (pg_terminate_backend) skips the PG_FINALLY that
+ * detaches it, and the releases sent as the backend exits would all fail to
+ * start: the next transfer detaches it first.
+ */
+static bool easy_attached = false;
+
 /* The response body, filled by write_body(); reused between calls. */
 static struct
 {
@@ -367,6 +375,11 @@ http_perform(const HttpRequest *req, HttpResponse *resp)
 	transfer.resend_safe = req->resend_safe;
 
 	CHECK_FOR_INTERRUPTS();
+	if (easy_attached)
+	{
+		curl_multi_remove_handle(multi_handle, easy_handle);
+		easy_attached = false;
+	}
 	start = GetCurrentTimestamp();
 	PG_TRY();
 	{
@@ -376,6 +389,7 @@ http_perform(const HttpRequest *req, HttpResponse *resp)
 			ereport(ERROR,
 					(errcode(ERRCODE_INTERNAL_ERROR),
 					 errmsg("could not start an HTTP transfer")));
+		easy_attached = true;
 		pgstat_report_wait_start(PG_WAIT_EXTENSION);
 		rc = drive_transfer();
 		pgstat_report_wait_end();
@@ -385,6 +399,7 @@ http_perform(const HttpRequest *req, HttpResponse *resp)
 		pgstat_report_wait_end();
 		/* Detaching mid-transfer aborts it; a finished connection stays pooled. */
 		curl_multi_remove_handle(multi_handle, easy_handle);
+		easy_attached = false;
 		curl_easy_setopt(easy_handle, CURLOPT_HTTPHEADER, NULL);
 		free_headers(headers);
 	}

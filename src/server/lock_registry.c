@@ -83,6 +83,8 @@ lock_registry_shmem_init(void *base, bool found, LWLock *lock)
 	for (int i = 0; i < MAX_LOCK_WORKERS; i++)
 		shared->worker_pgprocno[i] = -1;
 	shared->n_slots = dynamo_max_locks;
+	/* The postmaster's settings, which every worker starts with. */
+	settings_credentials_digest(shared->credentials_digest);
 	shared->n_waiters = MaxBackends;
 	shared->waiters_offset = MAXALIGN(slots_size());
 }
@@ -140,8 +142,14 @@ lock_registry_reserve(void)
 	ensure_detach_at_exit();
 	lock_exclusive();
 	for (int i = 0; i < n_slots() && found < 0; i++)
-		if (!slot(i)->in_use)
+	{
+		LockSlot   *s = slot(i);
+
+		/* A release no worker got to before its lease ended is moot. */
+		if (!s->in_use ||
+			(s->release_pending && s->in_flight < 0 && s->lease_until_ms < lock_now_ms()))
 			found = i;
+	}
 	if (found >= 0)
 	{
 		LockSlot   *s = slot(found);
@@ -173,6 +181,21 @@ lock_registry_reserve(void)
 	}
 	local_n_slots = local_n_slots ? 2 * local_n_slots : 8;
 	return lock_registry_reserve();
+}
+
+void
+lock_registry_prepare(int handle, const LockSlot *target)
+{
+	LockSlot   *s = slot(handle);
+
+	lock_exclusive();
+	strlcpy(s->table, target->table, sizeof(s->table));
+	strlcpy(s->name, target->name, sizeof(s->name));
+	strlcpy(s->owner, target->owner, sizeof(s->owner));
+	strlcpy(s->endpoint, target->endpoint, sizeof(s->endpoint));
+	strlcpy(s->region, target->region, sizeof(s->region));
+	s->lease_ms = target->lease_ms;
+	unlock();
 }
 
 /* A heartbeat is due a third of the way into the lease. */
@@ -254,7 +277,9 @@ void
 lock_registry_unclaim(int handle)
 {
 	lock_exclusive();
-	slot(handle)->in_flight = -1;
+	/* Only our own claim: a worker may have claimed it since record_grant. */
+	if (slot(handle)->in_flight == (MyProc ? MyProc->pgprocno : 0))
+		slot(handle)->in_flight = -1;
 	unlock();
 }
 
@@ -307,11 +332,44 @@ lock_registry_snapshot(LockSlot **out)
 	return n;
 }
 
-/* Is the process on that PGPROC the one recorded (a PID alone may be reused)? */
+/*
+ * Does the backend that took the slot still live?  Its PGPROC must still
+ * carry its PID (a PID alone may have been reused by any process) and the
+ * PID must exist (a PGPROC keeps its last PID while on the free list).  An
+ * exiting backend hands its slots over itself (lock_session.c); this is
+ * only for one whose exit callbacks did not run to the end.
+ */
 static bool
-proc_is(int pgprocno, int pid)
+holder_alive(const LockSlot *s)
 {
-	return pgprocno >= 0 && ProcGlobal->allProcs[pgprocno].pid == pid;
+	if (s->pgprocno < 0 || ProcGlobal->allProcs[s->pgprocno].pid != s->pid)
+		return false;
+	return !(kill(s->pid, 0) != 0 && errno == ESRCH);
+}
+
+/*
+ * A slot of a backend that is gone: a lock it held (or may have taken, if
+ * an acquire was cut short) goes to the workers, to release until its
+ * lease ends; anything else is freed.
+ */
+static void
+orphan_to_release(LockSlot *s)
+{
+	bool		acquire_cut_short = !s->active && s->name[0] != '\0';
+
+	if ((s->active && !s->lost) || acquire_cut_short)
+	{
+		if (acquire_cut_short)
+		{
+			s->fencing_token = 0;	/* unknown: released by owner */
+			s->lease_until_ms = lock_now_ms() + s->lease_ms;
+		}
+		s->active = false;
+		s->release_pending = true;
+		s->next_refresh_ms = 0;
+	}
+	else
+		s->in_use = s->active = false;
 }
 
 /* As a worker or backend exits: it is no longer listed, and its claims end. */
@@ -325,8 +383,15 @@ detach(int code, Datum arg)
 	if (index >= 0 && shared->worker_pgprocno[index] == me)
 		shared->worker_pgprocno[index] = -1;
 	for (int i = 0; i < shared->n_slots; i++)
-		if (shared->slots[i].in_flight == me)
-			shared->slots[i].in_flight = -1;
+	{
+		LockSlot   *s = &shared->slots[i];
+
+		if (s->in_flight == me)
+			s->in_flight = -1;
+		/* Whatever is left of ours (lock_session.c hands over first, if it took a lock). */
+		if (index < 0 && s->in_use && !s->release_pending && s->pid == MyProcPid)
+			orphan_to_release(s);
+	}
 	if (MyBackendId > 0 && MyBackendId <= shared->n_waiters)
 		waiters()[MyBackendId - 1].waiting = false;
 	LWLockRelease(shared->lock);
@@ -345,40 +410,25 @@ ensure_detach_at_exit(void)
 	}
 }
 
-bool
+void
 lock_registry_hand_over_mine(void)
 {
-	bool		any_worker = false;
-
 	if (!shared)
-		return false;
+		return;
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	for (int i = 0; i < MAX_LOCK_WORKERS; i++)
-		if (shared->worker_pgprocno[i] >= 0)
-			any_worker = true;
-	if (any_worker)
-		for (int i = 0; i < shared->n_slots; i++)
-		{
-			LockSlot   *s = &shared->slots[i];
+	for (int i = 0; i < shared->n_slots; i++)
+	{
+		LockSlot   *s = &shared->slots[i];
 
-			if (!s->in_use || s->release_pending || s->pid != MyProcPid)
-				continue;
-			/* A worker's heartbeat in flight finishes first; a claim of ours ends. */
-			if (s->in_flight == MyProc->pgprocno)
-				s->in_flight = -1;
-			if (s->active && !s->lost)
-			{
-				s->active = false;
-				s->release_pending = true;
-				s->next_refresh_ms = 0;
-			}
-			else
-				s->in_use = s->active = false;
-		}
+		if (!s->in_use || s->release_pending || s->pid != MyProcPid)
+			continue;
+		/* A worker's heartbeat in flight finishes first; a claim of ours ends. */
+		if (s->in_flight == MyProc->pgprocno)
+			s->in_flight = -1;
+		orphan_to_release(s);
+	}
 	LWLockRelease(shared->lock);
-	if (any_worker)
-		lock_registry_wake_worker();
-	return any_worker;
+	lock_registry_wake_worker();
 }
 
 void
@@ -408,11 +458,13 @@ lock_registry_check_credentials(const char *credentials_digest)
 	if (!shared)
 		return REGISTRY_NO_WORKER;
 	LWLockAcquire(shared->lock, LW_SHARED);
-	for (int i = 0; i < MAX_LOCK_WORKERS; i++)
-		if (shared->worker_pgprocno[i] >= 0)
-			result = memcmp(shared->credentials_digest, credentials_digest,
-							CREDENTIALS_DIGEST_LEN) == 0 ?
-				REGISTRY_SAME_CREDENTIALS : REGISTRY_OTHER_CREDENTIALS;
+	/* Compared even while no worker runs: one will start with these. */
+	if (memcmp(shared->credentials_digest, credentials_digest, CREDENTIALS_DIGEST_LEN) != 0)
+		result = REGISTRY_OTHER_CREDENTIALS;
+	else
+		for (int i = 0; i < MAX_LOCK_WORKERS; i++)
+			if (shared->worker_pgprocno[i] >= 0)
+				result = REGISTRY_SAME_CREDENTIALS;
 	LWLockRelease(shared->lock);
 	return result;
 }
@@ -463,14 +515,15 @@ lock_registry_next_work(int64 now_ms, int *handle, LockSlot *copy, LockWork *wor
 		else if (urgent < 0 || s->lease_until_ms < slot(urgent)->lease_until_ms)
 			urgent = i;
 	}
-	*handle = release >= 0 ? release : urgent;
+	/* Live leases first: a release that waits costs nothing its lease does not end. */
+	*handle = urgent >= 0 ? urgent : release;
 	if (*handle >= 0)
 	{
 		LockSlot   *s = slot(*handle);
 
 		s->in_flight = MyProc->pgprocno;
 		*copy = *s;
-		*work = release >= 0 ? LOCK_WORK_RELEASE : LOCK_WORK_HEARTBEAT;
+		*work = urgent >= 0 ? LOCK_WORK_HEARTBEAT : LOCK_WORK_RELEASE;
 	}
 	unlock();
 	*wait_ms = soonest == PG_INT64_MAX ? -1 : (long) Min(soonest - now_ms, (int64) LONG_MAX);
@@ -500,7 +553,9 @@ lock_registry_record_heartbeat(int handle, const LockSlot *copy, bool held,
 		{
 			memcpy(s->version, grant->version, sizeof(s->version));
 			s->lease_until_ms = grant->lease_until_ms;
-			s->next_refresh_ms = refresh_due(s);
+			/* Handed over meanwhile: its release stays due now. */
+			if (!s->release_pending)
+				s->next_refresh_ms = refresh_due(s);
 		}
 		else
 		{
@@ -529,7 +584,8 @@ lock_registry_record_failure(int handle, const LockSlot *copy, const char *note)
 		s->in_flight = -1;
 		s->refresh_failures++;
 		strlcpy(s->note, note, sizeof(s->note));
-		retry_later(s);
+		if (!s->release_pending)
+			retry_later(s);
 	}
 	unlock();
 }
@@ -559,19 +615,11 @@ lock_registry_drop_orphans(void)
 	{
 		LockSlot   *s = slot(i);
 
-		/* A slot is its backend's while that very process (PGPROC and PID) lives. */
-		if (!s->in_use || s->release_pending || proc_is(s->pgprocno, s->pid))
+		if (!s->in_use || s->release_pending || holder_alive(s))
 			continue;
-		if (s->active && !s->lost)
-		{
-			s->active = false;
-			s->release_pending = true;
-			s->next_refresh_ms = 0;
-		}
-		else
-			s->in_use = s->active = false;
 		if (s->in_flight >= 0 && s->in_flight == s->pgprocno)
 			s->in_flight = -1;
+		orphan_to_release(s);
 	}
 	unlock();
 }

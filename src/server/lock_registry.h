@@ -70,6 +70,13 @@ extern bool lock_registry_is_shared(void);
 
 /* A free slot for this backend, or 53400 when dynamo_atomic.max_locks are in use. */
 extern int	lock_registry_reserve(void);
+/*
+ * Records in a reserved slot what is about to be acquired (table, name,
+ * owner, endpoint, region, lease_ms), before the acquire is sent: should
+ * the backend die before the answer, the lock it may have taken is
+ * released by owner.
+ */
+extern void lock_registry_prepare(int handle, const LockSlot *target);
 /* Fills a reserved slot (from a LockSlot built by the caller) and wakes the worker. */
 extern void lock_registry_activate(int handle, const LockSlot *held);
 extern void lock_registry_free(int handle);
@@ -92,11 +99,11 @@ extern void lock_registry_set_version(int handle, const char *version);
 extern int	lock_registry_snapshot(LockSlot **out);
 
 /*
- * Hands this backend's slots to the workers as it exits: held locks are
- * released by a worker (no request from a dying backend), reserved slots
- * are freed.  False when no worker runs (the caller releases them).
+ * Hands this backend's remaining slots to the workers as it exits: held
+ * locks it could not release, and an acquire cut short, are released by a
+ * worker until their lease ends; the rest is freed.  Nothing is sent.
  */
-extern bool lock_registry_hand_over_mine(void);
+extern void lock_registry_hand_over_mine(void);
 
 /* The worker's side: worker index (0 also fetches ID blocks ahead). */
 extern void lock_registry_attach_worker(int index, const char *credentials_digest);
@@ -122,8 +129,8 @@ typedef enum LockWork
 } LockWork;
 
 /*
- * Claims the most urgent work due at now_ms: a release, else the due
- * heartbeat whose lease ends first.  True with a copy of the slot; false
+ * Claims the most urgent work due at now_ms: the due heartbeat whose lease
+ * ends first, else a release.  True with a copy of the slot; false
  * with *wait_ms, how long until the next heartbeat is due.
  */
 extern bool lock_registry_next_work(int64 now_ms, int *handle, LockSlot *copy, LockWork *work,

@@ -131,7 +131,9 @@ release(int handle, const LockSlot *copy, MemoryContext scratch)
 
 	PG_TRY();
 	{
-		(void) lock_item_release(&target, copy->fencing_token, NULL);
+		/* After the lease ends the release is moot: it never holds a worker longer. */
+		(void) lock_item_release(&target, copy->fencing_token,
+								 lock_ms_to_timestamptz(copy->lease_until_ms), NULL);
 	}
 	PG_CATCH();
 	{

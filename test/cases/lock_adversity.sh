@@ -178,7 +178,10 @@ standby_checks() {
 		-e "s|^include_dir = .*||" \
 		"$conf_root/regress/postgresql.conf" >"$conf_root/adv-standby/postgresql.conf"
 	# its log beside the primary's, in pg_virtualenv's directory (removed with it)
-	ln -s "$(dirname "$(readlink "$conf_root/regress/log")")/postgresql-15-adv-standby.log" "$conf_root/adv-standby/log"
+	local logfile
+	logfile=$(dirname "$(readlink "$conf_root/regress/log")")/postgresql-15-adv-standby.log
+	install -o postgres -g postgres -m 640 /dev/null "$logfile"
+	ln -s "$logfile" "$conf_root/adv-standby/log"
 	chown -R postgres:postgres "$conf_root/adv-standby"
 	pg_ctlcluster 15 adv-standby start || { fail "standby: it did not start"; return; }
 	STANDBY_STARTED=1

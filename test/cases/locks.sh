@@ -118,6 +118,28 @@ not_preloaded() {
 	expect_true "...and the lock is taken and listed for this session" grep -q 'np-lock' <<<"$r"
 	expect_eq "...no lock worker runs" 0 \
 		"$(sql -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'dynamo_atomic lock worker'")"
+
+	# terminated in the middle of a slow request, the backend itself releases each lock
+	local port fake t0
+	start_helper port "$WORK/np-fake.port" node test/helpers/fake_aws.js "$WORK/np-fake.port" "$DDB_ENDPOINT"
+	fake="http://127.0.0.1:$port"
+	sql -c "SET client_min_messages = warning" -c "SELECT dynamo_create_counter_table('CaseLocksNp', if_not_exists => true)" >/dev/null
+	curl -s --max-time 5 "$fake/_control?fault=delay&target=UpdateItem&match=np-slow&ms=20000" >/dev/null
+	psql -X -qAt -c "SET client_min_messages = warning" -c "SET application_name = 'np-dying'" -c "SET dynamo_atomic.endpoint = '$fake'" \
+		-c "SELECT dynamo_get_lock('np-exit-1', 60000, 0, '$T') IS NOT NULL" \
+		-c "SELECT dynamo_get_lock('np-exit-2', 60000, 0, '$T') IS NOT NULL" \
+		-c "SELECT dynamo_increment('np-slow', 1, 'CaseLocksNp')" >"$WORK/np-dying.out" 2>&1 &
+	local dying=$!
+	slow() { curl -s --max-time 5 "$fake/_log" | grep -q np-slow; }
+	harness_wait_for 10 slow || fail "not preloaded: the slow increment did not start"
+	sql -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'np-dying'" >/dev/null
+	t0=$(now_ms)
+	wait $dying || true
+	free_now() {
+		[[ $(sql -c "SET client_min_messages = warning" -c "SELECT count(dynamo_release_lock(l)) FROM (VALUES ('np-exit-1'), ('np-exit-2')) n(name), dynamo_try_get_lock(n.name, 1000, '$T') l WHERE l IS NOT NULL") == 2 ]]
+	}
+	expect_true "without preloading, a backend terminated mid-request releases both its locks itself" harness_wait_for 10 free_now
+	within "...within a second" "$(($(now_ms) - t0))" 0 1000
 }
 
 if [[ ${1:-} == cluster-b ]]; then
@@ -125,6 +147,7 @@ if [[ ${1:-} == cluster-b ]]; then
 	exit 0
 fi
 if [[ ${1:-} == not-preloaded ]]; then
+	trap 'harness_stop_all' EXIT
 	not_preloaded
 	exit 0
 fi
