@@ -9,7 +9,8 @@
 #   - a release resent after a first sending that never landed, while the
 #     lock was taken over, returns false and names the new holder;
 #   - a backend terminated in the middle of a slow request has its locks
-#     released by the lock workers, within a second;
+#     released within a second, and so is a lock whose acquire was applied
+#     when its backend was terminated, before the answer;
 #   - a manual refresh racing a heartbeat whose answer comes late is recorded
 #     after it, so the registry's version is the item's;
 #   - a hot standby's sessions hold locks kept alive by the standby's
@@ -127,6 +128,21 @@ cluster_b() {
 	wait $dying || true
 	both_free() { [[ $(b_takes adv-exit-1) == t && $(b_takes adv-exit-2) == t ]]; }
 	expect_true "terminated in the middle of a request, its two locks (lease 60 s) are free for B" harness_wait_for 10 both_free
+	within "...within a second" "$(($(now_ms) - t0))" 0 1000
+
+	# ...and one terminated while its acquire was applied but unanswered
+	control "fault=apply-then-hang&target=UpdateItem&match=adv-cut&count=1"
+	on_a psql -X -qAt -c "SET application_name = 'adv-cut'" -c "$via_fake" \
+		-c "SELECT dynamo_get_lock('adv-cut', 60000, 0, '$T')" >"$WORK/cut.out" 2>&1 &
+	dying=$!
+	acquire_applied() { [[ $(seen adv-cut 'SET #owner = :me') -ge 1 && $(b_takes adv-cut) == f ]]; }
+	expect_true "an acquire applied and left unanswered: the lock is taken" harness_wait_for 10 acquire_applied
+	stop_on_a adv-cut
+	t0=$(now_ms)
+	wait $dying || true
+	cut_free() { [[ $(b_takes adv-cut) == t ]]; }
+	expect_true "...its backend terminated before the answer: the lock it took (lease 60 s) is released by owner" \
+		harness_wait_for 10 cut_free
 	within "...within a second" "$(($(now_ms) - t0))" 0 1000
 	control ""
 
