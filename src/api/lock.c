@@ -139,7 +139,9 @@ lease_still_good(const LockTarget *t, int lease_ms, LockGrant *grant)
 {
 	if (lock_now_ms() < grant->lease_until_ms - (2 * (int64) lease_ms) / 3)
 		return true;
-	return lock_item_heartbeat(t, grant->fencing_token, lease_ms, 0, grant);
+	/* Worth nothing once that lease has ended. */
+	return lock_item_heartbeat(t, grant->fencing_token, lease_ms,
+							   lock_ms_to_timestamptz(grant->lease_until_ms), grant);
 }
 
 /*
@@ -147,7 +149,7 @@ lease_still_good(const LockTarget *t, int lease_ms, LockGrant *grant)
  * only for try when it is held.
  */
 static bool
-acquire(const LockTarget *t, int lease_ms, int wait_ms, bool try, LockGrant *grant)
+acquire(int handle, const LockTarget *t, int lease_ms, int wait_ms, bool try, LockGrant *grant)
 {
 	int64		start = lock_now_ms();
 	int64		deadline = start + wait_ms;
@@ -169,11 +171,15 @@ acquire(const LockTarget *t, int lease_ms, int wait_ms, bool try, LockGrant *gra
 			int64		now;
 			long		sleep_ms;
 
-			if (lock_item_acquire(t, lease_ms, dynamo_lock_clock_skew_ms, lock_session_holder(), grant) &&
-				lease_still_good(t, lease_ms, grant))
+			if (lock_item_acquire(t, lease_ms, dynamo_lock_clock_skew_ms, lock_session_holder(), grant))
 			{
-				taken = true;
-				break;
+				/* Granted: an ERROR from here on leaves the slot to the workers to release. */
+				lock_registry_note_grant(handle, grant, lease_ms);
+				if (lease_still_good(t, lease_ms, grant))
+				{
+					taken = true;
+					break;
+				}
 			}
 			now = lock_now_ms();
 			if (try || now >= deadline)
@@ -265,7 +271,7 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 	lock_registry_prepare(handle, &held);
 	PG_TRY();
 	{
-		if (!acquire(&t, lease_ms, wait_ms, try, &grant))
+		if (!acquire(handle, &t, lease_ms, wait_ms, try, &grant))
 		{
 			lock_registry_free(handle);
 			handle = -1;
@@ -273,7 +279,8 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 	}
 	PG_CATCH();
 	{
-		lock_registry_free(handle);
+		/* Granted before the ERROR: released by a worker; else freed. */
+		lock_registry_hand_over(handle);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -420,7 +427,7 @@ dynamo_refresh_lock(PG_FUNCTION_ARGS)
 	t = (LockTarget) {s.endpoint, s.region, s.table, s.name, s.owner};
 
 	/* No heartbeat of this lock is in flight meanwhile: see lock_registry_claim. */
-	lock_registry_claim(handle);
+	lock_registry_claim(handle, s.lease_ms);
 	PG_TRY();
 	{
 		refreshed = !s.lost && lock_item_heartbeat(&t, s.fencing_token, s.lease_ms, 0, &grant);

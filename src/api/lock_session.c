@@ -13,6 +13,7 @@
 #include "storage/ipc.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "lock_session.h"
 #include "settings.h"
@@ -20,6 +21,8 @@
 /* Bounds on a release made while a scope ends. */
 #define SCOPE_END_TIMEOUT_MS 2000
 #define SCOPE_END_RETRIES 1
+/* Every release of a backend that exits, together. */
+#define EXIT_BUDGET_MS 3000
 
 /* A held lock: its registry slot, and the subtransaction that took it. */
 typedef struct HeldLock
@@ -136,14 +139,24 @@ drop_from_list(int handle)
 }
 
 /*
- * Releases one lock as its scope ends: bounded, and a failure is a
- * WARNING.  False when the release failed; at backend exit the slot is then
- * kept for the lock workers, who retry until its lease ends.
+ * Releases one lock as its scope ends: bounded (each attempt at most 2 s,
+ * one retry; at exit within deadline), and a failure is a WARNING.  What
+ * could not be released goes to the lock workers, which retry until its
+ * lease could have ended (the release is conditioned on the token: it
+ * cannot free a later acquisition of this session's).  False if it failed.
+ *
+ * This runs where interrupts are held (a transaction's end, proc_exit),
+ * and a caught ERROR resets the holdoff counts: they are put back first
+ * thing in the PG_CATCH.  At exit, proc_exit_inprogress is cleared only
+ * around the request, so that its errors are caught rather than FATAL.
  */
 static bool
-release_at_scope_end(int handle, bool at_exit)
+release_at_scope_end(int handle, TimestampTz deadline, bool at_exit)
 {
 	volatile bool released = true;
+	uint32		holdoff = InterruptHoldoffCount;
+	uint32		cancel_holdoff = QueryCancelHoldoffCount;
+	uint32		critical = CritSectionCount;
 	LockSlot	s;
 	int			saved_timeout = dynamo_request_timeout_ms;
 	int			saved_connect = dynamo_connect_timeout_ms;
@@ -157,8 +170,14 @@ release_at_scope_end(int handle, bool at_exit)
 	PG_TRY();
 	{
 		LockTarget	t = {s.endpoint, s.region, s.table, s.name, s.owner};
+		bool		refused;
 
-		if (!s.lost && !lock_item_release(&t, s.fencing_token, 0, NULL))
+		if (at_exit)
+			proc_exit_inprogress = false;
+		refused = !s.lost && !lock_item_release(&t, s.fencing_token, deadline, NULL);
+		if (at_exit)
+			proc_exit_inprogress = true;
+		if (refused)
 			ereport(NOTICE,
 					(errmsg("lock \"%s\" was no longer held by this session when its scope ended", s.name)));
 	}
@@ -166,13 +185,18 @@ release_at_scope_end(int handle, bool at_exit)
 	{
 		ErrorData  *error;
 
+		if (at_exit)
+			proc_exit_inprogress = true;
+		InterruptHoldoffCount = holdoff;
+		QueryCancelHoldoffCount = cancel_holdoff;
+		CritSectionCount = critical;
 		MemoryContextSwitchTo(release_context);
 		error = CopyErrorData();
 		FlushErrorState();
 		released = false;
 		ereport(WARNING,
 				(errmsg("could not release lock \"%s\": %s", s.name, error->message),
-				 at_exit && lock_registry_is_shared() ?
+				 lock_registry_is_shared() ?
 				 errdetail("A lock worker tries again until its lease ends.") :
 				 errdetail("Its lease ends it at the latest %d ms after the last heartbeat.", s.lease_ms)));
 	}
@@ -180,10 +204,13 @@ release_at_scope_end(int handle, bool at_exit)
 	dynamo_request_timeout_ms = saved_timeout;
 	dynamo_connect_timeout_ms = saved_connect;
 	dynamo_max_retries = saved_retries;
-	if (released || !at_exit)
+	if (released || !lock_registry_is_shared())
 		lock_session_forget(handle);
 	else
+	{
 		drop_from_list(handle);
+		lock_registry_hand_over(handle);
+	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(release_context);
 	return released;
@@ -211,7 +238,7 @@ release_scope(bool all, SubTransactionId subxact)
 			handles = lappend_int(handles, h->handle);
 	}
 	foreach(lc, handles)
-		(void) release_at_scope_end(lfirst_int(lc), false);
+		(void) release_at_scope_end(lfirst_int(lc), 0, false);
 	list_free(handles);
 }
 
@@ -290,28 +317,28 @@ at_subxact_end(SubXactEvent event, SubTransactionId subxact,
 
 /*
  * As the backend exits, however it exits (a FATAL error, a termination in
- * the middle of a request): each session lock is released here on its
- * own, bounded as at a transaction's end.  Inside proc_exit every ERROR
- * would become FATAL and end the rest, so for the length of each attempt
- * errors are caught as in a running backend, and interrupts stay held as
- * proc_exit holds them (a caught ERROR resets that).  What could not be
- * released, and an acquire that this exit cut short, the lock workers
- * release until the lease ends (lock_registry_hand_over_mine); without
- * workers their leases end them.
+ * the middle of a request): the session's locks are released here, each
+ * on its own, all within EXIT_BUDGET_MS; after the first failure, or once
+ * the budget is spent, the rest go to the lock workers at once, as does
+ * an acquire that this exit cut short after sending it
+ * (lock_registry_hand_over_mine).  Without workers their leases end them.
+ * Interrupts stay held as proc_exit holds them: a second termination
+ * cannot cut this short, and the budget bounds it.
  */
 static void
 at_backend_exit(int code, Datum arg)
 {
-	uint32		holdoff = InterruptHoldoffCount;
+	TimestampTz deadline = GetCurrentTimestamp() + (TimestampTz) EXIT_BUDGET_MS * 1000;
+	bool		failed = false;
 
 	while (held != NIL)
 	{
 		int			handle = ((HeldLock *) linitial(held))->handle;
 
-		proc_exit_inprogress = false;
-		(void) release_at_scope_end(handle, true);
-		proc_exit_inprogress = true;
-		InterruptHoldoffCount = holdoff;
+		if (failed || GetCurrentTimestamp() >= deadline)
+			drop_from_list(handle);
+		else if (!release_at_scope_end(handle, deadline, true))
+			failed = true;
 		ProcDiePending = QueryCancelPending = false;
 	}
 	lock_registry_hand_over_mine();

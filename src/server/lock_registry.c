@@ -54,6 +54,7 @@ typedef struct RegistryShared
 static RegistryShared *shared = NULL;
 
 static void ensure_detach_at_exit(void);
+static int64 max_write_window_ms(void);
 
 /* Without shared memory: this backend's own slots. */
 static LockSlot *local_slots = NULL;
@@ -147,7 +148,7 @@ lock_registry_reserve(void)
 
 		/* A release no worker got to before its lease ended is moot. */
 		if (!s->in_use ||
-			(s->release_pending && s->in_flight < 0 && s->lease_until_ms < lock_now_ms()))
+			(s->release_pending && s->in_flight < 0 && s->lease_max_ms < lock_now_ms()))
 			found = i;
 	}
 	if (found >= 0)
@@ -224,6 +225,7 @@ lock_registry_activate(int handle, const LockSlot *held)
 		s->in_flight = -1;
 		s->generation = generation;
 		s->next_refresh_ms = refresh_due(s);
+		s->lease_max_ms = Max(s->lease_max_ms, s->lease_until_ms);
 	}
 	unlock();
 	/* The workers may be sleeping longer than this lease's first heartbeat is due. */
@@ -248,7 +250,7 @@ lock_registry_read(int handle, LockSlot *out)
 }
 
 void
-lock_registry_claim(int handle)
+lock_registry_claim(int handle, int lease_ms)
 {
 	LockSlot   *s = slot(handle);
 
@@ -260,6 +262,8 @@ lock_registry_claim(int handle)
 		if (s->in_flight < 0)
 		{
 			s->in_flight = MyProc ? MyProc->pgprocno : 0;
+			/* Its answer may be lost: the lease may end as late as its last attempt allows. */
+			s->lease_max_ms = Max(s->lease_max_ms, lock_now_ms() + max_write_window_ms() + lease_ms);
 			claimed = true;
 		}
 		unlock();
@@ -292,11 +296,49 @@ lock_registry_record_grant(int handle, const LockGrant *grant, int lease_ms)
 	s->lease_ms = lease_ms;
 	memcpy(s->version, grant->version, sizeof(s->version));
 	s->lease_until_ms = grant->lease_until_ms;
+	s->lease_max_ms = Max(s->lease_max_ms, s->lease_until_ms);
 	s->next_refresh_ms = refresh_due(s);
 	s->last_refresh = GetCurrentTimestamp();
 	s->refresh_failures = 0;
 	s->in_flight = -1;
 	unlock();
+}
+
+void
+lock_registry_note_grant(int handle, const LockGrant *grant, int lease_ms)
+{
+	LockSlot   *s = slot(handle);
+
+	lock_exclusive();
+	s->fencing_token = grant->fencing_token;
+	s->lease_until_ms = grant->lease_until_ms;
+	s->lease_max_ms = Max(s->lease_max_ms, lock_now_ms() + max_write_window_ms() + lease_ms);
+	unlock();
+}
+
+void
+lock_registry_hand_over(int handle)
+{
+	LockSlot   *s = slot(handle);
+
+	if (!shared)
+	{
+		lock_registry_free(handle);
+		return;
+	}
+	lock_exclusive();
+	if (s->fencing_token != 0)
+	{
+		s->active = false;
+		s->release_pending = true;
+		s->next_refresh_ms = 0;
+		if (s->in_flight == MyProc->pgprocno)
+			s->in_flight = -1;
+	}
+	else
+		s->in_use = s->active = false;
+	unlock();
+	lock_registry_wake_worker();
 }
 
 void
@@ -348,6 +390,16 @@ holder_alive(const LockSlot *s)
 }
 
 /*
+ * How long a write may go on being sent: every attempt at its timeout,
+ * and the backoff between them at its cap.
+ */
+static int64
+max_write_window_ms(void)
+{
+	return (int64) (dynamo_max_retries + 1) * (dynamo_request_timeout_ms + 5000);
+}
+
+/*
  * A slot of a backend that is gone: a lock it held (or may have taken, if
  * an acquire was cut short) goes to the workers, to release until its
  * lease ends; anything else is freed.
@@ -359,10 +411,14 @@ orphan_to_release(LockSlot *s)
 
 	if ((s->active && !s->lost) || acquire_cut_short)
 	{
-		if (acquire_cut_short)
+		if (acquire_cut_short && s->fencing_token == 0)
 		{
+			int64		now = lock_now_ms();
+
+			/* The acquire may still land while its attempts last. */
 			s->fencing_token = 0;	/* unknown: released by owner */
-			s->lease_until_ms = lock_now_ms() + s->lease_ms;
+			s->release_retry_until_ms = now + max_write_window_ms();
+			s->lease_max_ms = s->release_retry_until_ms + s->lease_ms;
 		}
 		s->active = false;
 		s->release_pending = true;
@@ -509,6 +565,17 @@ lock_registry_next_work(int64 now_ms, int *handle, LockSlot *copy, LockWork *wor
 		}
 		if (!s->active || s->lost)
 			continue;
+		/*
+		 * Past its lease and the skew margin with no heartbeat through:
+		 * another server may have taken it.  Say so, and stop spending
+		 * attempts on it (it would always sort first).
+		 */
+		if (now_ms > s->lease_until_ms + dynamo_lock_clock_skew_ms)
+		{
+			s->lost = true;
+			strlcpy(s->note, "lost: its lease ended before a heartbeat got through", sizeof(s->note));
+			continue;
+		}
 		if (s->next_refresh_ms > now_ms)
 			soonest = Min(soonest, s->next_refresh_ms);
 		/* Most urgent first: the lease that ends soonest. */
@@ -522,6 +589,9 @@ lock_registry_next_work(int64 now_ms, int *handle, LockSlot *copy, LockWork *wor
 		LockSlot   *s = slot(*handle);
 
 		s->in_flight = MyProc->pgprocno;
+		/* A heartbeat's attempts end with its lease: a lost answer extends it at most this far. */
+		if (urgent >= 0)
+			s->lease_max_ms = Max(s->lease_max_ms, s->lease_until_ms + s->lease_ms + 1000);
 		*copy = *s;
 		*work = urgent >= 0 ? LOCK_WORK_HEARTBEAT : LOCK_WORK_RELEASE;
 	}
@@ -553,6 +623,7 @@ lock_registry_record_heartbeat(int handle, const LockSlot *copy, bool held,
 		{
 			memcpy(s->version, grant->version, sizeof(s->version));
 			s->lease_until_ms = grant->lease_until_ms;
+			s->lease_max_ms = Max(s->lease_max_ms, s->lease_until_ms);
 			/* Handed over meanwhile: its release stays due now. */
 			if (!s->release_pending)
 				s->next_refresh_ms = refresh_due(s);
@@ -570,7 +641,7 @@ lock_registry_record_heartbeat(int handle, const LockSlot *copy, bool held,
 static void
 retry_later(LockSlot *s)
 {
-	s->next_refresh_ms = lock_now_ms() + Max(100, s->lease_ms / 10);
+	s->next_refresh_ms = lock_now_ms() + Min(1000, Max(100, s->lease_ms / 10));
 }
 
 void

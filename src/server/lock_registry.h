@@ -53,9 +53,16 @@ typedef struct LockSlot
 	char		version[LOCK_VERSION_LEN + 1];
 	char		endpoint[LOCK_ENDPOINT_SIZE];
 	char		region[LOCK_REGION_SIZE];
-	int64		fencing_token;
+	int64		fencing_token;	/* 0 in a reserved slot: not known yet */
 	int			lease_ms;
-	int64		lease_until_ms;
+	int64		lease_until_ms;	/* as the last answer said */
+	/*
+	 * The latest the lease could end, counting writes whose answer was
+	 * lost or is still to come: a release is worth sending until then.
+	 */
+	int64		lease_max_ms;
+	/* An owner-only release (acquire cut short) is retried until then. */
+	int64		release_retry_until_ms;
 	int64		next_refresh_ms;
 	TimestampTz last_refresh;	/* 0 until the first heartbeat */
 	int			refresh_failures;	/* in a row */
@@ -87,11 +94,20 @@ extern void lock_registry_read(int handle, LockSlot *out);
  * write's lease and version are the ones recorded.  record_grant and
  * unclaim end the claim.
  */
-extern void lock_registry_claim(int handle);
+extern void lock_registry_claim(int handle, int lease_ms);
 extern void lock_registry_unclaim(int handle);
 /* After a manual refresh (lease_ms: the lease it asked for). */
 extern void lock_registry_record_grant(int handle, const LockGrant *grant, int lease_ms);
 extern void lock_registry_mark_lost(int handle, const char *why);
+/* An acquire was granted (before the lock is handed to the caller). */
+extern void lock_registry_note_grant(int handle, const LockGrant *grant, int lease_ms);
+/*
+ * A lock this backend could not release (or whose acquire an ERROR cut
+ * short after the grant) goes to the workers; a slot with no grant yet is
+ * freed.  The backend may live on: the release is conditioned on the
+ * token, so it cannot free a later acquisition of its own.
+ */
+extern void lock_registry_hand_over(int handle);
 /* After dynamo_set_atomic moved a held lock's item to a new version. */
 extern void lock_registry_set_version(int handle, const char *version);
 

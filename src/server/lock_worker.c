@@ -132,8 +132,12 @@ release(int handle, const LockSlot *copy, MemoryContext scratch)
 	PG_TRY();
 	{
 		/* After the lease ends the release is moot: it never holds a worker longer. */
-		(void) lock_item_release(&target, copy->fencing_token,
-								 lock_ms_to_timestamptz(copy->lease_until_ms), NULL);
+		bool		released = lock_item_release(&target, copy->fencing_token,
+												 lock_ms_to_timestamptz(copy->lease_max_ms), NULL);
+
+		/* By owner (an acquire cut short): that acquire may land later still. */
+		if (!released && copy->fencing_token == 0)
+			again = lock_now_ms() < copy->release_retry_until_ms;
 	}
 	PG_CATCH();
 	{
@@ -142,7 +146,7 @@ release(int handle, const LockSlot *copy, MemoryContext scratch)
 		MemoryContextSwitchTo(scratch);
 		error = CopyErrorData();
 		FlushErrorState();
-		again = lock_now_ms() < copy->lease_until_ms;
+		again = lock_now_ms() < copy->lease_max_ms;
 		ereport(WARNING,
 				(errmsg("dynamo_atomic: could not release lock \"%s\" of exited backend %d: %s",
 						copy->name, copy->pid, error->message),

@@ -13,6 +13,10 @@
 #     when its backend was terminated, before the answer;
 #   - a manual refresh racing a heartbeat whose answer comes late is recorded
 #     after it, so the registry's version is the item's;
+#   - a release that fails at COMMIT is finished by a worker, and the session
+#     still answers a cancel;
+#   - a lease no heartbeat gets through to is marked lost once its lease and
+#     the skew margin have passed (not before, nor long after);
 #   - a hot standby's sessions hold locks kept alive by the standby's
 #     workers, before and after its promotion.
 #
@@ -174,6 +178,51 @@ cluster_b() {
 	expect_eq "...which is the refresh's (made after the heartbeat's answer)" "$item_version" "$(sed -n 1p "$WORK/race.out")"
 	stop_on_a adv-race
 	wait $racer || true
+	control ""
+
+	# --- 7. a release that fails at COMMIT: the workers finish it, and the session stays cancellable
+	on_a psql -X -qAt -v VERBOSITY=verbose -c "SET application_name = 'adv-commit'" -c "$via_fake" \
+		-c "SET dynamo_atomic.max_retries = 0" \
+		-c "BEGIN" -c "SELECT dynamo_get_xact_lock('adv-commit', 30000, 0, '$T') IS NOT NULL" \
+		-c "\\! until [ -e $WORK/go-commit ]; do sleep 0.05; done" -c "COMMIT" \
+		-c "SELECT pg_sleep(20)" >"$WORK/commit.out" 2>&1 &
+	local committer=$!
+	commit_holding() { [[ $(on_a sql -c "SELECT count(*) FROM dynamo_held_locks WHERE lock_name = 'adv-commit'") == 1 ]]; }
+	harness_wait_for 10 commit_holding || fail "commit: the lock was not taken"
+	# the release at COMMIT fails (no retry), and so does the worker's first try
+	control "fault=server-error&target=UpdateItem&match=adv-commit&count=2"
+	touch "$WORK/go-commit"
+	sleeping() { [[ $(on_a sql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'adv-commit' AND query LIKE '%pg_sleep(20)%' AND state = 'active'") == 1 ]]; }
+	harness_wait_for 15 sleeping || fail "commit: the session did not get past COMMIT"
+	expect_true "a release that failed at COMMIT says a lock worker tries again" \
+		grep -q 'A lock worker tries again until its lease ends' "$WORK/commit.out"
+	commit_free() { [[ $(b_takes adv-commit) == t ]]; }
+	expect_true "...and a worker releases it (lease 30 s): B takes it" harness_wait_for 10 commit_free
+	t0=$(now_ms)
+	on_a sql -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'adv-commit'" >/dev/null
+	wait $committer || true
+	within "...and the session still answers a cancel at once (interrupts not left held)" "$(($(now_ms) - t0))" 0 2000
+	expect_true "...with the cancel's own error" grep -q 'ERROR:  57014: canceling statement due to user request' "$WORK/commit.out"
+	control ""
+
+	# --- 8. a lease no heartbeat gets through to is marked lost: not before its end and the skew margin, nor long after
+	on_a background_holder adv-expire "$via_fake" "SELECT dynamo_get_lock('adv-expire', 1000, 0, '$T')" ||
+		fail "expiry: the lock was not taken"
+	control "fault=server-error&target=UpdateItem&match=adv-expire"
+	local until_ms lost_at
+	until_ms=$(on_a sql -c "SELECT (extract(epoch FROM expires_at) * 1000)::bigint FROM dynamo_held_locks WHERE lock_name = 'adv-expire'")
+	marked_lost() { [[ $(on_a sql -c "SELECT lost FROM dynamo_held_locks WHERE lock_name = 'adv-expire'") == t ]]; }
+	expect_true "a lock whose heartbeats all fail is marked lost" harness_wait_for 15 marked_lost
+	lost_at=$(now_ms)
+	within "...once its lease and the skew margin (1 s) have passed, within a second" \
+		"$((lost_at - until_ms))" 1000 2000
+	expect_eq "...saying why" "lost: its lease ended before a heartbeat got through" \
+		"$(on_a sql -c "SELECT note FROM dynamo_held_locks WHERE lock_name = 'adv-expire'")"
+	local sent_then
+	sent_then=$(seen adv-expire '#token = :token')
+	sleep 1 # the point: a second passes in which nothing more may be sent
+	expect_eq "...and no more heartbeats are spent on it" "$sent_then" "$(seen adv-expire '#token = :token')"
+	stop_on_a adv-expire
 	control ""
 }
 
