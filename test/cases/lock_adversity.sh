@@ -233,7 +233,7 @@ standby_checks() {
 	port=$(harness_free_port)
 	mkdir -m 700 "$data"
 	chown postgres:postgres "$data"
-	runuser -u postgres -- pg_basebackup -D "$data" -R -X stream -h localhost -p "$PGPORT" -U "$PGUSER" ||
+	runuser -u postgres -- pg_basebackup -D "$data" -R -X stream -c fast -h localhost -p "$PGPORT" -U "$PGUSER" ||
 		{ fail "standby: pg_basebackup failed"; return; }
 	mkdir -p "$conf_root/adv-standby"
 	cp "$conf_root/regress/"{environment,pg_ctl.conf,pg_hba.conf,pg_ident.conf,start.conf} "$conf_root/adv-standby/"
