@@ -66,6 +66,24 @@ main(void)
 	number("12a", false);
 	number("1e", false);
 
+	{
+		char		where[128];
+		const char *ok_text = "{\"Item\":{\"a\":{\"S\":\"x\\\\u0000y\"}}}";
+		const char *in_value = "{\"Item\":{\"note\":{\"S\":\"before\\u0000after\"}}}";
+		const char *in_key = "{\"Items\":[{\"pk\":{\"S\":\"p\"}},{\"k\\u0000x\":{\"N\":\"1\"}}]}";
+		const char *in_list = "{\"Item\":{\"l\":{\"L\":[{\"S\":\"a\"},{\"S\":\"\\u0000\"}]}}}";
+
+		check(!ddb_json_find_nul(ok_text, strlen(ok_text), where, sizeof(where)),
+			  "an escaped backslash before u0000 is no NUL");
+		check(ddb_json_find_nul(in_value, strlen(in_value), where, sizeof(where)) &&
+			  strcmp(where, "Item.note.S") == 0, "a NUL in a string value is found, with its path");
+		check(ddb_json_find_nul(in_key, strlen(in_key), where, sizeof(where)) &&
+			  strcmp(where, "Items[1].k?x") == 0, "a NUL in an attribute name is found, with its path");
+		check(ddb_json_find_nul(in_list, strlen(in_list), where, sizeof(where)) &&
+			  strcmp(where, "Item.l.L[1].S") == 0, "a NUL in a list element is found, with its path");
+		check(!ddb_json_find_nul("{\"a\":\"\\u00001\"", 8, where, sizeof(where)),
+			  "a cut-off text is scanned only as far as it goes");
+	}
 	check(ddb_base64_is_valid("AAEC"), "base64 AAEC is valid");
 	check(ddb_base64_is_valid("AA=="), "base64 AA== is valid");
 	check(!ddb_base64_is_valid("AAE"), "base64 of a wrong length is refused");

@@ -38,6 +38,10 @@
 #include "settings.h"
 
 #define TTL_REFRESH_WITHIN_S 3600
+/* AWS: keep retrying TransactionInProgressException for at least about 5 s. */
+#define IN_PROGRESS_RETRY_MS 10000
+/* A ClientRequestToken is honoured 10 minutes; resends stop a minute short. */
+#define TOKEN_WINDOW_MS (9 * 60 * 1000)
 #define MAX_TRANSACTION_ACTIONS 100
 
 typedef struct LockValue
@@ -267,6 +271,14 @@ set_atomic(const char *table, cJSON **items, int n_items, LockValue *locks, int 
 	call.request = req;
 	call.resend_safe = true;
 	call.tolerated_error = "TransactionCanceledException";
+	call.what = "the dynamo_set_atomic transaction";
+	call.unknown_hint = "Read the lock again (dynamo_read_lock): if its version is not the one you wrote with, "
+		"the write was applied.";
+	/* Once a sending may have landed, no failure says it did not. */
+	call.unknown_once_maybe_applied = true;
+	call.in_progress_retry_ms = IN_PROGRESS_RETRY_MS;
+	/* DynamoDB honours the token for 10 minutes: no resend comes later. */
+	call.deadline = GetCurrentTimestamp() + (TimestampTz) TOKEN_WINDOW_MS * 1000;
 	for (int attempt = 0;; attempt++)
 	{
 		DdbResult	res;
@@ -277,6 +289,15 @@ set_atomic(const char *table, cJSON **items, int n_items, LockValue *locks, int 
 		if (res.response != NULL)
 			return;
 		code = cancellation_code(res.tolerated, &index);
+		/* A cancellation answering a resend may be its own first sending's doing. */
+		if (res.maybe_applied_before)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_STATEMENT_COMPLETION_UNKNOWN),
+					 errmsg("the dynamo_set_atomic transaction may or may not have been applied"),
+					 errdetail("An earlier sending may have been applied (its answer was lost or late); "
+							   "the resend was cancelled (%s), which says nothing about it.", code),
+					 errhint("%s", call.unknown_hint),
+					 ddb_errcontext(res.tolerated)));
 		if (strcmp(code, "ConditionalCheckFailed") == 0 && index >= 0 && index < n_locks)
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),

@@ -70,6 +70,21 @@ backoff_sleep(int attempt, long left_ms)
 	ddb_sleep_ms(Min((long) pg_prng_uint64_range(&pg_global_prng_state, 0, ceiling), left_ms));
 }
 
+/*
+ * A sending with the same token is still being committed: keep resending
+ * for the call's in_progress_retry_ms from the first such answer.
+ */
+static bool
+still_in_progress(const DdbCall *call, const DdbFailure *f, TimestampTz *first)
+{
+	if (call->in_progress_retry_ms <= 0 || f->aws_type == NULL ||
+		strcmp(f->aws_type, "TransactionInProgressException") != 0)
+		return false;
+	if (*first == 0)
+		*first = GetCurrentTimestamp();
+	return GetCurrentTimestamp() - *first < (TimestampTz) call->in_progress_retry_ms * 1000;
+}
+
 /* Milliseconds until the call's deadline (LONG_MAX without one). */
 static long
 ms_left(const DdbCall *call)
@@ -163,6 +178,7 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 	TimestampTz start = GetCurrentTimestamp();
 	DdbFailure	failure;
 	char	   *source;
+	TimestampTz first_in_progress = 0;
 
 	memset(result, 0, sizeof(*result));
 	dynamo_backend_stats.calls++;
@@ -267,7 +283,8 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 			}
 			result->maybe_applied_before = true;
 		}
-		if (!ddb_failure_is_retryable(&failure) || attempt > dynamo_max_retries ||
+		if (!ddb_failure_is_retryable(&failure) ||
+			(attempt > dynamo_max_retries && !still_in_progress(call, &failure, &first_in_progress)) ||
 			ms_left(call) == 0)
 			break;
 		dynamo_backend_stats.retries++;
@@ -282,6 +299,10 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 	op_stats_latency(row, (uint64) (GetCurrentTimestamp() - start));
 	/* Redact and copy before the cache that holds creds may be dropped. */
 	failure.aws_message = ddb_redact(failure.aws_message, &creds);
+	if (call->unknown_once_maybe_applied && result->maybe_applied_before)
+		ddb_raise_unknown_after_resend(&failure,
+									   call->what ? call->what : psprintf("the %s request", call->operation),
+									   call->unknown_hint);
 	source = pstrdup(creds.source);
 	if (ddb_failure_is_credentials(&failure))
 		aws_credentials_invalidate();

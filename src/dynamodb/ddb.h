@@ -67,6 +67,20 @@ typedef struct DdbCall
 	 * worth less than a prompt second try.
 	 */
 	int			attempt_timeout_ms;
+
+	/*
+	 * Once a sending may have been applied, a later failure does not say
+	 * it was not: it raises 40003 (for writes that are resent, such as a
+	 * transaction with its ClientRequestToken).
+	 */
+	bool		unknown_once_maybe_applied;
+
+	/*
+	 * TransactionInProgressException (a sending with the same token is
+	 * still being committed) is resent for this long, past max_retries, as
+	 * AWS advises; 0: like any retryable error.
+	 */
+	int			in_progress_retry_ms;
 } DdbCall;
 
 typedef struct DdbResult

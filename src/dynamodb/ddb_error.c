@@ -318,3 +318,20 @@ ddb_raise_unknown_outcome(const DdbFailure *f, const char *what, const char *hin
 			 ddb_errcontext(f)));
 	pg_unreachable();
 }
+
+void
+ddb_raise_unknown_after_resend(const DdbFailure *f, const char *what, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_STATEMENT_COMPLETION_UNKNOWN),
+			 errmsg("%s may or may not have been applied", what),
+			 errdetail("An earlier sending of %s may have been applied (its answer was lost or late); "
+					   "the last of %d attempts then ended with %s, which says nothing about it.",
+					   f->operation, f->attempts,
+					   f->outcome == HTTP_DONE ?
+					   psprintf("HTTP %ld (%s)", f->status, f->aws_type ? f->aws_type : "no error type") :
+					   http_outcome_name(f->outcome)),
+			 hint ? errhint("%s", hint) : 0,
+			 ddb_errcontext(f)));
+	pg_unreachable();
+}

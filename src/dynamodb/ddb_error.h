@@ -50,6 +50,11 @@ extern void ddb_raise(const DdbFailure *f, const char *credentials_source) pg_at
  * Raises 40003: what (a write) may or may not have been applied, f being
  * the attempt whose answer was lost; hint is optional advice.
  */
+/*
+ * 40003 for a write that was resent after a sending that may have been
+ * applied, and then failed: the failure says nothing about that sending.
+ */
+extern void ddb_raise_unknown_after_resend(const DdbFailure *f, const char *what, const char *hint) pg_attribute_noreturn();
 extern void ddb_raise_unknown_outcome(const DdbFailure *f, const char *what,
 									  const char *hint) pg_attribute_noreturn();
 

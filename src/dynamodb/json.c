@@ -6,6 +6,7 @@
 #include "utils/memutils.h"
 
 #include "json.h"
+#include "marshal.h"
 
 static void
 delete_tree(void *arg)
@@ -105,6 +106,19 @@ json_print(const cJSON *root)
 cJSON *
 json_parse(const char *data, size_t len)
 {
+	char		where[256];
+
+	/*
+	 * cJSON decodes \u0000 into a NUL that cuts the C string: "a\u0000b"
+	 * would come back as "a", and keys differing after it would merge.
+	 * jsonb and text cannot hold U+0000 at all: refuse, never alter.
+	 */
+	if (memchr(data, '\\', len) && ddb_json_find_nul(data, len, where, sizeof(where)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
+				 errmsg("DynamoDB's answer holds the character U+0000 at %s", where),
+				 errdetail("PostgreSQL text and jsonb cannot hold U+0000; the value is not returned altered."),
+				 errhint("Rewrite that attribute without U+0000 from another client.")));
 	return json_own(cJSON_ParseWithLength(data, len));
 }
 

@@ -4,8 +4,12 @@
 #include "postgres.h"
 
 #include "common/hashfn.h"
+#include <signal.h>
+
 #include "miscadmin.h"
 #include "storage/condition_variable.h"
+#include "storage/ipc.h"
+#include "storage/proc.h"
 #include "utils/memutils.h"
 #include "utils/wait_event.h"
 
@@ -18,7 +22,9 @@
 typedef struct IdSlot
 {
 	bool		in_use;
-	bool		fetching;		/* a backend is fetching the next block */
+	bool		fetching;		/* a backend is fetching the next block... */
+	int			fetcher_pid;	/* ...this one (its exit ends the fetch) */
+	int			fetcher_pgprocno;
 	bool		prefetch_wanted;	/* the worker is asked to fetch a spare */
 	uint32		hash;
 	int64		next;			/* next value to hand out */
@@ -36,6 +42,9 @@ typedef struct IdShared
 	int			n_slots;
 	IdSlot		slots[FLEXIBLE_ARRAY_MEMBER];
 } IdShared;
+
+/* How often a waiter checks that the backend fetching its block still lives. */
+#define FETCHER_CHECK_MS 1000
 
 static IdShared *shared = NULL;
 static IdSlot *local_slots = NULL;	/* without preloading */
@@ -145,6 +154,51 @@ want_spare(IdSlot *s, int cache)
 	return true;
 }
 
+/* With the lock held: does the backend that is fetching still live? */
+static bool
+fetcher_alive(const IdSlot *s)
+{
+	if (ProcGlobal->allProcs[s->fetcher_pgprocno].pid != s->fetcher_pid)
+		return false;
+	return !(kill(s->fetcher_pid, 0) != 0 && errno == ESRCH);
+}
+
+/*
+ * As a backend exits, however it exits: a fetch it had started ends, and
+ * the backends waiting for it are woken (one of them fetches).  PG_CATCH
+ * does that for an ERROR; a FATAL in the middle of the request
+ * (pg_terminate_backend) skips it, and would otherwise leave the counter
+ * wedged for the whole server.
+ */
+static void
+end_my_fetches(int code, Datum arg)
+{
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < shared->n_slots; i++)
+	{
+		IdSlot	   *s = &shared->slots[i];
+
+		if (s->in_use && s->fetching && s->fetcher_pid == MyProcPid)
+		{
+			s->fetching = false;
+			ConditionVariableBroadcast(&s->fetched);
+		}
+	}
+	LWLockRelease(shared->lock);
+}
+
+static void
+end_fetches_at_exit(void)
+{
+	static bool registered = false;
+
+	if (!registered)
+	{
+		on_shmem_exit(end_my_fetches, 0);
+		registered = true;
+	}
+}
+
 bool
 id_blocks_take(int slot, int cache, int64 *value)
 {
@@ -186,16 +240,25 @@ id_blocks_take(int slot, int cache, int64 *value)
 				lock_registry_wake_worker();
 			return true;
 		}
+		if (s->fetching && !fetcher_alive(s))
+			s->fetching = false;
 		if (!s->fetching)
 		{
 			s->fetching = true;
+			s->fetcher_pid = MyProcPid;
+			s->fetcher_pgprocno = MyProc->pgprocno;
 			LWLockRelease(shared->lock);
 			ConditionVariableCancelSleep();
+			end_fetches_at_exit();
 			return false;
 		}
 		LWLockRelease(shared->lock);
-		/* Another backend is fetching the next block: wait for it. */
-		ConditionVariableSleep(&s->fetched, PG_WAIT_EXTENSION);
+		/*
+		 * Another backend is fetching the next block: wait for it.  Its exit
+		 * ends the fetch and wakes us; the timeout is for an exit whose
+		 * callbacks did not run.
+		 */
+		(void) ConditionVariableTimedSleep(&s->fetched, FETCHER_CHECK_MS, PG_WAIT_EXTENSION);
 	}
 }
 

@@ -21,6 +21,8 @@
 //                   client cannot tell it from a lost answer
 //   delay           forwarded after ms=N milliseconds (default 3000)
 //   answer-late     forwarded and applied at once, answered ms=N milliseconds later
+//   in-progress     TransactionInProgressException (a sending with the same token
+//                   is still being committed); DynamoDB Local never sees it
 //   unprocessed     BatchWriteItem/BatchGetItem: the first half is forwarded,
 //                   the second half comes back as UnprocessedItems/Keys
 //
@@ -131,6 +133,8 @@ function dynamodb(req, body, res) {
     case 'access-denied':
       return awsError(res, 400, 'AccessDeniedException',
         'User: arn:aws:iam::123456789012:user/test is not authorized to perform: dynamodb:UpdateItem');
+    case 'in-progress':
+      return awsError(res, 400, 'TransactionInProgressException', 'Transaction is ongoing for the idempotency token');
     case 'garbage':
       return send(res, 200, 'this is not json', 'application/x-amz-json-1.0');
     case 'in-use':

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# IDs and items under adversity:
+#   - a backend terminated in the middle of a block fetch does not wedge the
+#     counter: the next dynamo_nextval on it returns within a round trip or two;
+#   - an item another client stored with U+0000 in a string or an attribute
+#     name is refused clearly (22P05, naming where), never returned cut short
+#     or with attributes merged, by dynamo_get, dynamo_get_many and dynamo_query;
+#   - a dynamo_set_atomic whose first sending was applied and stalled, its
+#     resends told "in progress" until it gives up, raises 40003, never 40001:
+#     the README's retry loop adds exactly once.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source test/lib/harness.sh
+source test/lib/assert.sh
+
+C=CaseIdItemFaults
+I=CaseIdItemFaultsItems
+L=CaseIdItemFaultsLocks
+case_begin "$C"
+sql -c "SET client_min_messages = warning" -c "SELECT dynamo_create_item_table('$I', if_not_exists => true)" \
+	-c "SELECT dynamo_create_lock_table('$L', if_not_exists => true)" >/dev/null
+start_helper port "$work/fake.port" node test/helpers/fake_aws.js "$work/fake.port" "$DDB_ENDPOINT"
+fake="http://127.0.0.1:$port"
+via_fake="SET dynamo_atomic.endpoint = '$fake'"
+control() { curl -s --max-time 5 "$fake/_control?$1" >/dev/null; }
+
+# --- a fetcher terminated mid-request
+control "fault=delay&target=UpdateItem&match=wedge&count=1&ms=20000"
+psql -X -qAt -c "SET application_name = 'wedge-fetcher'" -c "$via_fake" \
+	-c "SELECT dynamo_nextval('wedge', 10, '$C')" >"$work/fetcher.out" 2>&1 &
+fetcher=$!
+fetching() { curl -s --max-time 5 "$fake/_log" | grep -q wedge; }
+expect_true "a backend is fetching an ID block (the front holds its request)" harness_wait_for 10 fetching
+sql -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'wedge-fetcher'" >/dev/null
+wait $fetcher || true
+r=$(sql_error "$via_fake" "SET statement_timeout = '5s'" "SELECT dynamo_nextval('wedge', 10, '$C')")
+expect_eq "terminated mid-fetch, it leaves the counter usable: the next dynamo_nextval returns" none "$(field 1 "$r")"
+t=$(field 2 "$r")
+if ((t < 1500)); then pass "...within a round trip or two ($t ms)"; else fail "...within a round trip or two" "took $t ms"; fi
+control ""
+
+# --- U+0000 stored by another client
+put_raw() { ddb_raw PutItem "{\"TableName\":\"$I\",\"Item\":$1}" >/dev/null; }
+put_raw '{"pk":{"S":"nul"},"sk":{"S":"1"},"note":{"S":"before\u0000after"}}'
+put_raw '{"pk":{"S":"nul-key"},"sk":{"S":"1"},"k\u0000x":{"N":"1"},"k\u0000y":{"N":"2"}}'
+put_raw '{"pk":{"S":"clean"},"sk":{"S":"1"},"note":{"S":"fine"}}'
+expect_eq "the other client's item really holds U+0000 (read back raw)" 1 \
+	"$(ddb_raw GetItem "{\"TableName\":\"$I\",\"Key\":{\"pk\":{\"S\":\"nul\"},\"sk\":{\"S\":\"1\"}}}" | grep -c 'before\\u0000after')"
+r=$(sql_error "SELECT dynamo_get('nul', '1', '$I')")
+expect_eq "dynamo_get of a string holding U+0000 raises 22P05" 22P05 "$(field 1 "$r")"
+expect_true "...naming where: Item.note.S" grep -q 'U+0000 at Item.note.S' <<<"$r"
+r=$(sql_error "SELECT dynamo_get('nul-key', '1', '$I')")
+expect_eq "an attribute name holding U+0000 raises 22P05 (never two attributes merged into one)" 22P05 "$(field 1 "$r")"
+r=$(sql_error "SELECT count(*) FROM dynamo_get_many('[{\"pk\": \"clean\", \"sk\": \"1\"}, {\"pk\": \"nul\", \"sk\": \"1\"}]', '$I')")
+expect_eq "dynamo_get_many raises 22P05 too" 22P05 "$(field 1 "$r")"
+r=$(sql_error "SELECT count(*) FROM dynamo_query('nul', table_name => '$I')")
+expect_eq "dynamo_query raises 22P05 too" 22P05 "$(field 1 "$r")"
+expect_true "...naming the item in the page: Items[0].note.S" grep -q 'U+0000 at Items\[0\].note.S' <<<"$r"
+expect_eq "an item without U+0000 reads as before" fine "$(sql -c "SELECT dynamo_get('clean', '1', '$I') ->> 'note'")"
+
+# --- an optimistic write applied, then "in progress" to every resend
+# The README's retry loop, as it stands there.
+sql -c "$(sed -n '/^CREATE FUNCTION add_to_balance/,/^END \$\$;/p' README.md)" >/dev/null
+tables="SET dynamo_atomic.item_table = '$I'; SET dynamo_atomic.lock_table = '$L'"
+expect_eq "the README's loop adds once without faults" 10 \
+	"$(sql -c "$tables" -c "SELECT add_to_balance('faulty', 10)")"
+control "fault=apply-then-hang&target=TransactWriteItems&count=1"
+control "add=1&fault=in-progress&target=TransactWriteItems"
+r=$(sql_error "$tables" "$via_fake" "SET dynamo_atomic.request_timeout_ms = 1000" \
+	"SET statement_timeout = '40s'" "SELECT add_to_balance('faulty', 5)")
+expect_eq "applied, stalled, then 'in progress' to every resend: 40003, never 40001 (the loop does not retry it)" \
+	40003 "$(field 1 "$r")"
+expect_true "...saying an earlier sending may have been applied" \
+	grep -q 'dynamo_set_atomic transaction may or may not have been applied' <<<"$r"
+expect_true "...after resending for the time AWS advises (at least 5 s)" test "$(field 2 "$r")" -ge 5000
+expect_eq "...and the amount was added exactly once" 15 \
+	"$(sql -c "SELECT dynamo_get('faulty', 'balance', '$I') ->> 'amount'")"
+control ""
