@@ -201,6 +201,48 @@ add_lock_action(cJSON *actions, const LockValue *l, const char *new_version)
 	}
 }
 
+/*
+ * What each cancellation reason DynamoDB documents means here.  Retried
+ * ones are refusals that a later sending may not meet; the others are final.
+ */
+typedef struct CancellationReason
+{
+	const char *code;
+	int			sqlstate;
+	bool		retry;
+	const char *meaning;
+} CancellationReason;
+
+static const CancellationReason cancellation_reasons[] = {
+	{"ConditionalCheckFailed", ERRCODE_T_R_SERIALIZATION_FAILURE, false,
+	"A condition of the transaction did not hold."},
+	{"TransactionConflict", ERRCODE_T_R_SERIALIZATION_FAILURE, true,
+	"Another transaction or write was changing the same item."},
+	{"ReplicatedWriteConflict", ERRCODE_T_R_SERIALIZATION_FAILURE, true,
+	"A write in another region was changing the same item."},
+	{"ProvisionedThroughputExceeded", ERRCODE_CONFIGURATION_LIMIT_EXCEEDED, true,
+	"The table's provisioned throughput was exceeded."},
+	{"ThrottlingError", ERRCODE_CONFIGURATION_LIMIT_EXCEEDED, true,
+	"DynamoDB throttled the transaction."},
+	{"ItemCollectionSizeLimitExceeded", ERRCODE_PROGRAM_LIMIT_EXCEEDED, false,
+	"An item collection of a local secondary index would exceed 10 GB."},
+	{"ValidationError", ERRCODE_INVALID_PARAMETER_VALUE, false,
+	"DynamoDB found a parameter of the transaction invalid."},
+};
+
+static const CancellationReason unknown_reason = {
+	"unknown", ERRCODE_INTERNAL_ERROR, false, "DynamoDB gave a reason this extension does not know."
+};
+
+static const CancellationReason *
+cancellation_reason(const char *code)
+{
+	for (int i = 0; i < lengthof(cancellation_reasons); i++)
+		if (strcmp(cancellation_reasons[i].code, code) == 0)
+			return &cancellation_reasons[i];
+	return &unknown_reason;
+}
+
 /* Why the transaction was cancelled: the first reason other than "None". */
 static const char *
 cancellation_code(const DdbFailure *f, int *index)
@@ -284,6 +326,7 @@ set_atomic(const char *table, cJSON **items, int n_items, LockValue *locks, int 
 		DdbResult	res;
 		const char *code;
 		int			index;
+		const CancellationReason *reason;
 
 		ddb_execute(&call, &res);
 		if (res.response != NULL)
@@ -298,7 +341,9 @@ set_atomic(const char *table, cJSON **items, int n_items, LockValue *locks, int 
 							   "the resend was cancelled (%s), which says nothing about it.", code),
 					 errhint("%s", call.unknown_hint),
 					 ddb_errcontext(res.tolerated)));
-		if (strcmp(code, "ConditionalCheckFailed") == 0 && index >= 0 && index < n_locks)
+		reason = cancellation_reason(code);
+		if (reason->sqlstate == ERRCODE_T_R_SERIALIZATION_FAILURE && !reason->retry && index >= 0 &&
+			index < n_locks)
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 					 errmsg("lock \"%s\" changed since it was read: the optimistic write lost a race",
@@ -306,20 +351,17 @@ set_atomic(const char *table, cJSON **items, int n_items, LockValue *locks, int 
 					 errdetail("Nothing was written."),
 					 errhint("Read the lock and the data again, then retry."),
 					 ddb_errcontext(res.tolerated)));
-		if ((strcmp(code, "TransactionConflict") == 0 || strcmp(code, "ThrottlingError") == 0) &&
-			attempt < dynamo_max_retries)
+		if (reason->retry && attempt < dynamo_max_retries)
 		{
 			ddb_sleep_ms((long) pg_prng_uint64_range(&pg_global_prng_state, 0,
 													 Min(5000, 50L << Min(attempt + 1, 16))));
 			continue;
 		}
 		ereport(ERROR,
-				(errcode(strcmp(code, "ThrottlingError") == 0 ? ERRCODE_CONFIGURATION_LIMIT_EXCEEDED :
-						 strcmp(code, "TransactionConflict") == 0 ? ERRCODE_T_R_SERIALIZATION_FAILURE :
-						 ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("DynamoDB cancelled the transaction: %s", code),
-				 errdetail("Nothing was written."),
-				 ddb_errdetail(res.tolerated),
+				(errcode(reason->sqlstate),
+				 errmsg("DynamoDB cancelled the transaction: %s%s", code,
+						reason->retry ? psprintf(" (after %d retries)", attempt) : ""),
+				 errdetail("Nothing was written. %s", reason->meaning),
 				 ddb_errcontext(res.tolerated)));
 	}
 }

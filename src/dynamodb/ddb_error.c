@@ -28,7 +28,8 @@ static const AwsErrorKind error_kinds[] = {
 	{"IdempotentParameterMismatchException", ERRCODE_INVALID_PARAMETER_VALUE, 0},
 	{"ConditionalCheckFailedException", ERRCODE_T_R_SERIALIZATION_FAILURE, 0},
 	{"TransactionCanceledException", ERRCODE_T_R_SERIALIZATION_FAILURE, 0},
-	{"TransactionConflictException", ERRCODE_T_R_SERIALIZATION_FAILURE, 0},
+	/* A plain write touching an item a transaction is writing: refused, not applied. */
+	{"TransactionConflictException", ERRCODE_T_R_SERIALIZATION_FAILURE, RETRY},
 	{"TransactionInProgressException", ERRCODE_T_R_SERIALIZATION_FAILURE, RETRY},
 	{"ProvisionedThroughputExceededException", ERRCODE_CONFIGURATION_LIMIT_EXCEEDED, RETRY | THROTTLE},
 	{"ThrottlingException", ERRCODE_CONFIGURATION_LIMIT_EXCEEDED, RETRY | THROTTLE},

@@ -7,7 +7,10 @@
 #     or with attributes merged, by dynamo_get, dynamo_get_many and dynamo_query;
 #   - a dynamo_set_atomic whose first sending was applied and stalled, its
 #     resends told "in progress" until it gives up, raises 40003, never 40001:
-#     the README's retry loop adds exactly once.
+#     the README's retry loop adds exactly once;
+#   - every cancellation reason DynamoDB documents has its meaning (retried,
+#     then 40001 / 53400; or at once 54000 / 22023), and a plain write that
+#     meets a transaction (TransactionConflictException) is retried.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source test/lib/harness.sh
@@ -75,4 +78,29 @@ expect_true "...saying an earlier sending may have been applied" \
 expect_true "...after resending for the time AWS advises (at least 5 s)" test "$(field 2 "$r")" -ge 5000
 expect_eq "...and the amount was added exactly once" 15 \
 	"$(sql -c "SELECT dynamo_get('faulty', 'balance', '$I') ->> 'amount'")"
+control ""
+
+# --- cancellation reasons, and TransactionConflictException on a plain write
+requests() { curl -s --max-time 5 "$fake/_log" | grep -c "\"target\":\"DynamoDB_20120810.$1\"" || true; }
+set_atomic_with() {
+	control "fault=cancelled&target=TransactWriteItems&reasons=$1${2:+&count=$2}"
+	sql_error "$via_fake" "SET dynamo_atomic.item_table = '$I'" "SET dynamo_atomic.lock_table = '$L'" \
+		"SELECT dynamo_set_atomic('{\"pk\": \"reasons\", \"sk\": \"1\"}', dynamo_read_lock('reasons'))"
+}
+for case in "ProvisionedThroughputExceeded 53400 4" "ThrottlingError 53400 4" "TransactionConflict 40001 4" \
+	"ReplicatedWriteConflict 40001 4" "ItemCollectionSizeLimitExceeded 54000 1" "ValidationError 22023 1"; do
+	read -r reason state sent <<<"$case"
+	r=$(set_atomic_with "None,$reason")
+	expect_eq "a transaction cancelled for $reason: $state after $sent sending(s)" "$state|$sent" \
+		"$(field 1 "$r")|$(requests TransactWriteItems)"
+done
+r=$(set_atomic_with "None,TransactionConflict" 2)
+expect_eq "a transaction conflict that passes: retried, then written" "none|3" "$(field 1 "$r")|$(requests TransactWriteItems)"
+control "fault=conflict&target=PutItem&count=2"
+r=$(sql_error "$via_fake" "SELECT dynamo_put('{\"pk\": \"plain\", \"sk\": \"1\"}', '$I')")
+expect_eq "a plain put meeting a transaction (TransactionConflictException) is retried, then written" \
+	"none|3" "$(field 1 "$r")|$(requests PutItem)"
+control "fault=conflict&target=PutItem"
+r=$(sql_error "$via_fake" "SELECT dynamo_put('{\"pk\": \"plain\", \"sk\": \"1\"}', '$I')")
+expect_eq "...and one that persists after the retries is 40001" "40001|4" "$(field 1 "$r")|$(requests PutItem)"
 control ""

@@ -21,6 +21,8 @@
 //                   client cannot tell it from a lost answer
 //   delay           forwarded after ms=N milliseconds (default 3000)
 //   answer-late     forwarded and applied at once, answered ms=N milliseconds later
+//   cancelled       TransactionCanceledException with reasons=R1,R2 (one per action)
+//   conflict        TransactionConflictException (a plain write meeting a transaction)
 //   in-progress     TransactionInProgressException (a sending with the same token
 //                   is still being committed); DynamoDB Local never sees it
 //   unprocessed     BatchWriteItem/BatchGetItem: the first half is forwarded,
@@ -133,6 +135,17 @@ function dynamodb(req, body, res) {
     case 'access-denied':
       return awsError(res, 400, 'AccessDeniedException',
         'User: arn:aws:iam::123456789012:user/test is not authorized to perform: dynamodb:UpdateItem');
+    case 'cancelled': {
+      const reasons = (rule.reasons || 'None').split(',');
+      res.writeHead(400, { 'Content-Type': 'application/x-amz-json-1.0' });
+      return res.end(JSON.stringify({
+        __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
+        message: 'Transaction cancelled, please refer cancellation reasons for specific reasons [' + reasons.join(', ') + ']',
+        CancellationReasons: reasons.map((Code) => ({ Code })),
+      }));
+    }
+    case 'conflict':
+      return awsError(res, 400, 'TransactionConflictException', 'Transaction is ongoing for the item');
     case 'in-progress':
       return awsError(res, 400, 'TransactionInProgressException', 'Transaction is ongoing for the idempotency token');
     case 'garbage':
@@ -177,7 +190,7 @@ const handler = (req, res) => {
         log.length = 0;
       }
       if (kind) rules.push({ kind, remaining: Number(p.get('count') || -1), target: p.get('target'), match: p.get('match'),
-        ms: Number(p.get('ms') || 3000) });
+        ms: Number(p.get('ms') || 3000), reasons: p.get('reasons') });
       return send(res, 200, { ok: true });
     }
     // The start of the body tells writes of one operation apart (no secret is in a DynamoDB body).
