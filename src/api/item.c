@@ -156,6 +156,37 @@ unprocessed_backoff(int round)
 	ddb_sleep_ms((long) pg_prng_uint64_range(&pg_global_prng_state, ceiling / 2, ceiling));
 }
 
+/*
+ * One BatchWriteItem of dynamo_put_many.  An error says, in its DETAIL,
+ * how many items earlier requests wrote: those stay written.
+ */
+static cJSON *
+run_batch_write(cJSON *req, int64 written, int n, int pending)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	cJSON	   *volatile resp = NULL;
+
+	PG_TRY();
+	{
+		resp = run("BatchWriteItem", req, NULL);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(caller);
+		edata = CopyErrorData();
+		FlushErrorState();
+		edata->detail = psprintf("%s%s" INT64_FORMAT " of %d items were written before this request, "
+								 "and stay written; %d were in this request, which failed.",
+								 edata->detail ? edata->detail : "", edata->detail ? " " : "",
+								 written, n, pending);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	return resp;
+}
+
 PG_FUNCTION_INFO_V1(dynamo_put_many);
 
 /* dynamo_put_many(items jsonb, table_name) -> items written */
@@ -202,7 +233,7 @@ dynamo_put_many(PG_FUNCTION_ARGS)
 		}
 		for (int round = 0;; round++)
 		{
-			cJSON	   *resp = run("BatchWriteItem", req, NULL);
+			cJSON	   *resp = run_batch_write(req, written + count - left, n, left);
 			cJSON	   *unprocessed = (cJSON *) json_get(json_get(resp, "UnprocessedItems"), table);
 
 			left = cJSON_GetArraySize(unprocessed);

@@ -104,3 +104,13 @@ control "fault=conflict&target=PutItem"
 r=$(sql_error "$via_fake" "SELECT dynamo_put('{\"pk\": \"plain\", \"sk\": \"1\"}', '$I')")
 expect_eq "...and one that persists after the retries is 40001" "40001|4" "$(field 1 "$r")|$(requests PutItem)"
 control ""
+
+# --- dynamo_put_many failing in its third batch says what the first two wrote
+control "fault=access-denied&target=BatchWriteItem&match=%22S%22%3A%22b-0051%22"
+r=$(sql_error "$via_fake" "SELECT dynamo_put_many((SELECT jsonb_agg(jsonb_build_object('pk', 'batches', 'sk', 'b-' || lpad(i::text, 4, '0'))) FROM generate_series(1, 60) i), '$I')")
+expect_eq "dynamo_put_many refused in its third batch raises that batch's error" 42501 "$(field 1 "$r")"
+out=$(psql -X -qAt -v VERBOSITY=verbose -c "$via_fake" -c "SELECT dynamo_put_many((SELECT jsonb_agg(jsonb_build_object('pk', 'batches', 'sk', 'b-' || lpad(i::text, 4, '0'))) FROM generate_series(1, 60) i), '$I')" 2>&1 || true)
+expect_true "...with a DETAIL saying the 50 items of the first two batches were written" \
+	grep -q 'DETAIL:  .*50 of 60 items were written before this request, and stay written; 10 were in this request' <<<"$out"
+expect_eq "...as they were" 50 "$(sql -c "SELECT count(*) FROM dynamo_query('batches', table_name => '$I')")"
+control ""
