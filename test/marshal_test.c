@@ -64,6 +64,18 @@ main(void)
 	number("-", false);
 	number("1.2.3", false);
 	number("12a", false);
+	/* jsonb would refuse these: so must the check (DynamoDB writes none of them) */
+	number("+5", false);
+	number(".5", false);
+	number("5.", false);
+	number("007", false);
+	number("1e", false);
+	number("0.5", true);
+	number("5E+3", true);
+	/* an exponent far out of range: refused, with no overflow in the arithmetic (UBSan) */
+	number("12E9223372036854775807", false);
+	number("12E-9223372036854775808", false);
+	number("12E99999999999999999999999", false);
 	number("1e", false);
 
 	{

@@ -144,7 +144,8 @@ require_distinct_keys(char **keys, int n, const char *what)
 static char *
 key_text(const char *pk, const char *sk)
 {
-	return psprintf("%s%c%s", pk, '\x01', sk);
+	/* Length-prefixed: no pair of keys can run together alike. */
+	return psprintf("%zu:%s%s", strlen(pk), pk, sk);
 }
 
 /* Sleeps before round `round` of resending unprocessed items. */

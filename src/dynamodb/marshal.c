@@ -2,11 +2,48 @@
  * marshal.c - AttributeValues to JSON text (see marshal.h).  Plain C.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "marshal.h"
+
+/*
+ * Is text a number as JSON writes it: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+ * jsonb accepts nothing else ("+5", ".5", "5.", "007" are refused there).
+ */
+static bool
+is_json_number(const char *p)
+{
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (isdigit((unsigned char) *p))
+			p++;
+	else
+		return false;
+	if (*p == '.')
+	{
+		if (!isdigit((unsigned char) *++p))
+			return false;
+		while (isdigit((unsigned char) *p))
+			p++;
+	}
+	if (*p == 'e' || *p == 'E')
+	{
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!isdigit((unsigned char) *p))
+			return false;
+		while (isdigit((unsigned char) *p))
+			p++;
+	}
+	return *p == '\0';
+}
 
 const char *
 ddb_number_problem(const char *text)
@@ -22,7 +59,9 @@ ddb_number_problem(const char *text)
 	long		exponent = 0;
 	long		magnitude;		/* 10^magnitude <= |x| < 10^(magnitude+1) */
 
-	if (*p == '-' || *p == '+')
+	if (!is_json_number(text))
+		return "not a number";
+	if (*p == '-')
 		p++;
 	for (; *p && *p != 'e' && *p != 'E'; p++)
 	{
@@ -53,9 +92,13 @@ ddb_number_problem(const char *text)
 	{
 		char	   *end;
 
+		errno = 0;
 		exponent = strtol(p + 1, &end, 10);
 		if (end == p + 1 || *end != '\0')
 			return "not a number";
+		/* Far past either limit (and no overflow in the sums below). */
+		if (errno == ERANGE || exponent > 100000 || exponent < -100000)
+			exponent = exponent > 0 ? 100000 : -100000;
 	}
 	if (!seen_nonzero)
 		return NULL;			/* zero */

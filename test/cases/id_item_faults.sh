@@ -114,3 +114,7 @@ expect_true "...with a DETAIL saying the 50 items of the first two batches were 
 	grep -q 'DETAIL:  .*50 of 60 items were written before this request, and stay written; 10 were in this request' <<<"$out"
 expect_eq "...as they were" 50 "$(sql -c "SELECT count(*) FROM dynamo_query('batches', table_name => '$I')")"
 control ""
+
+# --- two different keys that a joined text would confuse
+expect_eq "dynamo_put_many tells (\"a\\u0001b\", \"c\") from (\"a\", \"b\\u0001c\"): both written" 2 \
+	"$(sql -c "SELECT dynamo_put_many('[{\"pk\": \"a\\u0001b\", \"sk\": \"c\"}, {\"pk\": \"a\", \"sk\": \"b\\u0001c\"}]', '$I')")"
