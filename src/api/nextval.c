@@ -43,6 +43,7 @@ typedef struct CallSiteCache
 	char	   *default_table;	/* dynamo_atomic.counter_table when table_name was NULL */
 	CounterRef	ref;
 	int			slot;
+	uint64		target;			/* settings_target_fingerprint() then */
 } CallSiteCache;
 
 /* The same for a dynamo_id_trigger: what its trigger resolved last. */
@@ -53,6 +54,7 @@ typedef struct TriggerSite
 	CounterRef	ref;
 	int			slot;
 	int			cache;
+	uint64		target;			/* settings_target_fingerprint() then */
 } TriggerSite;
 
 static int64 take_or_fetch(const CounterRef *ref, int slot, int cache);
@@ -71,6 +73,7 @@ slot_for(const CounterRef *ref)
 	strlcpy(c->id, ref->id, sizeof(c->id));
 	strlcpy(c->endpoint, ep.url, sizeof(c->endpoint));
 	strlcpy(c->region, ep.region, sizeof(c->region));
+	settings_credentials_digest(c->identity);
 	/* The worker fetches ahead with its own credentials: only where they are the session's. */
 	c->prefetch = dynamo_id_prefetch && strlen(ep.url) < sizeof(c->endpoint) &&
 		lock_session_worker_credentials() == REGISTRY_SAME_CREDENTIALS;
@@ -146,6 +149,9 @@ dynamo_nextval(PG_FUNCTION_ARGS)
 	}
 	if (same && site->args[1] == NULL)
 		same = strcmp(site->default_table, dynamo_counter_table) == 0;
+	/* A SET or a reload since may send this call elsewhere, or as someone else. */
+	if (same)
+		same = site->target == settings_target_fingerprint();
 	if (same)
 		PG_RETURN_INT64(take_or_fetch(&site->ref, site->slot, cache));
 
@@ -157,6 +163,7 @@ dynamo_nextval(PG_FUNCTION_ARGS)
 		if (!PG_ARGISNULL(text_args[i]))
 			site->args[i] = (bytea *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(text_args[i]));
 	site->default_table = pstrdup(dynamo_counter_table);
+	site->target = settings_target_fingerprint();
 	site->slot = slot_for(&site->ref);
 	MemoryContextSwitchTo(old);
 	fcinfo->flinfo->fn_extra = site;
@@ -220,7 +227,8 @@ dynamo_id_trigger(PG_FUNCTION_ARGS)
 	 */
 	site = fcinfo->flinfo->fn_extra;
 	if (site == NULL || site->tgoid != trigger->tgoid ||
-		strcmp(site->default_table, dynamo_counter_table) != 0)
+		strcmp(site->default_table, dynamo_counter_table) != 0 ||
+		site->target != settings_target_fingerprint())
 	{
 		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 
@@ -243,6 +251,7 @@ dynamo_id_trigger(PG_FUNCTION_ARGS)
 		site->ref.id = pstrdup((char *) pg_server_to_any(trigger->tgargs[1], strlen(trigger->tgargs[1]), PG_UTF8));
 		if (site->ref.id[0] == '\0')
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("counter_id must not be empty")));
+		site->target = settings_target_fingerprint();
 		site->slot = slot_for(&site->ref);
 		MemoryContextSwitchTo(old);
 		fcinfo->flinfo->fn_extra = site;

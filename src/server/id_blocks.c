@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include "miscadmin.h"
+#include "lib/stringinfo.h"
 #include "storage/condition_variable.h"
 #include "storage/ipc.h"
 #include "storage/proc.h"
@@ -17,7 +18,7 @@
 #include "lock_registry.h"
 #include "settings.h"
 
-#define ID_KEY_SIZE 2900		/* table, attribute names and id, separated */
+#define ID_KEY_SIZE 3600		/* the fields of slot_key, length-prefixed */
 
 typedef struct IdSlot
 {
@@ -81,11 +82,30 @@ n_slots(void)
 	return shared ? shared->n_slots : local_n;
 }
 
+/*
+ * Everything that selects the DynamoDB item, and so the values: where
+ * (endpoint, region), as whom (two accounts have two tables of the same
+ * name), which table, key and attributes.  Length-prefixed, so that no two
+ * counters' fields can run together alike.
+ */
+static char *
+slot_key(const IdCounter *c)
+{
+	const char *const fields[] = {
+		c->table, c->key_attribute, c->count_attribute, c->id, c->endpoint, c->region, c->identity
+	};
+	StringInfoData key;
+
+	initStringInfo(&key);
+	for (int i = 0; i < lengthof(fields); i++)
+		appendStringInfo(&key, "%zu:%s", strlen(fields[i]), fields[i]);
+	return key.data;
+}
+
 int
 id_blocks_slot(const IdCounter *counter)
 {
-	char	   *key = psprintf("%s\x1f%s\x1f%s\x1f%s\x1f%s", counter->table, counter->key_attribute,
-							   counter->count_attribute, counter->id, counter->endpoint);
+	char	   *key = slot_key(counter);
 	uint32		hash = hash_bytes((const unsigned char *) key, strlen(key));
 	int			free_slot = -1;
 	int			found = -1;

@@ -16,6 +16,8 @@
 
 #include "storage/lwlock.h"
 
+#include "settings.h"
+
 extern Size id_blocks_shmem_size(void);
 extern void id_blocks_shmem_init(void *base, bool found, LWLock *lock);
 
@@ -28,6 +30,8 @@ typedef struct IdCounter
 	char		id[2049];
 	char		endpoint[512];
 	char		region[65];
+	/* Whose counter: a digest of the credentials settings (other accounts, other items). */
+	char		identity[CREDENTIALS_DIGEST_LEN];
 	bool		prefetch;		/* the worker may fetch ahead (same credentials) */
 	int			cache;			/* block size, for a prefetch */
 } IdCounter;

@@ -19,6 +19,7 @@
 #include "storage/lwlock.h"
 
 #include "lock_item.h"
+#include "settings.h"
 
 #define LOCK_TABLE_SIZE 256		/* 255 characters + NUL */
 #define LOCK_NAME_SIZE 2049		/* DynamoDB's 2048-byte key limit + NUL */
@@ -27,7 +28,6 @@
 #define LOCK_REGION_SIZE 65
 #define LOCK_NOTE_SIZE 256
 #define MAX_LOCK_WORKERS 16
-#define CREDENTIALS_DIGEST_LEN (64 + 1)	/* SHA-256 in hex, NUL */
 
 typedef enum LockScope
 {

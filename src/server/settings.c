@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "common/hashfn.h"
 #include "lib/stringinfo.h"
 #include "utils/guc.h"
 
@@ -60,6 +61,24 @@ settings_credentials_digest(char *out)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not hash the credentials settings")));
 	explicit_bzero(buf.data, buf.len);
 	pfree(buf.data);
+}
+
+uint64
+settings_target_fingerprint(void)
+{
+	const char *const values[] = {
+		dynamo_endpoint, dynamo_region, dynamo_access_key_id, dynamo_secret_access_key,
+		dynamo_session_token, dynamo_profile
+	};
+	uint64		h = 0;
+
+	for (int i = 0; i < lengthof(values); i++)
+	{
+		const char *v = values[i] ? values[i] : "";
+
+		h = hash_combine64(h, hash_bytes_extended((const unsigned char *) v, strlen(v), i));
+	}
+	return h;
 }
 
 bool

@@ -31,6 +31,8 @@ extern bool dynamo_id_prefetch;
 
 extern void settings_define(void);
 
+#define CREDENTIALS_DIGEST_LEN (64 + 1)	/* SHA-256 in hex, NUL */
+
 /*
  * A digest (SHA-256, hex, NUL-terminated: CREDENTIALS_DIGEST_LEN bytes) of
  * the credentials settings as this process sees them: equal digests sign
@@ -38,6 +40,13 @@ extern void settings_define(void);
  * environment and files.
  */
 extern void settings_credentials_digest(char *out);
+
+/*
+ * A cheap fingerprint of every setting that selects where a request goes
+ * and as whom (endpoint, region, credentials): a cache of what they
+ * resolved to compares it on each use, and resolves again when it moved.
+ */
+extern uint64 settings_target_fingerprint(void);
 
 /* True for a valid DynamoDB table name: 3-255 of [A-Za-z0-9_.-]. */
 extern bool table_name_is_valid(const char *name);

@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
 # IDs and items under adversity:
+#   - ID blocks are per DynamoDB counter: two identities or two regions of one
+#     endpoint (DynamoDB Local without -sharedDb keeps a database for each)
+#     never share a block, and a SET between two calls of one call site is
+#     seen by the second;
 #   - a backend terminated in the middle of a block fetch does not wedge the
 #     counter: the next dynamo_nextval on it returns within a round trip or two;
 #   - an item another client stored with U+0000 in a string or an attribute
@@ -118,3 +122,50 @@ control ""
 # --- two different keys that a joined text would confuse
 expect_eq "dynamo_put_many tells (\"a\\u0001b\", \"c\") from (\"a\", \"b\\u0001c\"): both written" 2 \
 	"$(sql -c "SELECT dynamo_put_many('[{\"pk\": \"a\\u0001b\", \"sk\": \"c\"}, {\"pk\": \"a\", \"sk\": \"b\\u0001c\"}]', '$I')")"
+
+# --- ID blocks per identity and region: a DynamoDB Local with a database for each
+ddb2_port=$(harness_free_port)
+(cd "$DDB_HOME" && exec java -Dlog4j2.formatMsgNoLookups=true -Djava.library.path="$DDB_HOME/DynamoDBLocal_lib" \
+	-jar "$DDB_HOME/DynamoDBLocal.jar" -inMemory -port "$ddb2_port") >"$work/ddb2.log" 2>&1 &
+harness_track_pid $!
+ddb2="http://127.0.0.1:$ddb2_port"
+ddb2_answers() {
+	curl -s --max-time 2 -X POST "$ddb2" -H 'X-Amz-Target: DynamoDB_20120810.ListTables' \
+		-H 'Content-Type: application/x-amz-json-1.0' \
+		-H "Authorization: AWS4-HMAC-SHA256 Credential=AKIDONE/20200101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0" \
+		--data-binary '{}' | grep -q TableNames
+}
+expect_true "a DynamoDB Local without -sharedDb answers" harness_wait_for 60 ddb2_answers
+# as KEY REGION SQL...: a session signing as KEY in REGION at that DynamoDB Local
+as() {
+	local key=$1 region=$2
+	shift 2
+	local args=(-c "SET client_min_messages = warning" -c "SET dynamo_atomic.endpoint = '$ddb2'"
+		-c "SET dynamo_atomic.access_key_id = '$key'" -c "SET dynamo_atomic.region = '$region'")
+	for q in "$@"; do args+=(-c "$q"); done
+	sql "${args[@]}" | tr '\n' ' ' | sed 's/ $//'
+}
+for who in "AKIDONE us-east-1" "AKIDTWO us-east-1" "AKIDONE eu-west-1"; do
+	as $who "SELECT dynamo_create_counter_table('Shared', if_not_exists => true)" >/dev/null
+done
+expect_eq "identity one takes 1 and 2 from its block" "1 2" \
+	"$(as AKIDONE us-east-1 "SELECT dynamo_nextval('same', 10, 'Shared')" "SELECT dynamo_nextval('same', 10, 'Shared')")"
+expect_eq "another identity, same endpoint and names: its own counter's first value, not the next of the first's block" 1 \
+	"$(as AKIDTWO us-east-1 "SELECT dynamo_nextval('same', 10, 'Shared')")"
+expect_eq "the first identity in another region: its own counter's first value too" 1 \
+	"$(as AKIDONE eu-west-1 "SELECT dynamo_nextval('same', 10, 'Shared')")"
+expect_eq "...and each stored counter holds exactly its one block" "10 10 10" \
+	"$(echo $(as AKIDONE us-east-1 "SELECT dynamo_get_last_value('same', 'Shared')") \
+		$(as AKIDTWO us-east-1 "SELECT dynamo_get_last_value('same', 'Shared')") \
+		$(as AKIDONE eu-west-1 "SELECT dynamo_get_last_value('same', 'Shared')"))"
+sql -c "CREATE OR REPLACE FUNCTION ids_as(keys text[]) RETURNS text LANGUAGE plpgsql AS \$\$
+	DECLARE got text[] := '{}'; k text;
+	BEGIN
+		FOREACH k IN ARRAY keys LOOP
+			PERFORM set_config('dynamo_atomic.access_key_id', k, true);
+			got := got || dynamo_nextval('site', 10, 'Shared')::text;   -- one call site, its plan cached
+		END LOOP;
+		RETURN array_to_string(got, ' ');
+	END \$\$" >/dev/null
+expect_eq "one call site, the identity SET between its calls: each call draws from its own identity's counter" "1 1 2 2" \
+	"$(as AKIDONE us-east-1 "SELECT ids_as(ARRAY['AKIDONE', 'AKIDTWO', 'AKIDONE', 'AKIDTWO'])")"
