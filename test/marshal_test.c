@@ -95,6 +95,8 @@ main(void)
 			  strcmp(where, "Item.l.L[1].S") == 0, "a NUL in a list element is found, with its path");
 		check(!ddb_json_find_nul("{\"a\":\"\\u00001\"", 8, where, sizeof(where)),
 			  "a cut-off text is scanned only as far as it goes");
+		check(!ddb_json_find_nul("]]]]{{\"\\u0000\":1}", 17, where, sizeof(where)),
+			  "unbalanced text (closers first) is not JSON, and is scanned without going below the top");
 	}
 	check(ddb_base64_is_valid("AAEC"), "base64 AAEC is valid");
 	check(ddb_base64_is_valid("AA=="), "base64 AA== is valid");

@@ -179,7 +179,7 @@ run_batch_write(cJSON *req, int64 written, int n, int pending)
 		edata = CopyErrorData();
 		FlushErrorState();
 		edata->detail = psprintf("%s%s" INT64_FORMAT " of %d items were written before this request, "
-								 "and stay written; %d were in this request, which failed.",
+								 "and stay written; %d were in this request, which did not surely write them.",
 								 edata->detail ? edata->detail : "", edata->detail ? " " : "",
 								 written, n, pending);
 		ReThrowError(edata);

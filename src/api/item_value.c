@@ -4,6 +4,7 @@
 #include "postgres.h"
 
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
@@ -176,10 +177,18 @@ special_form(cJSON *m)
  * Converts the value that starts with tok (v) and attaches it to parent.
  * depth: how deep parent is.
  */
+/* The array of {"$ss": [...]} and the like: part of one leaf value, no level of its own. */
+static bool
+is_set_body(const char *name)
+{
+	return name && (strcmp(name, "$ss") == 0 || strcmp(name, "$ns") == 0 || strcmp(name, "$bs") == 0);
+}
+
 static void
 add_value(cJSON *parent, const char *name, JsonbIterator **it, JsonbIteratorToken tok,
 		  JsonbValue *v, int depth)
 {
+	check_stack_depth();
 	if (tok == WJB_BEGIN_ARRAY)
 	{
 		cJSON	   *av = check_alloc(cJSON_CreateObject());
@@ -187,7 +196,8 @@ add_value(cJSON *parent, const char *name, JsonbIterator **it, JsonbIteratorToke
 
 		cJSON_AddItemToObject(av, "L", list);
 		attach(parent, name, av);
-		if (depth >= DDB_MAX_DEPTH)
+		/* A set's body is one level below its object, which may itself be at the limit. */
+		if (depth >= DDB_MAX_DEPTH && !(is_set_body(name) && depth <= DDB_MAX_DEPTH + 1))
 			too_deep();
 		while ((tok = JsonbIteratorNext(it, v, false)) != WJB_END_ARRAY)
 			add_value(list, NULL, it, tok, v, depth + 1);
@@ -200,7 +210,12 @@ add_value(cJSON *parent, const char *name, JsonbIterator **it, JsonbIteratorToke
 
 		cJSON_AddItemToObject(av, "M", members);
 		attach(parent, name, av);
-		if (depth >= DDB_MAX_DEPTH)
+		/*
+		 * At the limit, only a binary value or a set (a leaf, as a scalar
+		 * is) may stand here: that is known once its members are read, and
+		 * any container among them is refused on the way.
+		 */
+		if (depth > DDB_MAX_DEPTH)
 			too_deep();
 		while ((tok = JsonbIteratorNext(it, v, false)) != WJB_END_OBJECT)
 		{
@@ -209,7 +224,10 @@ add_value(cJSON *parent, const char *name, JsonbIterator **it, JsonbIteratorToke
 			tok = JsonbIteratorNext(it, v, false);
 			add_value(members, key, it, tok, v, depth + 1);
 		}
-		if ((special = special_form(members)) != NULL)
+		special = special_form(members);
+		if (special == NULL && depth >= DDB_MAX_DEPTH)
+			too_deep();
+		if (special != NULL)
 		{
 			if (name)
 				cJSON_ReplaceItemInObjectCaseSensitive(parent, name, special);
@@ -310,9 +328,14 @@ item_to_jsonb(const cJSON *item)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("DynamoDB returned an item that cannot be read: %s", why ? why : "out of memory")));
 	}
-	text = pg_any_to_server(out.data, out.len, PG_UTF8);
-	text = pstrdup(text);
+	/*
+	 * Into palloc'd memory before converting: a character the database
+	 * encoding lacks raises an ERROR there, which must not leak the
+	 * malloc'd text for the backend's life (one per failed row).
+	 */
+	text = pnstrdup(out.data, out.len);
 	strbuf_free(&out, false);
+	text = pg_any_to_server(text, strlen(text), PG_UTF8);
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
 }
 

@@ -60,13 +60,18 @@ typedef struct TriggerSite
 static int64 take_or_fetch(const CounterRef *ref, int slot, int cache);
 
 static int
-slot_for(const CounterRef *ref)
+slot_for(CounterRef *ref)
 {
 	IdCounter  *c = palloc0(sizeof(IdCounter));
 	DdbEndpoint ep;
 
 	/* Recorded with the counter: the worker fetches ahead from the same place. */
 	ddb_endpoint_resolve(&ep, NULL, NULL);
+	if (strlen(ep.url) >= sizeof(c->endpoint))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the DynamoDB endpoint URL is too long for an ID block (over %zu bytes)",
+						sizeof(c->endpoint) - 1)));
 	strlcpy(c->table, ref->table, sizeof(c->table));
 	strlcpy(c->key_attribute, ref->key_attribute, sizeof(c->key_attribute));
 	strlcpy(c->count_attribute, ref->count_attribute, sizeof(c->count_attribute));
@@ -74,9 +79,11 @@ slot_for(const CounterRef *ref)
 	strlcpy(c->endpoint, ep.url, sizeof(c->endpoint));
 	strlcpy(c->region, ep.region, sizeof(c->region));
 	settings_credentials_digest(c->identity);
+	/* This backend's fetches go where the slot says, as the worker's do: one item per slot. */
+	ref->endpoint_url = pstrdup(ep.url);
+	ref->region = pstrdup(ep.region);
 	/* The worker fetches ahead with its own credentials: only where they are the session's. */
-	c->prefetch = dynamo_id_prefetch && strlen(ep.url) < sizeof(c->endpoint) &&
-		lock_session_worker_credentials() == REGISTRY_SAME_CREDENTIALS;
+	c->prefetch = dynamo_id_prefetch && lock_session_worker_credentials() == REGISTRY_SAME_CREDENTIALS;
 	return id_blocks_slot(c);
 }
 

@@ -179,6 +179,7 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 	DdbFailure	failure;
 	char	   *source;
 	TimestampTz first_in_progress = 0;
+	bool		in_progress;
 
 	memset(result, 0, sizeof(*result));
 	dynamo_backend_stats.calls++;
@@ -240,7 +241,9 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 
 		if (resp.outcome == HTTP_DONE && resp.status == 200)
 		{
-			result->response = json_parse(resp.body, resp.body_len);
+			/* A write's answer is not handed on as text: never fail it after the write. */
+			result->response = is_read(call->operation) ? json_parse(resp.body, resp.body_len) :
+				json_parse_unchecked(resp.body, resp.body_len);
 			if (result->response != NULL)
 			{
 				op_stats_latency(row, (uint64) (GetCurrentTimestamp() - start));
@@ -283,8 +286,8 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 			}
 			result->maybe_applied_before = true;
 		}
-		if (!ddb_failure_is_retryable(&failure) ||
-			(attempt > dynamo_max_retries && !still_in_progress(call, &failure, &first_in_progress)) ||
+		in_progress = still_in_progress(call, &failure, &first_in_progress);
+		if (!ddb_failure_is_retryable(&failure) || (attempt > dynamo_max_retries && !in_progress) ||
 			ms_left(call) == 0)
 			break;
 		dynamo_backend_stats.retries++;

@@ -65,7 +65,7 @@ find_kind(const char *type)
 void
 ddb_failure_parse(DdbFailure *f, const HttpResponse *resp)
 {
-	cJSON	   *doc = json_parse(resp->body, resp->body_len);
+	cJSON	   *doc = json_parse_unchecked(resp->body, resp->body_len);
 	const char *type = json_get_string(doc, "__type");
 	const char *message = json_get_string(doc, "message");
 

@@ -104,6 +104,12 @@ json_print(const cJSON *root)
 }
 
 cJSON *
+json_parse_unchecked(const char *data, size_t len)
+{
+	return json_own(cJSON_ParseWithLength(data, len));
+}
+
+cJSON *
 json_parse(const char *data, size_t len)
 {
 	char		where[256];
@@ -113,6 +119,11 @@ json_parse(const char *data, size_t len)
 	 * would come back as "a", and keys differing after it would merge.
 	 * jsonb and text cannot hold U+0000 at all: refuse, never alter.
 	 */
+	if (memchr(data, '\0', len))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
+				 errmsg("DynamoDB's answer holds a NUL byte"),
+				 errdetail("PostgreSQL text and jsonb cannot hold U+0000; the value is not returned altered.")));
 	if (memchr(data, '\\', len) && ddb_json_find_nul(data, len, where, sizeof(where)))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),

@@ -27,6 +27,13 @@ extern char *json_print(const cJSON *root);
 /* Parses len bytes; returns an owned tree, or NULL when malformed. */
 extern cJSON *json_parse(const char *data, size_t len);
 
+/*
+ * The same without refusing U+0000, for answers whose strings are not
+ * handed on as text: error bodies, and what a write returns (refusing
+ * there would report an applied write as failed).
+ */
+extern cJSON *json_parse_unchecked(const char *data, size_t len);
+
 /* obj.name when it is a string, else NULL. */
 extern const char *json_get_string(const cJSON *obj, const char *name);
 extern const cJSON *json_get(const cJSON *obj, const char *name);

@@ -290,6 +290,20 @@ number_size(const char *text)
 	return digits / 2 + 2;
 }
 
+/* The bytes a base64 text stands for (DynamoDB counts binary values decoded). */
+static size_t
+base64_decoded_size(const char *b64)
+{
+	size_t		len = strlen(b64);
+	size_t		padding = 0;
+
+	if (len >= 1 && b64[len - 1] == '=')
+		padding++;
+	if (len >= 2 && b64[len - 2] == '=')
+		padding++;
+	return len / 4 * 3 - padding;
+}
+
 static size_t
 value_size(const cJSON *av)
 {
@@ -304,12 +318,18 @@ value_size(const cJSON *av)
 	if (strcmp(typed->string, "N") == 0 && cJSON_IsString(typed))
 		return number_size(typed->valuestring);
 	if (strcmp(typed->string, "B") == 0 && cJSON_IsString(typed))
-		return strlen(typed->valuestring) * 3 / 4;
+		return base64_decoded_size(typed->valuestring);
+	/* As DynamoDB counts: each element as its type would be alone (binary decoded). */
 	if (strcmp(typed->string, "SS") == 0 || strcmp(typed->string, "BS") == 0 ||
 		strcmp(typed->string, "NS") == 0)
 	{
 		cJSON_ArrayForEach(e, typed)
-			size += cJSON_IsString(e) ? strlen(e->valuestring) : 0;
+		{
+			if (!cJSON_IsString(e))
+				continue;
+			size += typed->string[0] == 'B' ? base64_decoded_size(e->valuestring) :
+				typed->string[0] == 'N' ? number_size(e->valuestring) : strlen(e->valuestring);
+		}
 		return size;
 	}
 	if (strcmp(typed->string, "L") == 0 || strcmp(typed->string, "M") == 0)
@@ -422,7 +442,11 @@ ddb_json_find_nul(const char *json, size_t len, char *where, size_t where_size)
 			}
 		}
 		else if (c == '}' || c == ']')
+		{
+			if (depth < 0)
+				return false;	/* unbalanced: not JSON, cJSON refuses it */
 			depth--;
+		}
 		else if (c == ',' && depth >= 0 && depth < NUL_SCAN_DEPTH)
 		{
 			if (levels[depth].type == '{')

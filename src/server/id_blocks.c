@@ -328,6 +328,15 @@ id_blocks_prefetch_failed(int slot)
 }
 
 void
+id_blocks_prefetch_refused(int slot)
+{
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	shared->slots[slot].prefetch_wanted = false;
+	shared->slots[slot].counter.prefetch = false;
+	LWLockRelease(shared->lock);
+}
+
+void
 id_blocks_fill(int slot, int64 first, int64 last, int64 *value)
 {
 	IdSlot	   *s = slot_at(slot);

@@ -57,6 +57,8 @@ extern void id_blocks_abandon(int slot);
 extern bool id_blocks_prefetch_due(int *slot, IdCounter *counter);
 extern void id_blocks_store_spare(int slot, int64 first, int64 last);
 extern void id_blocks_prefetch_failed(int slot);
+/* The worker signs as someone else than the counter's identity: no more prefetches for it. */
+extern void id_blocks_prefetch_refused(int slot);
 
 /* Values reserved and not yet handed out (spares included), over every counter. */
 extern int64 id_blocks_unused(void);

@@ -156,12 +156,21 @@ release(int handle, const LockSlot *copy, MemoryContext scratch)
 	lock_registry_release_done(handle, copy, again);
 }
 
-/* Fetches a counter's next ID block ahead, into the slot's spare. */
+/*
+ * Fetches a counter's next ID block ahead, into the slot's spare.  Only
+ * as the identity the slot belongs to: after a reload to other credentials
+ * the worker would reserve another account's values for this counter.
+ */
 static void
-prefetch(int slot, IdCounter *c, MemoryContext scratch)
+prefetch(int slot, IdCounter *c, const char *digest, MemoryContext scratch)
 {
 	CounterRef	ref = {c->table, c->key_attribute, c->count_attribute, c->id, c->id, c->endpoint, c->region};
 
+	if (strcmp(c->identity, digest) != 0)
+	{
+		id_blocks_prefetch_refused(slot);
+		return;
+	}
 	PG_TRY();
 	{
 		int64		last = counter_add(&ref, c->cache, false, 0, false, 0, true);
@@ -244,7 +253,7 @@ dynamo_atomic_lock_worker_main(Datum arg)
 			/* One at a time: due leases come first again after each. */
 			if (id_blocks_prefetch_due(&slot, &counter))
 			{
-				IN_SCRATCH(scratch, prefetch(slot, &counter, scratch));
+				IN_SCRATCH(scratch, prefetch(slot, &counter, digest, scratch));
 				wait_ms = 0;
 			}
 		}

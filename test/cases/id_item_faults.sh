@@ -12,6 +12,10 @@
 #   - a dynamo_set_atomic whose first sending was applied and stalled, its
 #     resends told "in progress" until it gives up, raises 40003, never 40001:
 #     the README's retry loop adds exactly once;
+#   - reads that fail converting to a LATIN1 database leak nothing (the
+#     backend's memory stays flat over 300 failures of a 100 kB item);
+#   - sizes and depths measured as DynamoDB does: a 320 kB binary set is
+#     written (its base64 text is longer), a set at the deepest level too;
 #   - every cancellation reason DynamoDB documents has its meaning (retried,
 #     then 40001 / 53400; or at once 54000 / 22023), and a plain write that
 #     meets a transaction (TransactionConflictException) is retried.
@@ -169,3 +173,55 @@ sql -c "CREATE OR REPLACE FUNCTION ids_as(keys text[]) RETURNS text LANGUAGE plp
 	END \$\$" >/dev/null
 expect_eq "one call site, the identity SET between its calls: each call draws from its own identity's counter" "1 1 2 2" \
 	"$(as AKIDONE us-east-1 "SELECT ids_as(ARRAY['AKIDONE', 'AKIDTWO', 'AKIDONE', 'AKIDTWO'])")"
+
+# --- a LATIN1 database reading an item it cannot convert, 300 times: no memory kept per failure
+sql -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS case_latin1" >/dev/null
+sql -c "CREATE DATABASE case_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" >/dev/null
+sql -c "SELECT dynamo_put(jsonb_build_object('pk', 'euro', 'sk', '1', 'big', repeat('x', 100000), 'price', '5 €'), '$I')" >/dev/null
+# (psql expands no variable in \!: the shell finds the backend by its application_name)
+rss_of_reader="awk '/^VmRSS/ { print \$2 }' /proc/\$(psql -X -qAt -c \"SELECT pid FROM pg_stat_activity WHERE application_name = 'latin1-reader'\")/status"
+rss=$(psql -X -qAt -d case_latin1 -v ON_ERROR_STOP=1 2>&1 <<-SQL
+	SET client_min_messages = warning;
+	CREATE EXTENSION dynamo_atomic;
+	CREATE FUNCTION read_failing(n int) RETURNS int LANGUAGE plpgsql AS \$\$
+	DECLARE failed int := 0;
+	BEGIN
+		FOR i IN 1..n LOOP
+			BEGIN
+				PERFORM dynamo_get('euro', '1', '$I');
+			EXCEPTION WHEN untranslatable_character THEN
+				failed := failed + 1;
+			END;
+		END LOOP;
+		RETURN failed;
+	END \$\$;
+	SET application_name = 'latin1-reader';
+	SELECT read_failing(30);
+	\! $rss_of_reader
+	SELECT read_failing(300);
+	\! $rss_of_reader
+SQL
+)
+read -r warm before failed after <<<"$(echo $rss)"
+expect_eq "in a LATIN1 database, a read of an item holding '€' fails each time (22P05)" "30|300" "$warm|$failed"
+growth=$((${after:-0} - ${before:-0}))
+if [[ -n ${after:-} ]] && ((growth < 8000)); then pass "...and 300 failed reads of a 100 kB item keep the backend's memory flat (+$growth kB)"
+else fail "...and 300 failed reads of a 100 kB item keep the backend's memory flat" "grew by $growth kB (a leaked item text per failure is about 30000 in all): $rss"; fi
+sql -c "DROP DATABASE case_latin1" >/dev/null
+
+# --- limits at their edges, measured as DynamoDB measures
+b64() { echo "translate(encode(decode(repeat('ab', $1), 'hex'), 'base64'), E'\\n', '')"; }
+r=$(sql_error "SELECT dynamo_put(jsonb_build_object('pk', 'edge', 'sk', 'bs', 'bin', jsonb_build_object('\$bs', jsonb_build_array($(b64 320000)))), '$I')")
+expect_eq "a binary set of 320 kB (427 kB of base64) is written: binary counts decoded" none "$(field 1 "$r")"
+expect_eq "...and reads back whole" t \
+	"$(sql -c "SELECT dynamo_get('edge', 'bs', '$I') -> 'bin' -> '\$bs' ->> 0 = $(b64 320000)")"
+r=$(sql_error "SELECT dynamo_put(jsonb_build_object('pk', 'edge', 'sk', 'bs2', 'bin', jsonb_build_object('\$bs', jsonb_build_array($(b64 205000), $(b64 205000)))), '$I')")
+expect_eq "a binary set of 410 kB decoded is refused before any request (54000)" 54000 "$(field 1 "$r")"
+set_in() { echo "(repeat('[', $1) || '{\"\$ss\": [\"a\"]}' || repeat(']', $1))::jsonb"; }
+r=$(sql_error "SELECT dynamo_put(jsonb_build_object('pk', 'edge', 'sk', 'deep-set', 'd', $(set_in 31)), '$I')")
+expect_eq "a set at the deepest level (inside 31 lists, where a scalar may stand) is written" none "$(field 1 "$r")"
+expect_eq "...and reads back as it was" t "$(sql -c "SELECT dynamo_get('edge', 'deep-set', '$I') -> 'd' = $(set_in 31)")"
+r=$(sql_error "SELECT dynamo_put(jsonb_build_object('pk', 'edge', 'sk', 'deeper', 'd', $(set_in 32)), '$I')")
+expect_eq "...one level deeper is refused (54000)" 54000 "$(field 1 "$r")"
+r=$(sql_error "SELECT dynamo_put(jsonb_build_object('pk', 'edge', 'sk', 'map', 'd', (repeat('[', 31) || '{\"m\": 1}' || repeat(']', 31))::jsonb), '$I')")
+expect_eq "...and so is a map (not a set) where the set stood (54000)" 54000 "$(field 1 "$r")"
