@@ -411,7 +411,10 @@ fetch_page(QueryState *q)
 	last = json_get(resp, "LastEvaluatedKey");
 	q->last_page = (last == NULL);
 	q->fetched = true;
+	/* Only the latest key is kept: memory stays that of one page, however many pages pass. */
 	MemoryContextSwitchTo(GetMemoryChunkContext(q));
+	if (q->start_key)
+		pfree(q->start_key);
 	q->start_key = last ? json_print(last) : NULL;
 	MemoryContextSwitchTo(q->page_context);
 	q->next = json_get(resp, "Items") ? ((cJSON *) json_get(resp, "Items"))->child : NULL;

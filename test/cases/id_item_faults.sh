@@ -16,6 +16,8 @@
 #     backend's memory stays flat over 300 failures of a 100 kB item);
 #   - sizes and depths measured as DynamoDB does: a 320 kB binary set is
 #     written (its base64 text is longer), a set at the deepest level too;
+#   - dynamo_query over 1,500 pages keeps the memory of one page (each page's
+#     1 kB LastEvaluatedKey is not kept until the end);
 #   - every cancellation reason DynamoDB documents has its meaning (retried,
 #     then 40001 / 53400; or at once 54000 / 22023), and a plain write that
 #     meets a transaction (TransactionConflictException) is retried.
@@ -225,3 +227,21 @@ r=$(sql_error "SELECT dynamo_put(jsonb_build_object('pk', 'edge', 'sk', 'deeper'
 expect_eq "...one level deeper is refused (54000)" 54000 "$(field 1 "$r")"
 r=$(sql_error "SELECT dynamo_put(jsonb_build_object('pk', 'edge', 'sk', 'map', 'd', (repeat('[', 31) || '{\"m\": 1}' || repeat(']', 31))::jsonb), '$I')")
 expect_eq "...and so is a map (not a set) where the set stood (54000)" 54000 "$(field 1 "$r")"
+
+# --- a query's memory stays that of one page, over 1,500 pages with 1 kB keys
+# (in the select list, where rows are asked for one at a time: see the README)
+sql -c "SELECT dynamo_put_many((SELECT jsonb_agg(jsonb_build_object('pk', 'pages', 'sk', lpad(i::text, 1000, '0'))) FROM generate_series(1, 1500) i), '$I')" >/dev/null
+hwm=$(psql -X -qAt -v ON_ERROR_STOP=1 2>&1 <<-SQL
+	SET application_name = 'pager';
+	SET dynamo_atomic.query_page_size = 1;
+	SELECT count(q) FROM (SELECT dynamo_query('pages', table_name => '$I', max_items => 20) AS q) s;
+	\! awk '/^VmHWM/ { print \$2 }' /proc/\$(psql -X -qAt -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'pager'")/status
+	SELECT count(q) FROM (SELECT dynamo_query('pages', table_name => '$I') AS q) s;
+	\! awk '/^VmHWM/ { print \$2 }' /proc/\$(psql -X -qAt -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'pager'")/status
+SQL
+)
+read -r warm peak_before all peak_after <<<"$(echo $hwm)"
+expect_eq "dynamo_query pages through 1,500 items one per request" "20|1500" "$warm|$all"
+grown=$((${peak_after:-0} - ${peak_before:-0}))
+if [[ -n ${peak_after:-} ]] && ((grown < 600)); then pass "...with its peak memory grown by $grown kB (keeping each page's 1 kB key would be about 1,500)"
+else fail "...with the memory of one page" "peak grew by $grown kB: $hwm"; fi
