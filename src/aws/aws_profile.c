@@ -82,6 +82,18 @@ read_small_file(const char *path, size_t *size)
 	len = fread(buf, 1, *size - 1, f);
 	FreeFile(f);
 	buf[len] = '\0';
+	/* Read past, a NUL would hide the rest; UTF-16 is full of them. */
+	if (memchr(buf, '\0', len))
+	{
+		explicit_bzero(buf, *size);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("the AWS shared file \"%s\" holds NUL bytes", path),
+				 errhint("Save it as UTF-8 (a file saved as UTF-16 looks like this).")));
+	}
+	/* A UTF-8 byte order mark, as some editors write: not part of the first line. */
+	if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+		memmove(buf, buf + 3, len - 3 + 1);
 	return buf;
 }
 

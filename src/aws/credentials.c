@@ -7,6 +7,8 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
+
 #include <sys/stat.h>
 
 #include "utils/memutils.h"
@@ -230,15 +232,54 @@ from_profile(const char *name, bool is_explicit, AwsCredentials *out)
 }
 
 /* Parses "2026-11-21T10:00:00Z" (fractions and offsets tolerated as UTC). */
+/*
+ * An ISO 8601 Expiration: "2026-12-01T20:00:00Z", with fractional seconds
+ * or an offset ("+02:00", "-0530") as some providers write it.  0 when
+ * absent; -1 when it is not such a timestamp (the caller refuses it: read
+ * wrongly, credentials would be used past their end or refreshed never).
+ */
 static TimestampTz
 parse_expiration(const char *text)
 {
 	struct tm	tm;
+	const char *rest;
+	long		offset_s = 0;
 
-	memset(&tm, 0, sizeof(tm));
-	if (text == NULL || strptime(text, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+	if (text == NULL)
 		return 0;
-	return time_t_to_timestamptz(timegm(&tm));
+	memset(&tm, 0, sizeof(tm));
+	rest = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (rest == NULL)
+		return -1;
+	if (*rest == '.')
+		while (isdigit((unsigned char) *++rest))
+			;
+	if (*rest == 'Z' || *rest == 'z')
+		rest++;
+	else if (*rest == '+' || *rest == '-')
+	{
+		int			sign = *rest == '-' ? -1 : 1;
+		int			hh,
+					mm;
+
+		if (!isdigit((unsigned char) rest[1]) || !isdigit((unsigned char) rest[2]))
+			return -1;
+		hh = (rest[1] - '0') * 10 + (rest[2] - '0');
+		rest += 3;
+		if (*rest == ':')
+			rest++;
+		if (!isdigit((unsigned char) rest[0]) || !isdigit((unsigned char) rest[1]))
+			return -1;
+		mm = (rest[0] - '0') * 10 + (rest[1] - '0');
+		rest += 2;
+		if (hh > 23 || mm > 59)
+			return -1;
+		offset_s = sign * (hh * 3600L + mm * 60L);
+	}
+	if (*rest != '\0')
+		return -1;
+	/* The local time written minus its offset is UTC. */
+	return time_t_to_timestamptz(timegm(&tm) - offset_s);
 }
 
 static char *
@@ -285,8 +326,13 @@ cache_fetched(const char *url, const char *source, const char *json, size_t len)
 		return wrong;
 	}
 
-	forget_fetched();
 	expiration = parse_expiration(json_get_string(doc, "Expiration"));
+	if (expiration < 0)
+	{
+		wipe_tree_secrets(secret, token);
+		return "the answer's Expiration is not an ISO 8601 timestamp";
+	}
+	forget_fetched();
 	fetched_cache.creds.access_key_id = copy_to_cache(key);
 	fetched_cache.creds.secret_access_key = copy_to_cache(secret);
 	fetched_cache.creds.session_token = is_set(token) ? copy_to_cache(token) : NULL;
@@ -364,8 +410,17 @@ container_authorization(void)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 					 errmsg("could not read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE \"%s\": %m", file)));
-		n = fread(buf, 1, sizeof(buf) - 1, f);
+		n = fread(buf, 1, sizeof(buf), f);
 		fclose(f);
+		/* Refused, never cut: a token cut short is another token. */
+		if (n == sizeof(buf) || memchr(buf, '\0', n))
+		{
+			explicit_bzero(buf, sizeof(buf));
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("the container authorization token in AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE \"%s\" %s",
+							file, n == sizeof(buf) ? "is longer than 8191 bytes" : "holds a NUL byte")));
+		}
 		buf[n] = '\0';
 		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 			buf[--n] = '\0';

@@ -148,6 +148,28 @@ inner() {
 			expect_eq "a region from AWS_REGION is checked like the setting (22023)" \
 				'22023|invalid AWS region "evil.example/x" from AWS_REGION' "$(cut -d'|' -f1,3 <<<"$r")"
 			;;
+		edges)
+			expect_eq "container: an Expiration written with an offset (+02:00) is the instant it names (an hour from now)" \
+				"CONTAINERACCESSKEY|true" \
+				"$(sql -c "SELECT access_key_id || '|' || (expires_at BETWEEN now() + interval '59 minutes' AND now() + interval '61 minutes') FROM dynamo_credentials_info()")"
+			head -c 9000 /dev/zero | tr '\0' 'x' >"$WORK/edge-token"
+			r=$(sql_error "SELECT * FROM dynamo_credentials_info()")
+			expect_eq "container: a token file longer than 8191 bytes is refused, never cut (28000)" \
+				"28000|the container authorization token in AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE \"$WORK/edge-token\" is longer than 8191 bytes" \
+				"$(cut -d'|' -f1,3 <<<"$r")"
+			printf 'container-auth\0token-for-tests' >"$WORK/edge-token"
+			r=$(sql_error "SELECT * FROM dynamo_credentials_info()")
+			expect_eq "container: a token file holding a NUL is refused (28000)" \
+				"28000|the container authorization token in AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE \"$WORK/edge-token\" holds a NUL byte" \
+				"$(cut -d'|' -f1,3 <<<"$r")"
+			printf '\xef\xbb\xbf[bom]\naws_access_key_id = BOMACCESSKEY\naws_secret_access_key = bom-secret\n' >"$WORK/edge-credentials"
+			expect_eq "profile: a credentials file starting with a UTF-8 byte order mark is read" BOMACCESSKEY \
+				"$(sql -c "SET dynamo_atomic.profile = 'bom'" -c "SELECT access_key_id FROM dynamo_credentials_info()")"
+			printf '[bom]\naws_access_key_id = UTF16KEY\naws_secret_access_key = s\n' | iconv -f UTF-8 -t UTF-16 >"$WORK/edge-credentials"
+			r=$(sql_error "SET dynamo_atomic.profile = 'bom'" "SELECT * FROM dynamo_credentials_info()")
+			expect_eq "profile: a credentials file saved as UTF-16 is refused, not skipped (28000)" \
+				"28000|the AWS shared file \"$WORK/edge-credentials\" holds NUL bytes" "$(cut -d'|' -f1,3 <<<"$r")"
+			;;
 		nothing)
 			r=$(sql_error "SELECT * FROM dynamo_credentials_info()")
 			expect_eq "nothing configured: 28000 no AWS credentials found" "28000|no AWS credentials found" \
@@ -230,3 +252,9 @@ scenario relative-uri -s AWS_CONTAINER_CREDENTIALS_RELATIVE_URI="/v2/credentials
 scenario bad-region AWS_REGION="evil.example/x" AWS_ENDPOINT_URL="$DDB_ENDPOINT" \
 	AWS_ACCESS_KEY_ID=ENVACCESSKEY AWS_SECRET_ACCESS_KEY=env-secret
 scenario nothing -s
+echo container-auth-token-for-tests >"$WORK/edge-token"
+: >"$WORK/edge-credentials"
+chmod 644 "$WORK/edge-token" "$WORK/edge-credentials"
+scenario edges -s AWS_CONTAINER_CREDENTIALS_FULL_URI="$FAKE/creds?offset_minutes=120" \
+	AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="$WORK/edge-token" AWS_SHARED_CREDENTIALS_FILE="$WORK/edge-credentials" \
+	AWS_CONFIG_FILE=/nonexistent/dynamo_atomic/config

@@ -1,6 +1,7 @@
 // fake_aws.js - a stand-in for the AWS endpoints DynamoDB Local does not
 // cover, on 127.0.0.1 only:
-//   - container credentials   GET  /creds        (checks the Authorization token)
+//   - container credentials   GET  /creds        (checks the Authorization token;
+//                                                 ?offset_minutes=N: Expiration in that zone)
 //   - EC2 instance metadata   PUT  /latest/api/token, then
 //                             GET  /latest/meta-data/iam/security-credentials/[role]
 //                             (IMDSv2: every GET must carry the session token)
@@ -46,13 +47,23 @@ const log = [];
 // rules: [{kind, remaining, target, match}], first match wins
 let rules = [];
 
-function credentials(prefix) {
+// Expiration an hour from now; with offsetMinutes, written in that time zone
+// ("+02:00"), as some credential providers do.
+function credentials(prefix, offsetMinutes) {
+  const expires = Date.now() + 3600 * 1000;
+  let text = new Date(expires).toISOString().replace(/\.\d+Z$/, 'Z');
+  if (offsetMinutes) {
+    const local = new Date(expires + offsetMinutes * 60 * 1000).toISOString().replace(/\.\d+Z$/, '');
+    const sign = offsetMinutes < 0 ? '-' : '+';
+    const abs = Math.abs(offsetMinutes);
+    text = local + sign + String(Math.floor(abs / 60)).padStart(2, '0') + ':' + String(abs % 60).padStart(2, '0');
+  }
   return {
     Code: 'Success',
     AccessKeyId: prefix + 'ACCESSKEY',
     SecretAccessKey: prefix + '-secret-never-print-me',
     Token: prefix + '-session-token-never-print-me',
-    Expiration: new Date(Date.now() + 3600 * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
+    Expiration: text,
   };
 }
 
@@ -201,7 +212,7 @@ const handler = (req, res) => {
 
     if (req.method === 'GET' && url.pathname === '/creds') {
       if (req.headers.authorization !== CONTAINER_TOKEN) return send(res, 401, { message: 'bad token' });
-      return send(res, 200, credentials('CONTAINER'));
+      return send(res, 200, credentials('CONTAINER', Number(url.searchParams.get('offset_minutes') || 0)));
     }
     if (req.method === 'PUT' && url.pathname === '/latest/api/token') {
       if (!req.headers['x-aws-ec2-metadata-token-ttl-seconds']) return send(res, 400, 'missing ttl', 'text/plain');
