@@ -97,28 +97,6 @@ lock_session_find(const char *table, const char *name)
 	return -1;
 }
 
-void
-lock_session_forget(int handle)
-{
-	LockSlot	s;
-	ListCell   *lc;
-
-	lock_registry_read(handle, &s);
-	foreach(lc, held)
-	{
-		HeldLock   *h = lfirst(lc);
-
-		if (h->handle == handle)
-		{
-			held = foreach_delete_current(held, lc);
-			pfree(h);
-			break;
-		}
-	}
-	lock_registry_free(handle);
-	lock_registry_wake_waiters(lock_registry_key(s.table, s.name));
-}
-
 /* Removes a slot from this session's list, leaving the slot itself alone. */
 static void
 drop_from_list(int handle)
@@ -136,6 +114,17 @@ drop_from_list(int handle)
 			break;
 		}
 	}
+}
+
+void
+lock_session_forget(int handle)
+{
+	LockSlot	s;
+
+	lock_registry_read(handle, &s);
+	drop_from_list(handle);
+	lock_registry_free(handle);
+	lock_registry_wake_waiters(lock_registry_key(s.table, s.name));
 }
 
 /*

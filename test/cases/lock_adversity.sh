@@ -34,6 +34,18 @@ within() {
 	if (($2 >= $3 && $2 < $4)); then pass "$1 (${2} ms)"; else fail "$1" "took $2 ms, expected [$3, $4)"; fi
 }
 control() { curl -s --max-time 5 "$FAKE/_control?$1" >/dev/null; }
+# takes_over SECONDS CHECK: runs CHECK (prints t when it took a lock) every
+# 200 ms for SECONDS (the point of the test: that time passes); prints
+# "times-taken tries"
+takes_over() {
+	local deadline=$((SECONDS + $1)) taken=0 tries=0
+	while ((SECONDS < deadline)); do
+		[[ $($2) == t ]] && taken=$((taken + 1))
+		tries=$((tries + 1))
+		sleep 0.2
+	done
+	echo "$taken $tries"
+}
 # seen TEXT...: how many requests the front received whose body has every TEXT
 seen() {
 	local log
@@ -66,15 +78,10 @@ cluster_b() {
 	on_a sql -c "$via_fake" -c "SELECT dynamo_nextval('adv-ids', 100, '$C')" >/dev/null
 	control "add=1&fault=throttle&target=UpdateItem&match=adv-ids"
 	on_a sql -c "$via_fake" -c "SELECT count(dynamo_nextval('adv-ids', 100, '$C')) FROM generate_series(1, 60)" >/dev/null
-	local taken=0 tries=0 deadline=$((SECONDS + 6)) n
-	while ((SECONDS < deadline)); do # the point: six seconds pass, with B trying all along
-		for n in adv-keeper adv-shortest adv-delayed; do
-			[[ $(b_takes $n) == t ]] && taken=$((taken + 1))
-			tries=$((tries + 1))
-		done
-		sleep 0.2
-	done
-	expect_eq "for 6 s, B takes none of the 2 s lock, the shortest-lease lock and the delayed one ($tries tries)" 0 "$taken"
+	b_takes_any() { local n; for n in adv-keeper adv-shortest adv-delayed; do [[ $(b_takes $n) == t ]] && { echo t; return; }; done; echo f; }
+	local taken tries
+	read -r taken tries <<<"$(takes_over 6 b_takes_any)"
+	expect_eq "for 6 s, B takes none of the 2 s lock, the shortest-lease lock and the delayed one ($tries tries of all three)" 0 "$taken"
 	expect_eq "...the 2 s lock's heartbeats never failed and the last is recent" "0|t|f" \
 		"$(on_a sql -c "SELECT refresh_failures, last_refresh > now() - interval '1 second', lost FROM dynamo_held_locks WHERE lock_name = 'adv-keeper'")"
 	expect_true "...while the front delayed the third lock's heartbeats by 3 s (at least one sent)" \
@@ -228,7 +235,7 @@ cluster_b() {
 
 # --- the standby part, in A: a streaming standby with its own lock workers
 standby_checks() {
-	local conf_root=$PG_CLUSTER_CONF_ROOT/15 data port holder_pid t0 taken=0 tries=0 deadline
+	local conf_root=$PG_CLUSTER_CONF_ROOT/15 data port taken tries
 	data=$(dirname "$(sql -c "SHOW data_directory")")/adv-standby
 	port=$(harness_free_port)
 	mkdir -m 700 "$data"
@@ -266,12 +273,7 @@ standby_checks() {
 		sql -c "SET client_min_messages = warning" \
 			-c "SELECT coalesce((SELECT dynamo_release_lock(l) FROM dynamo_try_get_lock('adv-standby', 1000, '$T') l WHERE l IS NOT NULL), false)"
 	}
-	deadline=$((SECONDS + 6))
-	while ((SECONDS < deadline)); do # the point: three leases pass, the primary trying all along
-		[[ $(a_takes) == t ]] && taken=$((taken + 1))
-		tries=$((tries + 1))
-		sleep 0.2
-	done
+	read -r taken tries <<<"$(takes_over 6 a_takes)" # three leases pass, the primary trying all along
 	expect_eq "a standby session holds a 2 s lock for 6 s: the primary takes it in none of $tries tries" 0 "$taken"
 	expect_eq "...the standby's workers refreshed it without a failure" "0|t|f" \
 		"$(on_s sql -c "SELECT refresh_failures, last_refresh > now() - interval '1 second', lost FROM dynamo_held_locks WHERE lock_name = 'adv-standby'")"
@@ -279,12 +281,7 @@ standby_checks() {
 	pg_ctlcluster 15 adv-standby promote
 	promoted() { [[ $(on_s sql -c "SELECT pg_is_in_recovery()") == f ]]; }
 	expect_true "the standby is promoted" harness_wait_for 30 promoted
-	taken=0 tries=0 deadline=$((SECONDS + 4))
-	while ((SECONDS < deadline)); do # the point: two more leases pass
-		[[ $(a_takes) == t ]] && taken=$((taken + 1))
-		tries=$((tries + 1))
-		sleep 0.2
-	done
+	read -r taken tries <<<"$(takes_over 4 a_takes)" # two more leases
 	expect_eq "...and after its promotion the lock is still kept: the old primary takes it in none of $tries tries" 0 "$taken"
 	expect_eq "...by the same workers, which kept running across the promotion" "$workers_before" \
 		"$(on_s sql -c "SELECT string_agg(pid::text, ',' ORDER BY pid) FROM pg_stat_activity WHERE backend_type = 'dynamo_atomic lock worker'")"
