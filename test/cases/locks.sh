@@ -24,6 +24,12 @@ within() {
 backend_of() { sql -c "SELECT pid FROM pg_stat_activity WHERE application_name = '$1'"; }
 stop_session() { sql -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$1'" >/dev/null; }
 
+# lease_until_of NAME: the lock item's lease end (epoch ms) as DynamoDB holds it
+lease_until_of() {
+	ddb_raw GetItem "{\"TableName\":\"$T\",\"Key\":{\"lock_name\":{\"S\":\"$1\"}},\"ConsistentRead\":true}" |
+		node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Item.lease_until.N))'
+}
+
 cluster_b() {
 	harness_guard_server_environment
 	psql -X -q -c "SET client_min_messages = warning" -c "CREATE EXTENSION dynamo_atomic"
@@ -88,9 +94,13 @@ cluster_b() {
 	t0=$(now_ms)
 	expect_eq "right after the holder died its lease still protects the lock" t \
 		"$(sql -c "SELECT dynamo_try_get_lock('hb-lock', 1000, '$T') IS NULL")"
-	r=$(sql -c "SELECT (dynamo_get_lock('hb-lock', 1000, 10000, '$T')).lock_name")
-	expect_eq "the killed holder's lock is taken by the other cluster" hb-lock "$r"
-	within "...within one lease + the skew margin of the kill" "$(($(now_ms) - t0))" 0 $((LEASE + SKEW + 700))
+	local until_ms
+	until_ms=$(lease_until_of hb-lock)
+	r=$(sql -c "SELECT (dynamo_get_lock('hb-lock', 1000, 10000, '$T')).lock_name || '|' || (extract(epoch FROM clock_timestamp()) * 1000)::bigint")
+	expect_eq "the killed holder's lock is taken by the other cluster" hb-lock "${r%%|*}"
+	within "...within one lease + the skew margin of the kill" "$((${r##*|} - t0))" 0 $((LEASE + SKEW + 700))
+	within "...neither before its last lease and the skew margin ended, nor long after" \
+		"$((${r##*|} - until_ms - SKEW))" 0 700
 	# A restarts after the crash; wait until it answers again
 	a_up() { on_a psql -X -qAt -c "SELECT 1" >/dev/null 2>&1; }
 	harness_wait_for 30 a_up || fail "cluster A did not come back after the crash"
@@ -102,9 +112,12 @@ cluster_b() {
 	version=$(sql -c "SHOW server_version_num" | cut -c1-2)
 	pg_ctlcluster "$version" regress stop -m immediate
 	t0=$(now_ms)
-	r=$(on_a sql -c "SELECT (dynamo_get_lock('stop-lock', 1000, 10000, '$T')).lock_name")
-	expect_eq "the lock of a server that stopped is taken by the other cluster" stop-lock "$r"
-	within "...within one lease + the skew margin of the stop" "$(($(now_ms) - t0))" 0 $((LEASE + SKEW + 700))
+	until_ms=$(lease_until_of stop-lock)
+	r=$(on_a sql -c "SELECT (dynamo_get_lock('stop-lock', 1000, 10000, '$T')).lock_name || '|' || (extract(epoch FROM clock_timestamp()) * 1000)::bigint")
+	expect_eq "the lock of a server that stopped is taken by the other cluster" stop-lock "${r%%|*}"
+	within "...within one lease + the skew margin of the stop" "$((${r##*|} - t0))" 0 $((LEASE + SKEW + 700))
+	within "...neither before its last lease and the skew margin ended, nor long after" \
+		"$((${r##*|} - until_ms - SKEW))" 0 700
 }
 
 # A cluster without shared_preload_libraries: locks work, leases are not refreshed.
@@ -208,6 +221,38 @@ steal lost-lock2
 go lost-lock2
 expect_true "refresh after the lock was taken over raises 55P03 'was lost'" grep -q 'ERROR:  55P03: lock "lost-lock2" was lost' <<<"$r"
 expect_true "...naming who holds it now" grep -q 'DETAIL:  Its lease ended and it is held by host thief pid 1 database x until' <<<"$r"
+
+# the same owner, another acquisition (its token moved on): release, refresh and heartbeat refuse
+bump_token() {
+	ddb_raw UpdateItem "{\"TableName\":\"$T\",\"Key\":{\"lock_name\":{\"S\":\"$1\"}},\"UpdateExpression\":\"SET #t = #t + :one\",\"ExpressionAttributeNames\":{\"#t\":\"fencing_token\"},\"ExpressionAttributeValues\":{\":one\":{\"N\":\"1\"}}}" >/dev/null
+}
+paused token-lock "SELECT * FROM dynamo_get_lock('token-lock', 30000, 0, '$T')" \
+	"SELECT dynamo_release_lock(ROW(l.*)::dynamo_lock) FROM l" || fail "token: lock not taken"
+bump_token token-lock
+go token-lock
+expect_eq "release of an acquisition whose fencing token moved on (same owner) returns false" f "$(tail -1 <<<"$r")"
+paused token-lock2 "SELECT * FROM dynamo_get_lock('token-lock2', 30000, 0, '$T')" \
+	"SELECT dynamo_refresh_lock(ROW(l.*)::dynamo_lock) FROM l" || fail "token: lock not taken"
+bump_token token-lock2
+go token-lock2
+expect_true "...and its refresh raises 55P03 'was lost'" grep -q 'ERROR:  55P03: lock "token-lock2" was lost' <<<"$r"
+background_holder token-hb "SELECT dynamo_get_lock('token-hb', 1500, 0, '$T')" || fail "token: lock not taken"
+bump_token token-hb
+token_marked() { [[ $(sql -c "SELECT lost FROM dynamo_held_locks WHERE lock_name = 'token-hb'") == t ]]; }
+expect_true "...and the worker's heartbeat is refused: the lock is marked lost" harness_wait_for 10 token_marked
+stop_session token-hb
+
+# waiting: wait_ms runs out, and lock_timeout ends the wait first, each with its own 55P03
+background_holder wait-holder "SELECT dynamo_get_lock('wait-lock', 30000, 0, '$T')" || fail "wait: lock not taken"
+r=$(sql_error "SELECT dynamo_get_lock('wait-lock', 1000, 300, '$T')")
+expect_eq "a lock held elsewhere: dynamo_get_lock waits wait_ms, then 55P03" \
+	"55P03|could not obtain lock \"wait-lock\" in table \"$T\"" "$(field 1 "$r")|$(field 3 "$r")"
+within "...after waiting the 300 ms asked for, not much longer" "$(field 2 "$r")" 300 900
+r=$(sql_error "SET lock_timeout = '200ms'" "SELECT dynamo_get_lock('wait-lock', 1000, 10000, '$T')")
+expect_eq "lock_timeout shorter than wait_ms ends the wait with its own 55P03" \
+	"55P03|canceling statement due to lock timeout" "$(field 1 "$r")|$(field 3 "$r")"
+within "...after the 200 ms of lock_timeout" "$(field 2 "$r")" 200 800
+stop_session wait-holder
 
 # the worker finds a lost lock on its own and marks it
 background_holder worker-loss "SELECT dynamo_get_lock('worker-lost', 1500, 0, '$T')" || fail "worker loss: lock not taken"

@@ -146,3 +146,13 @@ expect_true "...CONTEXT has the attempts and the request id" \
 	grep -q 'CONTEXT:  DynamoDB UpdateItem at .*, 1 attempt, request id fake-' <<<"$out"
 expect_true "...and it is counted as an error" grep -q 'errors=1' <<<"$out"
 control ""
+
+# a 5xx after the write was applied whose message echoes the session token: 40003, redacted
+control "fault=apply-then-500-echo&target=UpdateItem&match=echo-500"
+secret_token="echoed-in-a-5xx-must-be-redacted-7d1e"
+out=$(psql -X -v VERBOSITY=verbose -c "$via_fake" -c "SET dynamo_atomic.session_token = '$secret_token'" \
+	-c "SELECT dynamo_set_counter('echo-500', 5, '$T')" 2>&1 || true)
+expect_true "a 5xx echoing the session token after an applied write gives 40003" grep -q 'ERROR:  40003:' <<<"$out"
+expect_true "...with AWS's message shown, the token redacted" grep -q 'Internal server error for token \[redacted\]' <<<"$out"
+expect_true "...and the token itself nowhere in the error" bash -c "! grep -q '$secret_token' <<<\"\$1\"" _ "$out"
+control ""

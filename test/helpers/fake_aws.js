@@ -18,6 +18,7 @@
 //   drop-answer     forwarded and applied, then the connection is closed unanswered
 //   apply-then-500  forwarded and applied, then answered 500 InternalServerError
 //   apply-then-hang forwarded and applied, then never answered
+//   apply-then-500-echo  as apply-then-500, its message echoing the session token
 //   drop-request    not forwarded: the connection is closed unanswered, so the
 //                   client cannot tell it from a lost answer
 //   delay           forwarded after ms=N milliseconds (default 3000)
@@ -171,6 +172,10 @@ function dynamodb(req, body, res) {
       return forward(req, body, res, () => req.socket.destroy());
     case 'apply-then-500':
       return forward(req, body, res, () => awsError(res, 500, 'InternalServerError', 'Internal server error'));
+    case 'apply-then-500-echo':
+      // Real AWS messages can echo request parts: the session token, to prove redaction.
+      return forward(req, body, res, () => awsError(res, 500, 'InternalServerError',
+        'Internal server error for token ' + (req.headers['x-amz-security-token'] || '')));
     case 'apply-then-hang':
       return forward(req, body, res, () => {});
     case 'unprocessed':
