@@ -92,6 +92,9 @@ scalar_av(const JsonbValue *v)
 	return NULL;
 }
 
+static void too_deep(void) pg_attribute_noreturn();
+static void bad_form(const char *form, const char *why) pg_attribute_noreturn();
+
 static void
 too_deep(void)
 {

@@ -400,7 +400,7 @@ http_perform(const HttpRequest *req, HttpResponse *resp)
 		/* Detaching mid-transfer aborts it; a finished connection stays pooled. */
 		curl_multi_remove_handle(multi_handle, easy_handle);
 		easy_attached = false;
-		curl_easy_setopt(easy_handle, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(easy_handle, CURLOPT_HTTPHEADER, (struct curl_slist *) NULL);
 		free_headers(headers);
 	}
 	PG_END_TRY();

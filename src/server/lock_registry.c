@@ -436,7 +436,7 @@ detach(int code, Datum arg)
 	int			me = MyProc->pgprocno;
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	if (index >= 0 && shared->worker_pgprocno[index] == me)
+	if (index >= 0 && index < MAX_LOCK_WORKERS && shared->worker_pgprocno[index] == me)
 		shared->worker_pgprocno[index] = -1;
 	for (int i = 0; i < shared->n_slots; i++)
 	{
@@ -490,7 +490,8 @@ lock_registry_hand_over_mine(void)
 void
 lock_registry_attach_worker(int index, const char *credentials_digest)
 {
-	Assert(shared && index >= 0 && index < MAX_LOCK_WORKERS);
+	if (index < 0 || index >= MAX_LOCK_WORKERS)
+		elog(ERROR, "dynamo_atomic: lock worker index %d out of range", index);
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	shared->worker_pgprocno[index] = MyProc->pgprocno;
 	memcpy(shared->credentials_digest, credentials_digest, CREDENTIALS_DIGEST_LEN);
