@@ -57,7 +57,7 @@ SRC_DIRS = src/api src/server src/dynamodb src/aws src/net
 PG_CPPFLAGS = $(WARNINGS) $(addprefix -I$(srcdir)/,$(SRC_DIRS)) $(shell $(CURL_CONFIG) --cflags) $(shell $(PKG_CONFIG) --cflags libcjson)
 SHLIB_LINK = $(shell $(CURL_CONFIG) --libs) $(shell $(PKG_CONFIG) --libs libcjson) -lcrypto
 
-EXTRA_CLEAN = test/sigv4_test test/container_url_test test/marshal_test test/helpers/tcp_stub test/helpers/slow_dns.so test/bench/raw_curl_loop
+EXTRA_CLEAN = $(FUZZERS) test/sigv4_test test/container_url_test test/marshal_test test/helpers/tcp_stub test/helpers/slow_dns.so test/bench/raw_curl_loop
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -87,6 +87,27 @@ test/helpers/slow_dns.so: test/helpers/slow_dns.c
 test/bench/raw_curl_loop: test/bench/raw_curl_loop.c src/net/sigv4.c src/net/strbuf.c
 	$(CC) -std=gnu11 -O2 $(WARNINGS) -Isrc/net -o $@ test/bench/raw_curl_loop.c src/net/sigv4.c src/net/strbuf.c \
 		$(shell $(CURL_CONFIG) --cflags --libs) -lcrypto
+
+# libFuzzer harnesses for the parsers of outside input (clang, sanitizers on);
+# test/run.sh runs each for a bounded time over test/fuzz/corpus/NAME.
+FUZZERS = test/fuzz/fuzz_items test/fuzz/fuzz_sigv4 test/fuzz/fuzz_container_url
+FUZZ_CC ?= clang
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(WARNINGS)
+
+test/fuzz/fuzz_items: test/fuzz/fuzz_items.c src/dynamodb/marshal.c src/net/strbuf.c src/dynamodb/marshal.h
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Isrc/dynamodb -Isrc/net -o $@ test/fuzz/fuzz_items.c src/dynamodb/marshal.c \
+		src/net/strbuf.c $(shell $(PKG_CONFIG) --cflags --libs libcjson)
+
+test/fuzz/fuzz_sigv4: test/fuzz/fuzz_sigv4.c src/net/sigv4.c src/net/strbuf.c src/net/sigv4.h
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Isrc/net -o $@ test/fuzz/fuzz_sigv4.c src/net/sigv4.c src/net/strbuf.c \
+		$(shell $(PKG_CONFIG) --cflags --libs libcjson) -lcrypto
+
+test/fuzz/fuzz_container_url: test/fuzz/fuzz_container_url.c src/aws/container_url.c src/aws/container_url.h
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Isrc/aws -o $@ test/fuzz/fuzz_container_url.c src/aws/container_url.c \
+		$(shell $(CURL_CONFIG) --cflags --libs)
+
+.PHONY: fuzzers
+fuzzers: $(FUZZERS)
 
 .PHONY: check-unit
 check-unit: test/sigv4_test test/container_url_test test/marshal_test

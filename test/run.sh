@@ -8,7 +8,8 @@
 # "N passed, N failed" and a non-zero exit status on any failure.
 #
 #   bash test/run.sh               everything
-#   bash test/run.sh NAME...       only these: test/cases/NAME.sh, or "regress"
+#   bash test/run.sh NAME...       only these: test/cases/NAME.sh, "regress", or "fuzz"
+#   FUZZ_SECONDS=600 bash test/run.sh fuzz   a longer fuzzing run (default 10 s a harness)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source test/lib/harness.sh
@@ -38,6 +39,11 @@ for unit in container_url marshal; do
 	sed -n "s/^ok   \(.*\)/pass $unit: \1/p; s/^FAIL \([^:]*\).*/fail $unit: \1/p" <<<"$unit_out" >>"$RESULTS"
 	grep -qE '^[0-9]+ passed, 0 failed' <<<"$unit_out" || echo "fail $unit: unit test did not finish cleanly" >>"$RESULTS"
 done
+
+if [[ -z $DYNAMO_ATOMIC_ONLY || " $DYNAMO_ATOMIC_ONLY " == *" fuzz "* ]]; then
+	log "fuzzing the parsers of outside input (${FUZZ_SECONDS:=10} s each, sanitizers on)"
+	harness_fuzz "$FUZZ_SECONDS"
+fi
 
 harness_start_dynamodb
 mapfile -t pg_options < <(harness_pg_options)

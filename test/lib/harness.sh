@@ -42,7 +42,7 @@ harness_scrub_env() {
 # Installs missing Debian packages (needs root) and DynamoDB Local.
 harness_install_deps() {
 	local pkgs=(make gcc pkg-config curl postgresql-15 postgresql-common postgresql-contrib
-		postgresql-server-dev-15 libcurl4-openssl-dev libcjson-dev libssl-dev)
+		postgresql-server-dev-15 libcurl4-openssl-dev libcjson-dev libssl-dev clang libclang-rt-14-dev)
 	local missing=() p
 	for p in "${pkgs[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -83,6 +83,31 @@ harness_build() {
 	log "building and installing the extension"
 	make -s -C "$HARNESS_ROOT" all test/sigv4_test test/container_url_test test/marshal_test test/helpers/tcp_stub test/helpers/slow_dns.so >/dev/null
 	make -s -C "$HARNESS_ROOT" install >/dev/null
+}
+
+# Runs each libFuzzer harness (test/fuzz/) for $1 seconds over a scratch
+# copy of its checked-in corpus; a crash or a sanitizer report fails it,
+# and the input that did it is kept in test/fuzz/crashes/ (a unit test to be).
+harness_fuzz() {
+	local seconds=$1 name dir out dict
+	make -s -C "$HARNESS_ROOT" fuzzers >/dev/null || { echo "fail fuzz: the harnesses did not build" >>"$RESULTS"; return; }
+	for name in items sigv4 container_url; do
+		dir=$(mktemp -d "${HARNESS_RUN_DIR:?}/fuzz-$name.XXXXXX")
+		cp "$HARNESS_ROOT/test/fuzz/corpus/$name/"* "$dir/"
+		dict=()
+		[[ -f $HARNESS_ROOT/test/fuzz/$name.dict ]] && dict=(-dict="$HARNESS_ROOT/test/fuzz/$name.dict")
+		mkdir -p "$HARNESS_ROOT/test/fuzz/crashes"
+		if out=$("$HARNESS_ROOT/test/fuzz/fuzz_$name" "${dict[@]}" -max_total_time="$seconds" -max_len=4096 \
+			-print_final_stats=1 -artifact_prefix="$HARNESS_ROOT/test/fuzz/crashes/$name-" "$dir" 2>&1); then
+			printf 'pass fuzz: %s (%s inputs in %s s, no crash, no sanitizer report)\n' "$name" \
+				"$(sed -n 's/^stat::number_of_executed_units: *//p' <<<"$out")" "$seconds" >>"$RESULTS"
+			echo "ok   fuzz: $name"
+		else
+			grep -E 'ERROR|SUMMARY|runtime error' <<<"$out" | head -5 >&2
+			echo "fail fuzz: $name (input kept in test/fuzz/crashes/)" >>"$RESULTS"
+			echo "FAIL fuzz: $name"
+		fi
+	done
 }
 
 # A TCP port free on 127.0.0.1 right now (the kernel picks it).
