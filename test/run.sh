@@ -56,6 +56,9 @@ fi
 # then the usual build is installed again.
 if [[ -z $DYNAMO_ATOMIC_ONLY || " $DYNAMO_ATOMIC_ONLY " == *" sanitizer "* ]]; then
 	harness_rebuild "-fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+	# pg_regress expects empty tables: a DynamoDB Local of its own
+	kill "$DDB_PID" 2>/dev/null && wait "$DDB_PID" 2>/dev/null || true
+	harness_start_dynamodb
 	mapfile -t pg_options < <(harness_pg_options)
 	log "pg_regress against the UBSan build"
 	pg_virtualenv "${pg_options[@]}" bash test/sanitized_regress.sh ||
