@@ -181,8 +181,7 @@ expect_eq "one call site, the identity SET between its calls: each call draws fr
 sql -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS case_latin1" >/dev/null
 sql -c "CREATE DATABASE case_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" >/dev/null
 sql -c "SELECT dynamo_put(jsonb_build_object('pk', 'euro', 'sk', '1', 'big', repeat('x', 100000), 'price', '5 €'), '$I')" >/dev/null
-# (psql expands no variable in \!: the shell finds the backend by its application_name)
-rss_of_reader="awk '/^VmRSS/ { print \$2 }' /proc/\$(psql -X -qAt -c \"SELECT pid FROM pg_stat_activity WHERE application_name = 'latin1-reader'\")/status"
+rss_of_reader=$(backend_memory_probe VmRSS latin1-reader)
 rss=$(psql -X -qAt -d case_latin1 -v ON_ERROR_STOP=1 2>&1 <<-SQL
 	SET client_min_messages = warning;
 	CREATE EXTENSION dynamo_atomic;
@@ -207,9 +206,9 @@ SQL
 )
 read -r warm before failed after <<<"$(echo $rss)"
 expect_eq "in a LATIN1 database, a read of an item holding '€' fails each time (22P05)" "30|300" "$warm|$failed"
-growth=$((${after:-0} - ${before:-0}))
-if [[ -n ${after:-} ]] && ((growth < 8000)); then pass "...and 300 failed reads of a 100 kB item keep the backend's memory flat (+$growth kB)"
-else fail "...and 300 failed reads of a 100 kB item keep the backend's memory flat" "grew by $growth kB (a leaked item text per failure is about 30000 in all): $rss"; fi
+# a leaked item text per failure would be about 30,000 kB in all
+expect_growth_below "...and 300 failed reads of a 100 kB item keep the backend's memory flat" 8000 \
+	"${before:-}" "${after:-}" "$rss"
 sql -c "DROP DATABASE case_latin1" >/dev/null
 
 # --- limits at their edges, measured as DynamoDB measures
@@ -232,17 +231,17 @@ expect_eq "...and so is a map (not a set) where the set stood (54000)" 54000 "$(
 # --- a query's memory stays that of one page, over 1,500 pages with 1 kB keys
 # (in the select list, where rows are asked for one at a time: see the README)
 sql -c "SELECT dynamo_put_many((SELECT jsonb_agg(jsonb_build_object('pk', 'pages', 'sk', lpad(i::text, 1000, '0'))) FROM generate_series(1, 1500) i), '$I')" >/dev/null
+peak_of_pager=$(backend_memory_probe VmHWM pager)
 hwm=$(psql -X -qAt -v ON_ERROR_STOP=1 2>&1 <<-SQL
 	SET application_name = 'pager';
 	SET dynamo_atomic.query_page_size = 1;
 	SELECT count(q) FROM (SELECT dynamo_query('pages', table_name => '$I', max_items => 20) AS q) s;
-	\! awk '/^VmHWM/ { print \$2 }' /proc/\$(psql -X -qAt -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'pager'")/status
+	\! $peak_of_pager
 	SELECT count(q) FROM (SELECT dynamo_query('pages', table_name => '$I') AS q) s;
-	\! awk '/^VmHWM/ { print \$2 }' /proc/\$(psql -X -qAt -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'pager'")/status
+	\! $peak_of_pager
 SQL
 )
 read -r warm peak_before all peak_after <<<"$(echo $hwm)"
 expect_eq "dynamo_query pages through 1,500 items one per request" "20|1500" "$warm|$all"
-grown=$((${peak_after:-0} - ${peak_before:-0}))
-if [[ -n ${peak_after:-} ]] && ((grown < 600)); then pass "...with its peak memory grown by $grown kB (keeping each page's 1 kB key would be about 1,500)"
-else fail "...with the memory of one page" "peak grew by $grown kB: $hwm"; fi
+# keeping each page's 1 kB key would be about 1,500 kB
+expect_growth_below "...with the peak memory of one page" 600 "${peak_before:-}" "${peak_after:-}" "$hwm"

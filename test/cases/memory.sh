@@ -19,9 +19,8 @@ fake="http://127.0.0.1:$port"
 curl -s --max-time 5 "$fake/_control?fault=throttle&target=UpdateItem&match=throttled" >/dev/null
 
 # One session runs each workload twice (warm-up, then measured) and prints
-# its VmRSS (kB) after each.  psql expands no variable in \!: the shell finds
-# the backend by its application_name.
-rss="awk '/^VmRSS/ { print \"rss\", \$2 }' /proc/\$(psql -X -qAt -c \"SELECT pid FROM pg_stat_activity WHERE application_name = 'memory-probe'\")/status"
+# its VmRSS (kB) after each, as "rss N".
+rss=$(backend_memory_probe VmRSS memory-probe rss)
 out=$(psql -X -qAt -v ON_ERROR_STOP=1 2>&1 <<-SQL
 	SET client_min_messages = warning;
 	SET application_name = 'memory-probe';
@@ -73,14 +72,7 @@ out=$(psql -X -qAt -v ON_ERROR_STOP=1 2>&1 <<-SQL
 	\! $rss
 SQL
 )
-check() {
-	local what=$1 before=$2 after=$3
-	if [[ -n $before && -n $after ]] && ((after - before < 1024)); then
-		pass "memory: $what grow the backend by less than 1 MB (+$((after - before)) kB)"
-	else
-		fail "memory: $what grow the backend by less than 1 MB" "before ${before:-?} kB, after ${after:-?} kB: $out"
-	fi
-}
+check() { expect_growth_below "memory: $1 grow the backend by less than 1 MB" 1024 "$2" "$3" "$out"; }
 mapfile -t rss_values < <(sed -n 's/^rss //p' <<<"$out")
 expect_eq "memory: every failing call failed as it should (42P01, 53400)" "300 2000 300 2000" \
 	"$(grep -E '^[0-9]+$' <<<"$out" | paste -sd' ')"

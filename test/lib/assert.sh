@@ -92,3 +92,22 @@ background_holder() {
 	holding() { [[ $(sql -c "SELECT count(*) FROM dynamo_held_locks h JOIN pg_stat_activity a USING (pid) WHERE a.application_name = '$name'") -ge 1 ]]; }
 	harness_wait_for 10 holding
 }
+
+# backend_memory_probe FIELD APP [LABEL]: a shell command for psql's \! that
+# prints the /proc status FIELD (VmRSS, VmHWM; kB), prefixed by LABEL, of the
+# backend whose application_name is APP (psql expands no variable in \!).
+backend_memory_probe() {
+	printf "awk '/^%s/ { print %s\$2 }' /proc/\$(psql -X -qAt -c \"SELECT pid FROM pg_stat_activity WHERE application_name = '%s'\")/status" \
+		"$1" "${3:+\"$3\", }" "$2"
+}
+
+# expect_growth_below NAME LIMIT_KB BEFORE AFTER [DETAIL]: passes when both
+# figures exist and AFTER - BEFORE is under LIMIT_KB.
+expect_growth_below() {
+	local name=$1 limit=$2 before=$3 after=$4
+	if [[ -n $before && -n $after ]] && ((after - before < limit)); then
+		pass "$name (+$((after - before)) kB)"
+	else
+		fail "$name" "before ${before:-?} kB, after ${after:-?} kB, limit +$limit kB${5:+: $5}"
+	fi
+}
