@@ -12,7 +12,12 @@
 // Faults: GET /_control?fault=KIND[&count=N][&target=OP][&match=TEXT][&add=1]
 // sets one rule (add=1: appends one); a rule applies to the next N requests
 // (default: all) whose X-Amz-Target ends in OP and whose body contains TEXT.
-// No fault clears the rules and the log.  Kinds:
+// No fault clears the rules and the log.  ratio=R (0..1): the rule applies to
+// that share of its matching requests, drawn from a PRNG that seed=N resets
+// (a soak's schedule replays from its seed).  log=0 / log=1: stop / resume
+// logging requests (a long soak would fill memory).  GET /_stats: how many
+// faults of each kind were injected since the start (reset=1 zeroes them).
+// Kinds:
 //   throttle, server-error, reject-credentials, access-denied, garbage, in-use,
 //   deleting        answered by the front; DynamoDB Local never sees them
 //   drop-answer     forwarded and applied, then the connection is closed unanswered
@@ -32,7 +37,8 @@
 //
 // Usage: node fake_aws.js PORTFILE DYNAMODB_URL [TLS_CERT TLS_KEY]
 // With a certificate and key it serves https (for certificate failures).
-// Writes its port to PORTFILE once listening; exits by itself after 300 s.
+// Writes its port to PORTFILE once listening; exits by itself after 300 s
+// (FAKE_AWS_LIFETIME_S seconds if set), so a stray one cannot linger.
 'use strict';
 const http = require('http');
 const https = require('https');
@@ -42,11 +48,24 @@ const [portFile, dynamodbUrl, tlsCert, tlsKey] = process.argv.slice(2);
 const CONTAINER_TOKEN = 'container-auth-token-for-tests';
 const IMDS_TOKEN = 'imds-session-token-for-tests';
 const ROLE = 'dynamo-atomic-test-role';
-const LIFETIME_MS = 300 * 1000;
+const LIFETIME_MS = Number(process.env.FAKE_AWS_LIFETIME_S || 300) * 1000;
 
 const log = [];
-// rules: [{kind, remaining, target, match}], first match wins
+let logging = true;
+// rules: [{kind, remaining, target, match, ratio}], first match wins
 let rules = [];
+// faults injected, by kind
+let injected = {};
+
+// mulberry32: a small seeded PRNG, so that a seed replays the same draws
+let prngState = 1;
+function random() {
+  prngState = (prngState + 0x6d2b79f5) | 0;
+  let t = prngState;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
 
 // Expiration an hour from now; with offsetMinutes, written in that time zone
 // ("+02:00"), as some credential providers do.
@@ -103,7 +122,9 @@ function matchingRule(req, body) {
     if (rule.remaining === 0) continue;
     if (rule.target && !target.endsWith('.' + rule.target)) continue;
     if (rule.match && !body.includes(rule.match)) continue;
+    if (rule.ratio < 1 && random() >= rule.ratio) continue;
     if (rule.remaining > 0) rule.remaining--;
+    injected[rule.kind] = (injected[rule.kind] || 0) + 1;
     return rule;
   }
   return null;
@@ -198,19 +219,26 @@ const handler = (req, res) => {
     const body = Buffer.concat(chunks);
     const url = new URL(req.url, 'http://127.0.0.1');
     if (url.pathname === '/_log') return send(res, 200, log.map((e) => JSON.stringify(e)).join('\n'), 'text/plain');
+    if (url.pathname === '/_stats') {
+      const counts = injected;
+      if (url.searchParams.get('reset')) injected = {};
+      return send(res, 200, counts);
+    }
     if (url.pathname === '/_control') {
       const p = url.searchParams;
       const kind = p.get('fault');
+      if (p.get('seed')) prngState = Number(p.get('seed')) | 0;
+      if (p.get('log')) logging = p.get('log') !== '0';
       if (!p.get('add')) {
         rules = [];
         log.length = 0;
       }
       if (kind) rules.push({ kind, remaining: Number(p.get('count') || -1), target: p.get('target'), match: p.get('match'),
-        ms: Number(p.get('ms') || 3000), reasons: p.get('reasons') });
+        ms: Number(p.get('ms') || 3000), reasons: p.get('reasons'), ratio: Number(p.get('ratio') || 1) });
       return send(res, 200, { ok: true });
     }
     // The start of the body tells writes of one operation apart (no secret is in a DynamoDB body).
-    log.push({ method: req.method, path: url.pathname, target: req.headers['x-amz-target'] || null,
+    if (logging) log.push({ method: req.method, path: url.pathname, target: req.headers['x-amz-target'] || null,
       body: body.toString('utf8', 0, 4000), headers: req.headers });
 
     if (req.method === 'POST' && url.pathname === '/') return dynamodb(req, body, res);

@@ -138,14 +138,18 @@ harness_wait_for() {
 harness_track_pid() { HARNESS_PIDS+=("$1"); }
 
 # Starts DynamoDB Local on a free loopback port; sets DDB_PORT, DDB_ENDPOINT, DDB_PID.
+# With DBPATH its tables live in files there (they outlive a kill, for the
+# soak), and with PORT it listens there (a restart keeps its address).
 harness_start_dynamodb() {
-	local logfile=${1:-$DEPS_DIR/dynamodb-local.log}
-	DDB_PORT=$(harness_free_port)
+	local logfile=${1:-$DEPS_DIR/dynamodb-local.log} dbpath=${2:-} storage=(-inMemory)
+	DDB_PORT=${3:-$(harness_free_port)}
 	DDB_ENDPOINT="http://127.0.0.1:$DDB_PORT"
-	log "starting DynamoDB Local on $DDB_ENDPOINT"
+	[[ -n $dbpath ]] && storage=(-dbPath "$dbpath")
+	[[ -n ${3:-} ]] || : >"$logfile" # a restart on its port appends to its log
+	log "starting DynamoDB Local on $DDB_ENDPOINT${dbpath:+ (tables in $dbpath)}"
 	(cd "$DDB_HOME" && exec java -Dlog4j2.formatMsgNoLookups=true \
 		-Djava.library.path="$DDB_HOME/DynamoDBLocal_lib" -jar "$DDB_HOME/DynamoDBLocal.jar" \
-		-inMemory -sharedDb -port "$DDB_PORT") >"$logfile" 2>&1 &
+		"${storage[@]}" -sharedDb -port "$DDB_PORT") >>"$logfile" 2>&1 &
 	DDB_PID=$!
 	harness_track_pid "$DDB_PID"
 	harness_wait_for 60 harness_dynamodb_answers || {
