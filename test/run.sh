@@ -8,8 +8,10 @@
 # "N passed, N failed" and a non-zero exit status on any failure.
 #
 #   bash test/run.sh               everything
-#   bash test/run.sh NAME...       only these: test/cases/NAME.sh, "regress", "fuzz" or "sanitizer"
+#   bash test/run.sh NAME...       only these: test/cases/NAME.sh, "regress", "static",
+#                                  "fuzz", "sanitizer" or "soak"
 #   FUZZ_SECONDS=600 bash test/run.sh fuzz   a longer fuzzing run (default 10 s a harness)
+#   SOAK_SECONDS=600 bash test/run.sh soak   a longer soak (default 120 s; or test/soak/run.sh)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source test/lib/harness.sh
@@ -40,7 +42,14 @@ for unit in container_url marshal; do
 	grep -qE '^[0-9]+ passed, 0 failed' <<<"$unit_out" || echo "fail $unit: unit test did not finish cleanly" >>"$RESULTS"
 done
 
-if [[ -z $DYNAMO_ATOMIC_ONLY || " $DYNAMO_ATOMIC_ONLY " == *" fuzz "* ]]; then
+step() { [[ -z $DYNAMO_ATOMIC_ONLY || " $DYNAMO_ATOMIC_ONLY " == *" $1 "* ]]; }
+
+if step static; then
+	log "static analysis: cppcheck and clang-tidy over src/"
+	bash test/static_analysis.sh || true
+fi
+
+if step fuzz; then
 	log "fuzzing the parsers of outside input (${FUZZ_SECONDS:=10} s each, sanitizers on)"
 	harness_fuzz "$FUZZ_SECONDS"
 fi
@@ -54,7 +63,7 @@ fi
 
 # pg_regress once more, against the extension built with UndefinedBehaviorSanitizer;
 # then the usual build is installed again.
-if [[ -z $DYNAMO_ATOMIC_ONLY || " $DYNAMO_ATOMIC_ONLY " == *" sanitizer "* ]]; then
+if step sanitizer; then
 	harness_rebuild "-fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 	# pg_regress expects empty tables: a DynamoDB Local of its own
 	kill "$DDB_PID" 2>/dev/null && wait "$DDB_PID" 2>/dev/null || true
@@ -65,6 +74,12 @@ if [[ -z $DYNAMO_ATOMIC_ONLY || " $DYNAMO_ATOMIC_ONLY " == *" sanitizer "* ]]; t
 		echo "fail sanitizer: test/sanitized_regress.sh stopped early" >>"$RESULTS"
 	harness_rebuild
 	harness_build
+fi
+
+# the randomized fault soak, short profile: two clusters of its own
+if step soak; then
+	bash test/soak/run.sh --seconds "${SOAK_SECONDS:-120}" ||
+		echo "fail soak: test/soak/run.sh stopped early" >>"$RESULTS"
 fi
 
 passed=$(grep -c '^pass ' "$RESULTS" || true)

@@ -220,7 +220,7 @@ add_value(cJSON *parent, const char *name, JsonbIterator **it, JsonbIteratorToke
 		 */
 		if (depth > DDB_MAX_DEPTH)
 			too_deep();
-		while ((tok = JsonbIteratorNext(it, v, false)) != WJB_END_OBJECT)
+		while (JsonbIteratorNext(it, v, false) != WJB_END_OBJECT)
 		{
 			char	   *key = utf8_of(v->val.string.val, v->val.string.len);
 

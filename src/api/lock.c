@@ -221,7 +221,7 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 	char	   *table;
 	DdbEndpoint ep;
 	LockTarget	t;
-	LockGrant	grant;
+	LockGrant	grant = {0};	/* an output; cleared so no path reads it unset */
 	LockSlot	held;
 	volatile int handle;
 
@@ -415,7 +415,7 @@ dynamo_refresh_lock(PG_FUNCTION_ARGS)
 	char	   *name;
 	int			handle = held_slot_of(fcinfo, &s, &name);
 	LockTarget	t;
-	LockGrant	grant;
+	LockGrant	grant = {0};	/* an output; cleared so no path reads it unset */
 	volatile bool refreshed = false;
 
 	if (handle < 0)

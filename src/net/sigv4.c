@@ -595,8 +595,9 @@ signing_context(const char *secret, const sigv4_scope *scope)
 		sigv4_forget_cached_key();
 		memcpy(key_cache.date, scope->amz_date, 8);
 		key_cache.date[8] = '\0';
-		strcpy(key_cache.region, scope->region);
-		strcpy(key_cache.service, scope->service);
+		/* both fit: checked by cacheable */
+		memcpy(key_cache.region, scope->region, strlen(scope->region) + 1);
+		memcpy(key_cache.service, scope->service, strlen(scope->service) + 1);
 		memcpy(key_cache.secret_digest, digest, SHA256_LEN);
 		key_cache.keyed = EVP_MAC_CTX_dup(ctx);
 	}

@@ -82,7 +82,7 @@ static void
 heartbeat(int handle, const LockSlot *copy, MemoryContext scratch)
 {
 	LockTarget	target = {copy->endpoint, copy->region, copy->table, copy->name, copy->owner};
-	LockGrant	grant;
+	LockGrant	grant = {0};	/* an output; cleared so no path reads it unset */
 
 	PG_TRY();
 	{
