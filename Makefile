@@ -66,16 +66,20 @@ include $(PGXS)
 # PGXS tracks no header dependencies: a changed header rebuilds every object.
 $(OBJS): $(wildcard $(addsuffix /*.h,$(SRC_DIRS)))
 
+# The plain-C unit tests run under AddressSanitizer, LeakSanitizer and UBSan:
+# a report fails them.
+UNIT_SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
 test/sigv4_test: test/sigv4_test.c src/net/sigv4.c src/net/sigv4.h src/net/strbuf.c src/net/strbuf.h
-	$(CC) -std=gnu11 -O1 -g $(WARNINGS) -Isrc/net -o $@ test/sigv4_test.c src/net/sigv4.c src/net/strbuf.c \
+	$(CC) -std=gnu11 -O1 -g $(UNIT_SANITIZE) $(WARNINGS) -Isrc/net -o $@ test/sigv4_test.c src/net/sigv4.c src/net/strbuf.c \
 		$(shell $(PKG_CONFIG) --cflags --libs libcjson) -lcrypto
 
 test/container_url_test: test/container_url_test.c src/aws/container_url.c src/aws/container_url.h
-	$(CC) -std=gnu11 -O1 -g $(WARNINGS) -Isrc/aws -o $@ test/container_url_test.c src/aws/container_url.c \
+	$(CC) -std=gnu11 -O1 -g $(UNIT_SANITIZE) $(WARNINGS) -Isrc/aws -o $@ test/container_url_test.c src/aws/container_url.c \
 		$(shell $(CURL_CONFIG) --cflags --libs)
 
 test/marshal_test: test/marshal_test.c src/dynamodb/marshal.c src/dynamodb/marshal.h src/net/strbuf.c
-	$(CC) -std=gnu11 -O1 -g $(WARNINGS) -Isrc/dynamodb -Isrc/net -o $@ test/marshal_test.c \
+	$(CC) -std=gnu11 -O1 -g $(UNIT_SANITIZE) $(WARNINGS) -Isrc/dynamodb -Isrc/net -o $@ test/marshal_test.c \
 		src/dynamodb/marshal.c src/net/strbuf.c $(shell $(PKG_CONFIG) --cflags --libs libcjson)
 
 test/helpers/tcp_stub: test/helpers/tcp_stub.c

@@ -19,7 +19,7 @@
 // faults of each kind were injected since the start (reset=1 zeroes them).
 // Kinds:
 //   throttle, server-error, reject-credentials, access-denied, garbage, in-use,
-//   deleting        answered by the front; DynamoDB Local never sees them
+//   deleting, validation   answered by the front; DynamoDB Local never sees them
 //   drop-answer     forwarded and applied, then the connection is closed unanswered
 //   apply-then-500  forwarded and applied, then answered 500 InternalServerError
 //   apply-then-hang forwarded and applied, then never answered
@@ -177,6 +177,8 @@ function dynamodb(req, body, res) {
         CancellationReasons: reasons.map((Code) => ({ Code })),
       }));
     }
+    case 'validation':
+      return awsError(res, 400, 'ValidationException', 'One or more parameter values were invalid');
     case 'conflict':
       return awsError(res, 400, 'TransactionConflictException', 'Transaction is ongoing for the item');
     case 'in-progress':

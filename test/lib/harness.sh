@@ -89,7 +89,44 @@ harness_rebuild() {
 	make -s -C "$HARNESS_ROOT" install >/dev/null
 }
 
+# The server-side sanitizer build: UndefinedBehaviorSanitizer, no recovery
+# (a report aborts the backend, which a test then sees).  AddressSanitizer
+# cannot run there: its runtime must be preloaded into the postmaster, and
+# this platform's postgres then hangs before main's first line of work
+# (bindtextdomain waits forever on glibc's _nl_state_lock, even for
+# "postgres -V", with gcc's and clang's runtimes alike).  ASan covers the
+# same code where it can run: the plain-C unit tests and the fuzzers.
+SANITIZER_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+
+# What a server needs to run it (NAME=VALUE lines, for the environment file):
+# every report written to a file of its own in $HARNESS_RUN_DIR/sanitizer
+# (see harness_sanitizers_silent), whichever cluster the backend belonged to.
+harness_sanitizer_environment() {
+	local dir=${HARNESS_RUN_DIR:?}/sanitizer
+	mkdir -p "$dir"
+	chmod 1777 "$dir"
+	echo "UBSAN_OPTIONS=print_stacktrace=1:log_path=$dir/ubsan"
+}
+
+# harness_sanitizers_silent: succeeds when no sanitizer report was written;
+# else prints them (their first lines) and fails.
+harness_sanitizers_silent() {
+	local f n=0
+	for f in "${HARNESS_RUN_DIR:?}"/sanitizer/*; do
+		[[ -f $f ]] || continue
+		n=$((n + 1))
+		echo "--- $f"
+		head -40 "$f"
+	done
+	((n == 0))
+}
+
 harness_build() {
+	if [[ -n ${DYNAMO_ATOMIC_SANITIZE:-} ]]; then
+		harness_rebuild "$SANITIZER_CFLAGS"
+		make -s -C "$HARNESS_ROOT" test/sigv4_test test/container_url_test test/marshal_test test/helpers/tcp_stub test/helpers/slow_dns.so >/dev/null
+		return
+	fi
 	log "building and installing the extension"
 	make -s -C "$HARNESS_ROOT" all test/sigv4_test test/container_url_test test/marshal_test test/helpers/tcp_stub test/helpers/slow_dns.so >/dev/null
 	make -s -C "$HARNESS_ROOT" install >/dev/null
@@ -206,8 +243,9 @@ harness_pg_environment() {
 # default, 5432, may be taken by another cluster it cannot see), with the
 # extension preloaded and the server environment given as NAME=VALUE args.
 harness_pg_base_options() {
-	local env_file
-	env_file=$(harness_pg_environment "$@")
+	local env_file sanitizer_env=()
+	[[ -n ${DYNAMO_ATOMIC_SANITIZE:-} ]] && mapfile -t sanitizer_env < <(harness_sanitizer_environment)
+	env_file=$(harness_pg_environment "${sanitizer_env[@]}" "$@")
 	printf '%s\n' -t -c "--port=$(harness_free_port) --environment=$env_file" \
 		-o shared_preload_libraries=dynamo_atomic
 }
