@@ -43,13 +43,18 @@ checks='-*,bugprone-*,clang-analyzer-*'
 checks+=',-bugprone-easily-swappable-parameters,-bugprone-narrowing-conversions'
 checks+=',-bugprone-implicit-widening-of-multiplication-result,-bugprone-reserved-identifier'
 checks+=',-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,-clang-analyzer-optin.performance.Padding'
-tidy_out=$(printf '%s\n' "${sources[@]}" | xargs -P "$(nproc)" -I{} clang-tidy --quiet --checks="$checks" {} \
-	-- -D_GNU_SOURCE "${includes[@]}" 2>/dev/null)
-# (its stderr is only "N warnings generated": findings and compile errors come on stdout)
+# Each file's run ends with a line of its own, so a run that crashed or never
+# started cannot pass for one that found nothing.  (clang-tidy's stderr is only
+# "N warnings generated": findings and compile errors come on stdout.)
+tidy_out=$(printf '%s\n' "${sources[@]}" | xargs -P "$(nproc)" -I{} sh -c \
+	'clang-tidy --quiet --checks="$1" "$2" -- -D_GNU_SOURCE $3 2>/dev/null && echo "analysed: $2"' \
+	sh "$checks" {} "${includes[*]}")
+tidy_status=$?
 findings=$(grep -cE '^/.*: (warning|error):' <<<"$tidy_out" || true)
-if ((findings == 0)); then
+analysed=$(grep -c '^analysed: ' <<<"$tidy_out" || true)
+if ((findings == 0 && tidy_status == 0 && analysed == ${#sources[@]})); then
 	record "pass static: clang-tidy (bugprone-*, clang-analyzer-*) over ${#sources[@]} files, no finding"
 else
 	grep -A3 -E '^/.*: (warning|error):' <<<"$tidy_out"
-	record "fail static: clang-tidy: $findings findings"
+	record "fail static: clang-tidy: $findings findings, $analysed of ${#sources[@]} files analysed (status $tidy_status)"
 fi

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # IDs and items under adversity:
 #   - ID blocks are per DynamoDB counter: two identities or two regions of one
-#     endpoint (DynamoDB Local without -sharedDb keeps a database for each)
-#     never share a block, and a SET between two calls of one call site is
-#     seen by the second;
+#     endpoint (DynamoDB Local without -sharedDb keeps a database for each),
+#     or one identity and region on two endpoints, never share a block, and a
+#     SET between two calls of one call site is seen by the second;
 #   - a backend terminated in the middle of a block fetch does not wedge the
-#     counter: the next dynamo_nextval on it returns within a round trip or two;
+#     counter: the next dynamo_nextval on it returns within a round trip or
+#     two, and one already waiting for the block is woken at once;
+#   - an answer holding a raw NUL byte is refused (22P05);
+#   - a dynamo_set_atomic resend cancelled after a lost answer raises 40003;
 #   - an item another client stored with U+0000 in a string or an attribute
 #     name is refused clearly (22P05, naming where), never returned cut short
 #     or with attributes merged, by dynamo_get, dynamo_get_many and dynamo_query;
@@ -50,6 +53,43 @@ r=$(sql_error "$via_fake" "SET statement_timeout = '5s'" "SELECT dynamo_nextval(
 expect_eq "terminated mid-fetch, it leaves the counter usable: the next dynamo_nextval returns" none "$(field 1 "$r")"
 t=$(field 2 "$r")
 if ((t < 1500)); then pass "...within a round trip or two ($t ms)"; else fail "...within a round trip or two" "took $t ms"; fi
+# A backend already waiting for that block is woken by the fetcher's exit at
+# once, not by its own liveness check (once a second): three rounds, each
+# within 600 ms of the termination, the time to end the fetcher, wake the
+# waiter and let it fetch included (by chance alone, with only the check,
+# all three would be about 3 in 100).
+for round in 1 2 3; do
+	control "fault=delay&target=UpdateItem&match=wedge-$round&count=1&ms=20000"
+	psql -X -qAt -c "SET application_name = 'wedge-fetcher'" -c "$via_fake" \
+		-c "SELECT dynamo_nextval('wedge-$round', 10, '$C')" >/dev/null 2>&1 &
+	fetcher=$!
+	fetching() { curl -s --max-time 5 "$fake/_log" | grep -q "wedge-$round"; }
+	harness_wait_for 10 fetching || fail "woken waiter, round $round: the fetch did not start"
+	psql -X -qAt -c "SET application_name = 'wedge-waiter'" -c "$via_fake" \
+		-c "SELECT dynamo_nextval('wedge-$round', 10, '$C')" >"$work/waiter.out" 2>&1 &
+	waiter=$!
+	waiting() { [[ $(sql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'wedge-waiter' AND wait_event_type = 'Extension'") == 1 ]]; }
+	harness_wait_for 10 waiting || fail "woken waiter, round $round: the second backend is not waiting for the block"
+	t0=$(now_ms)
+	sql -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'wedge-fetcher'" >/dev/null
+	waiter_done() { ! kill -0 "$waiter" 2>/dev/null; }
+	harness_wait_for 10 waiter_done
+	t=$(($(now_ms) - t0))
+	wait $fetcher || true
+	if ((t < 600)) && grep -qE '^[0-9]+$' "$work/waiter.out"; then
+		pass "a backend waiting for a terminated fetcher's block gets its ID within 600 ms (round $round: $t ms)"
+	else
+		fail "a backend waiting for a terminated fetcher's block gets its ID within 600 ms (round $round)" \
+			"took $t ms: $(head -2 "$work/waiter.out")"
+	fi
+done
+control ""
+
+# --- an answer holding a raw NUL byte (no JSON encoder writes one; a broken front could)
+control "fault=nul-answer&target=GetItem&count=1"
+r=$(sql_error "$via_fake" "SELECT dynamo_get('nul', '1', '$I')")
+expect_eq "an answer holding a raw NUL byte is refused (22P05), never read up to the NUL" 22P05 "$(field 1 "$r")"
+expect_true "...saying so" grep -q "DynamoDB's answer holds a NUL byte" <<<"$r"
 control ""
 
 # --- U+0000 stored by another client
@@ -105,6 +145,13 @@ for case in "ProvisionedThroughputExceeded 53400 4" "ThrottlingError 53400 4" "T
 	expect_eq "a transaction cancelled for $reason: $state after $sent sending(s)" "$state|$sent" \
 		"$(field 1 "$r")|$(requests TransactWriteItems)"
 done
+control "fault=drop-request&target=TransactWriteItems&count=1"
+control "add=1&fault=cancelled&target=TransactWriteItems&reasons=ConditionalCheckFailed,None&count=1"
+r=$(sql_error "$via_fake" "SET dynamo_atomic.item_table = '$I'" "SET dynamo_atomic.lock_table = '$L'" \
+	"SELECT dynamo_set_atomic('{\"pk\": \"reasons\", \"sk\": \"lost\"}', dynamo_read_lock('reasons-lost'))")
+expect_eq "a resend cancelled (ConditionalCheckFailed) after a first sending whose answer was lost: 40003, never 40001" \
+	"40003|2" "$(field 1 "$r")|$(requests TransactWriteItems)"
+expect_true "...saying it may or may not have been applied" grep -q 'dynamo_set_atomic transaction may or may not have been applied' <<<"$r"
 r=$(set_atomic_with "None,TransactionConflict" 2)
 expect_eq "a transaction conflict that passes: retried, then written" "none|3" "$(field 1 "$r")|$(requests TransactWriteItems)"
 control "fault=conflict&target=PutItem&count=2"
@@ -165,6 +212,12 @@ expect_eq "...and each stored counter holds exactly its one block" "10 10 10" \
 	"$(echo $(as AKIDONE us-east-1 "SELECT dynamo_get_last_value('same', 'Shared')") \
 		$(as AKIDTWO us-east-1 "SELECT dynamo_get_last_value('same', 'Shared')") \
 		$(as AKIDONE eu-west-1 "SELECT dynamo_get_last_value('same', 'Shared')"))"
+sql -c "SET client_min_messages = warning" -c "SELECT dynamo_create_counter_table('Shared', if_not_exists => true)" >/dev/null
+expect_eq "one identity, region and names on two endpoints: the first endpoint's counter gives 1" 1 \
+	"$(sql -c "SELECT dynamo_nextval('same-endpoint', 10, 'Shared')")"
+as "$TEST_ACCESS_KEY_ID" "$TEST_REGION" "SELECT dynamo_create_counter_table('Shared', if_not_exists => true)" >/dev/null
+expect_eq "...and the second endpoint's its own first value, not the next of the first's block" 1 \
+	"$(as "$TEST_ACCESS_KEY_ID" "$TEST_REGION" "SELECT dynamo_nextval('same-endpoint', 10, 'Shared')")"
 sql -c "CREATE OR REPLACE FUNCTION ids_as(keys text[]) RETURNS text LANGUAGE plpgsql AS \$\$
 	DECLARE got text[] := '{}'; k text;
 	BEGIN

@@ -32,6 +32,8 @@
 //   conflict        TransactionConflictException (a plain write meeting a transaction)
 //   in-progress     TransactionInProgressException (a sending with the same token
 //                   is still being committed); DynamoDB Local never sees it
+//   nul-answer      answered 200 by the front with an item whose string holds a
+//                   raw NUL byte (0x00), as no JSON encoder writes it
 //   unprocessed     BatchWriteItem/BatchGetItem: the first half is forwarded,
 //                   the second half comes back as UnprocessedItems/Keys
 //
@@ -183,6 +185,10 @@ function dynamodb(req, body, res) {
       return awsError(res, 400, 'TransactionConflictException', 'Transaction is ongoing for the item');
     case 'in-progress':
       return awsError(res, 400, 'TransactionInProgressException', 'Transaction is ongoing for the idempotency token');
+    case 'nul-answer':
+      res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.0' });
+      return res.end(Buffer.concat([Buffer.from('{"Item":{"pk":{"S":"nul"},"sk":{"S":"1"},"note":{"S":"before'),
+        Buffer.from([0]), Buffer.from('after"}}}')]));
     case 'garbage':
       return send(res, 200, 'this is not json', 'application/x-amz-json-1.0');
     case 'in-use':

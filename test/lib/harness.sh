@@ -268,10 +268,16 @@ harness_server_environment() {
 	tr '\0' '\n' <"/proc/$pid/environ"
 }
 
-# Stops the run unless the server's instance-metadata endpoint is on loopback.
+# Stops the run unless the server has instance metadata disabled and its
+# endpoint on loopback (--metadata-allowed: on loopback is enough, for the
+# case that serves instance metadata from the fake on 127.0.0.1).
 harness_guard_server_environment() {
-	harness_server_environment | grep -qE '^AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127\.' ||
+	local env
+	env=$(harness_server_environment)
+	grep -qE '^AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127\.' <<<"$env" ||
 		die "the test server's AWS_EC2_METADATA_SERVICE_ENDPOINT is not on loopback: refusing to run"
+	[[ ${1:-} == --metadata-allowed ]] || grep -qx 'AWS_EC2_METADATA_DISABLED=true' <<<"$env" ||
+		die "the test server's AWS_EC2_METADATA_DISABLED is not true: refusing to run"
 }
 
 # A directory for this run's files, removed by harness_stop_all.

@@ -36,10 +36,10 @@ restore_build() {
 	rm -rf "$scratch"
 }
 trap restore_build EXIT
-# the built tree, timestamps kept: a mutant rebuilds only its file
-cp -a Makefile dynamo_atomic.control sql expected src test "$scratch/"
+# the whole built tree (README.md too: cases read it), timestamps kept: a
+# mutant rebuilds only its file
+tar -C "$ROOT" --exclude=./.git --exclude=./.deps --exclude='./test/mutants/last-*' -cf - . | tar -C "$scratch" -xf -
 ln -s "$ROOT/.deps" "$scratch/.deps"
-mkdir "$scratch/logs"
 
 field() { sed -n "s/^$1: \{0,1\}//p" "$2" | head -1; }
 
@@ -73,7 +73,9 @@ for m in "${mutants[@]}"; do
 	start=$SECONDS
 	out=$(cd "$scratch" && env "${env[@]}" bash test/run.sh "${cases[@]}" 2>&1) || true
 	echo "$out" >"$ROOT/test/mutants/last-$name.log"
-	cp -a "$ROOT/$file" "$scratch/$file"
+	# the original back, newer than the mutant's object, so the next build redoes it
+	cp "$ROOT/$file" "$scratch/$file"
+	touch "$scratch/$file"
 	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' <<<"$out" | tail -1)
 	failed=$(sed -n 's/^[0-9]* passed, \([0-9]*\) failed$/\1/p' <<<"$summary")
 	if [[ -z $summary ]]; then

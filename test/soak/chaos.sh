@@ -38,7 +38,9 @@ dynamodb_restart() {
 	pick down 0 20
 	soak_event dynamodb-kill "down $(tenths "$down") s, then started again on its files"
 	kill -9 "$DDB_PID" 2>/dev/null || true
-	wait "$DDB_PID" 2>/dev/null || true
+	# (the first one is not this shell's child: wait cannot tell when it is gone)
+	port_closed() { ! curl -s -o /dev/null --max-time 1 "$DDB_ENDPOINT/"; }
+	harness_wait_for 30 port_closed || soak_event dynamodb-kill-failed "port $DDB_PORT still answers"
 	sleep "$(tenths "$down")"
 	soak_dynamodb_restart
 	DDB_PID=$(cat "$SOAK_DIR/dynamodb.pid")

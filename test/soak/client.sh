@@ -27,13 +27,16 @@ pick() { printf -v "$1" '%s' "$(($2 + RANDOM % ($3 - $2 + 1)))"; }
 q() {
 	local args=(-c '\timing on') s
 	for s; do args+=(-c "$s"); done
-	OUT=$(psql -X -qAt -v ON_ERROR_STOP=1 -v VERBOSITY=verbose "${args[@]}" 2>&1)
+	# a statement that ignored statement_timeout is killed and recorded as hung
+	OUT=$(timeout -k 5 60 psql -X -qAt -v ON_ERROR_STOP=1 -v VERBOSITY=verbose "${args[@]}" 2>&1)
 	local rc=$?
 	SLOWEST=$(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' <<<"$OUT" | sort -n | tail -1)
 	SLOWEST=${SLOWEST%%.*}
 	: "${SLOWEST:=0}"
 	if ((rc == 0)); then
 		CODE=ok
+	elif ((rc == 124 || rc == 137)); then
+		CODE=hung
 	elif grep -q '^psql: error: connection to server' <<<"$OUT"; then
 		CODE=down
 	elif grep -qE '^ERROR:  [0-9A-Z]{5}:' <<<"$OUT"; then
@@ -49,7 +52,7 @@ outcome_of() {
 	case $CODE in
 		ok) echo ok ;;
 		down) echo down ;;
-		40003 | 57014 | lost | XX000) echo maybe ;;
+		40003 | 57014 | lost | hung | XX000) echo maybe ;;
 		*) echo no ;;
 	esac
 }
@@ -145,7 +148,8 @@ op_put() {
 	q "SELECT dynamo_put(jsonb_build_object('pk', 'soak-put', 'sk', '$key', 'v', $n))"
 	now t1
 	record put "$key" "$(outcome_of)" "$t0" "$t1" "$n"
-	if [[ $CODE == ok ]] && ((RANDOM % 2)); then
+	local read_back=$((RANDOM % 2)) # drawn whatever the outcome: the op stream stays the seed's
+	if [[ $CODE == ok ]] && ((read_back)); then
 		now t0
 		q "SELECT dynamo_get('soak-put', '$key') ->> 'v'"
 		now t1

@@ -11,7 +11,10 @@
 #
 #   bash test/soak/run.sh                        2 minutes, a new seed
 #   bash test/soak/run.sh --minutes 30           the long run
-#   bash test/soak/run.sh --seconds 90 --seed N  replays seed N's schedule
+#   bash test/soak/run.sh --seconds 90 --seed N  replays seed N's schedule: the same
+#                                                faults in the same order and the
+#                                                same op choices (outcomes, and so the
+#                                                timing, still vary from run to run)
 #   options: --clients N (per cluster, default 3)
 #
 # Run by test/run.sh (short profile) with RESULTS set; alone, it installs
@@ -34,6 +37,8 @@ while (($#)); do
 	esac
 done
 : "${SOAK_SEED:=$((RANDOM * 32768 + RANDOM))}"
+# the bounded counter's max_value: reached within the run (about one op in 20 is a bounded increment)
+SOAK_BOUND=$((SOAK_SECONDS / 8 > 10 ? SOAK_SECONDS / 8 : 10))
 
 standalone=
 if [[ -z ${RESULTS:-} ]]; then
@@ -67,7 +72,7 @@ FAKE_AWS_LIFETIME_S=$((SOAK_SECONDS + 900)) node test/helpers/fake_aws.js "$SOAK
 harness_track_pid $!
 harness_wait_for 10 test -s "$SOAK_DIR/fake.port" || die "the fake front did not start"
 FAKE="http://127.0.0.1:$(cat "$SOAK_DIR/fake.port")"
-export FAKE SOAK_DIR SOAK_SECONDS SOAK_SEED SOAK_CLIENTS
+export FAKE SOAK_DIR SOAK_SECONDS SOAK_SEED SOAK_CLIENTS SOAK_BOUND
 
 mapfile -t pg_options < <(soak_pg_options)
 pg_virtualenv "${pg_options[@]}" bash test/soak/clusters.sh a ||
