@@ -1,7 +1,12 @@
 # dynamo_atomic: PGXS build.
 #   make && make install        build and install the extension
 #   make check-unit             the unit tests: SigV4, container URLs (plain C, no server)
-#   make installcheck           pg_regress against a running server (see test/run.sh)
+#   make installcheck           pg_regress in a temporary instance of the installed
+#                               server, preloaded, against the DynamoDB (Local) at
+#                               DYNAMODB_ENDPOINT (default http://127.0.0.1:8000)
+#   make installcheck USE_RUNNING_SERVER=1
+#                               ...against the running, preloaded server that
+#                               PGHOST/PGPORT name instead (test/suite.sh does)
 
 MODULE_big = dynamo_atomic
 # src/ by layer; each calls only the layers below it:
@@ -43,11 +48,35 @@ OBJS = \
 	src/net/strbuf.o
 
 EXTENSION = dynamo_atomic
-DATA = sql/dynamo_atomic--1.0.sql
+DATA = $(wildcard sql/dynamo_atomic--*.sql)
 PGFILEDESC = "dynamo_atomic - DynamoDB-backed atomic counters and locks"
 
 REGRESS = config counters errors locks items ids
 REGRESS_OPTS = --encoding=UTF8
+
+# The extension must be preloaded, so a packager's installcheck runs in a
+# temporary instance with its own configuration (as pg_cron's does).  The
+# endpoint must be on loopback: these tests create and delete tables.
+ifndef USE_RUNNING_SERVER
+DYNAMODB_ENDPOINT ?= http://127.0.0.1:8000
+REGRESS_OPTS += --temp-instance=tmp_check --temp-config=tmp_check_regress.conf
+EXTRA_CLEAN += tmp_check tmp_check_regress.conf
+installcheck: tmp_check_regress.conf
+# No test may reach instance metadata (169.254.169.254) or a profile's keys.
+installcheck: export AWS_EC2_METADATA_DISABLED = true
+installcheck: export AWS_EC2_METADATA_SERVICE_ENDPOINT = http://127.0.0.1:9
+installcheck: export AWS_SHARED_CREDENTIALS_FILE = /nonexistent/dynamo_atomic/credentials
+installcheck: export AWS_CONFIG_FILE = /nonexistent/dynamo_atomic/config
+.PHONY: tmp_check_regress.conf
+tmp_check_regress.conf:
+	@echo '$(DYNAMODB_ENDPOINT)' | grep -Eq '^http://127\.[0-9]+\.[0-9]+\.[0-9]+:[0-9]+$$' || \
+		{ echo 'DYNAMODB_ENDPOINT must be http://127.x.x.x:PORT (a DynamoDB Local), not $(DYNAMODB_ENDPOINT)' >&2; exit 1; }
+	@printf '%s\n' "shared_preload_libraries = 'dynamo_atomic'" \
+		"dynamo_atomic.endpoint = '$(DYNAMODB_ENDPOINT)'" \
+		"dynamo_atomic.region = 'us-east-1'" \
+		"dynamo_atomic.access_key_id = 'AKIDDYNAMOATOMICTEST'" \
+		"dynamo_atomic.secret_access_key = 'test-secret-9f8e7d6c5b4a-never-print-me'" >$@
+endif
 
 CURL_CONFIG ?= curl-config
 PKG_CONFIG ?= pkg-config

@@ -342,7 +342,6 @@ COMMENT ON FUNCTION dynamo_set_atomic(jsonb, dynamo_lock[], text) IS
 
 REVOKE ALL ON FUNCTION
     dynamo_nextval(text, integer, text, text, text),
-    dynamo_id_trigger(),
     dynamo_create_item_table(text, boolean),
     dynamo_put(jsonb, text),
     dynamo_get(text, text, text),

@@ -138,8 +138,9 @@ DROP FUNCTION sqlstate_of(text);
 -- nothing of the failed calls was registered
 SELECT lock_name FROM dynamo_held_locks ORDER BY 1;
 
--- no function of the extension is executable by PUBLIC but the one behind
--- the dynamo_atomic_stats view, which the README says everyone may read
+-- no function of the extension is executable by PUBLIC but the two behind
+-- the views: dynamo_atomic_stats, which everyone may read, and
+-- dynamo_held_locks, whose function itself demands SELECT on its view
 SELECT p.oid::regprocedure AS executable_by_public
 FROM pg_proc p
 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'

@@ -9,7 +9,7 @@
 #
 #   bash test/run.sh               everything
 #   bash test/run.sh NAME...       only these: test/cases/NAME.sh, "regress", "static",
-#                                  "fuzz", "sanitizer" or "soak"
+#                                  "fuzz", "sanitizer", "packaging" or "soak"
 #   FUZZ_SECONDS=600 bash test/run.sh fuzz   a longer fuzzing run (default 10 s a harness)
 #   SOAK_SECONDS=600 bash test/run.sh soak   a longer soak (default 120 s; or test/soak/run.sh)
 #   bash test/run.sh --sanitize locks ids items lost_answers
@@ -96,6 +96,15 @@ elif step sanitizer; then
 	fi
 	harness_rebuild
 	harness_build
+fi
+
+# A packager's check: make installcheck as PGXS runs it, in a temporary
+# instance of the installed server (preloaded, as the Makefile configures
+# it), run as an ordinary user in a copy of the tree; and META.json agrees
+# with the control file.
+if step packaging; then
+	log "packaging: make installcheck in a temporary instance; META.json"
+	bash test/packaging.sh || echo "fail packaging: test/packaging.sh stopped early" >>"$RESULTS"
 fi
 
 # the randomized fault soak, short profile: two clusters of its own

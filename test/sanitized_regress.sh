@@ -11,7 +11,7 @@ source test/lib/assert.sh
 
 harness_guard_server_environment
 rm -f regression.diffs
-out=$(make -s installcheck 2>&1) || true
+out=$(make -s installcheck USE_RUNNING_SERVER=1 2>&1) || true
 sed -nE 's/^(test)? +([a-z_0-9]+) +\.\.\. +ok .*/pass sanitizer: regress \2 (UBSan)/p; s/^(test)? +([a-z_0-9]+) +\.\.\. +FAILED.*/fail sanitizer: regress \2 (UBSan)/p' \
 	<<<"$out" >>"$RESULTS"
 grep -qE '\.\.\. +(ok|FAILED)' <<<"$out" || { echo "$out"; fail "sanitizer: pg_regress did not run"; }

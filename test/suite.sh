@@ -15,7 +15,7 @@ wanted() { [[ -z $only || " $only " == *" $1 "* ]]; }
 if wanted regress; then
 log "pg_regress (make installcheck)"
 rm -f regression.diffs
-regress_out=$(make -s installcheck 2>&1) || true
+regress_out=$(make -s installcheck USE_RUNNING_SERVER=1 2>&1) || true
 echo "$regress_out"
 sed -nE 's/^(test)? +([a-z_0-9]+) +\.\.\. +ok .*/pass regress: \2/p; s/^(test)? +([a-z_0-9]+) +\.\.\. +FAILED.*/fail regress: \2/p' \
 	<<<"$regress_out" >>"$RESULTS"

@@ -18,7 +18,9 @@
 #include "miscadmin.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
@@ -455,6 +457,25 @@ dynamo_refresh_lock(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(lock_datum(fcinfo, &s));
 }
 
+/*
+ * The view dynamo_held_locks is what a role is granted.  Its function must
+ * be executable by anyone for that (the functions of a view run with the
+ * reader's privileges), so the function asks for SELECT on the view beside
+ * it: reading the rows either way needs the same grant.
+ */
+static void
+require_select_on_held_locks_view(FunctionCallInfo fcinfo)
+{
+	Oid			schema = get_func_namespace(fcinfo->flinfo->fn_oid);
+	Oid			view = get_relname_relid("dynamo_held_locks", schema);
+
+	if (!OidIsValid(view) || pg_class_aclcheck(view, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for view dynamo_held_locks"),
+				 errhint("A superuser can GRANT SELECT ON dynamo_held_locks, or run dynamo_atomic_grant(role, 'locks').")));
+}
+
 PG_FUNCTION_INFO_V1(dynamo_held_locks);
 
 /* The registry: every session's locks when preloaded, else this session's. */
@@ -465,6 +486,7 @@ dynamo_held_locks(PG_FUNCTION_ARGS)
 	LockSlot   *slots;
 	int			n;
 
+	require_select_on_held_locks_view(fcinfo);
 	InitMaterializedSRF(fcinfo, 0);
 	n = lock_registry_snapshot(&slots);
 	for (int i = 0; i < n; i++)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Privileges in a preloaded cluster: a role granted EXECUTE as the README
-# shows uses every function family (counters, locks of both scopes, release
+# Privileges in a preloaded cluster: a role given the feature families with
+# dynamo_atomic_grant, as the README shows, uses every function family (counters, locks of both scopes, release
 # and refresh, items, dynamo_set_atomic, dynamo_nextval, the ID trigger, the
 # views), logged in as itself; a role granted nothing can use none of them;
 # and a role whose own settings (ALTER ROLE ... SET) name other credentials
@@ -18,11 +18,16 @@ sql -c "SET client_min_messages = warning" -c "SELECT dynamo_create_lock_table('
 	-c "SELECT dynamo_create_item_table('$I', if_not_exists => true)" >/dev/null
 
 password=app-$RANDOM$RANDOM
-# The README's pattern, extended to every family a role may be given.
 sql -c "CREATE ROLE app_user LOGIN PASSWORD '$password'" \
 	-c "CREATE ROLE nobody_user LOGIN PASSWORD '$password'" \
 	-c "CREATE ROLE other_keys LOGIN PASSWORD '$password'" \
-	-c "GRANT CREATE ON SCHEMA public TO app_user, nobody_user, other_keys" \
+	-c "CREATE ROLE monitor_user LOGIN PASSWORD '$password'" \
+	-c "GRANT CREATE ON SCHEMA public TO app_user, nobody_user, other_keys" >/dev/null
+# The README's recipe, every family an application may be given.
+granted=$(sql -c "SELECT count(*) FROM dynamo_atomic_grant('app_user', 'counters', 'locks', 'items', 'ids')")
+expect_eq "dynamo_atomic_grant gives the 21 functions of counters, locks, items and IDs" 21 "$granted"
+# One function at a time, as a site may prefer.
+sql \
 	-c "GRANT EXECUTE ON FUNCTION
 		dynamo_increment(text, bigint, text, text, text, bigint, bigint),
 		dynamo_get_last_value(text, text, text, text),
@@ -42,8 +47,9 @@ sql -c "CREATE ROLE app_user LOGIN PASSWORD '$password'" \
 		dynamo_set_atomic(jsonb, dynamo_lock[], text),
 		dynamo_nextval(text, integer, text, text, text),
 		dynamo_id_trigger()
-		TO app_user, other_keys" \
-	-c "GRANT SELECT ON dynamo_held_locks TO app_user, other_keys" \
+		TO other_keys" \
+	-c "GRANT SELECT ON dynamo_held_locks TO other_keys" \
+	-c "GRANT SELECT ON dynamo_held_locks TO monitor_user" \
 	-c "ALTER ROLE other_keys SET dynamo_atomic.access_key_id = 'AKIDSOMEONEELSE'" >/dev/null
 
 as_role() {
@@ -102,6 +108,34 @@ r=$(as_role nobody_user -c "CREATE TABLE nobody_rows (id bigint)" \
 expect_true "...nor make the server sign requests through dynamo_id_trigger (42501)" \
 	grep -q 'ERROR:  42501: permission denied for function dynamo_id_trigger' <<<"$r"
 sql -c "DROP TABLE IF EXISTS nobody_rows" >/dev/null
+r=$(as_role nobody_user -c "SELECT count(*) FROM dynamo_held_locks")
+expect_true "...nor read the held locks' view (42501)" grep -q 'ERROR:  42501: permission denied for view dynamo_held_locks' <<<"$r"
+r=$(as_role nobody_user -c "SELECT count(*) FROM dynamo_held_locks()")
+expect_true "...nor its function directly (42501, naming the view to grant)" \
+	grep -q 'ERROR:  42501: permission denied for view dynamo_held_locks' <<<"$r"
+r=$(as_role nobody_user -c "SELECT dynamo_atomic_grant('nobody_user', 'counters')")
+expect_true "...nor grant itself a family (42501)" grep -q 'ERROR:  42501: permission denied for function dynamo_atomic_grant' <<<"$r"
+
+# --- a role given SELECT on the view alone reads it, as a view's reader expects
+r=$(as_role monitor_user -c "SELECT count(*) >= 0 FROM dynamo_held_locks" -c "SELECT dynamo_increment('priv-c', 1, '$T')")
+expect_true "GRANT SELECT ON dynamo_held_locks is enough to read the view" grep -qx 't' <<<"$(head -1 <<<"$r")"
+expect_true "...and gives nothing else (42501 on increment)" grep -q 'ERROR:  42501: permission denied for function dynamo_increment' <<<"$r"
+
+# --- the families: unknown and empty names refused, revoke takes back
+r=$(sql_error "SELECT dynamo_atomic_grant('monitor_user', 'counters', 'countres')")
+expect_eq "an unknown feature family is refused (22023), naming it" '22023|unknown feature family "countres"' "$(field 1 "$r")|$(field 3 "$r")"
+expect_eq "...and grants nothing of the families before it (one statement)" f \
+	"$(sql -c "SELECT has_function_privilege('monitor_user', 'dynamo_get_last_value(text, text, text, text)', 'EXECUTE')")"
+r=$(sql_error "SELECT dynamo_atomic_grant('monitor_user', VARIADIC '{}'::text[])")
+expect_eq "an empty list of families is refused (22023)" 22023 "$(field 1 "$r")"
+r=$(sql_error "SELECT dynamo_atomic_grant('no_such_role', 'counters')")
+expect_eq "an unknown role is refused (42704)" 42704 "$(field 1 "$r")"
+revoked=$(sql -c "SELECT count(*) FROM dynamo_atomic_revoke('app_user', 'counters')")
+r=$(as_role app_user -c "SELECT dynamo_increment('priv-c', 1, '$T')" -c "SELECT count(*) >= 0 FROM dynamo_held_locks")
+expect_true "dynamo_atomic_revoke takes back the counters ($revoked functions, 42501 after)" \
+	grep -q 'ERROR:  42501: permission denied for function dynamo_increment' <<<"$r"
+r=$(sql -c "SELECT count(*) FROM dynamo_atomic_revoke('app_user', 'locks')")
+expect_eq "...and locks with their view" f "$(sql -c "SELECT has_table_privilege('app_user', 'dynamo_held_locks', 'SELECT')")"
 
 # --- other credentials through a role setting: the workers would heartbeat as someone else
 r=$(as_role other_keys -c "SELECT dynamo_get_lock('priv-other', 30000, 0, '$L')")
@@ -115,5 +149,5 @@ r=$(as_role other_keys -c "SELECT count(dynamo_nextval('priv-other-ids', 10, '$T
 sleep 0.5 # an absence cannot be polled for: a prefetch takes a few ms here
 expect_eq "...nor have the workers fetch IDs ahead for it (its own fetches only)" 0 \
 	"$(($(sql -c "SELECT requests FROM dynamo_atomic_stats WHERE operation = 'nextval'") - requests_before))"
-sql -c "SET client_min_messages = warning" -c "DROP OWNED BY app_user, nobody_user, other_keys" \
-	-c "DROP ROLE app_user" -c "DROP ROLE nobody_user" -c "DROP ROLE other_keys" >/dev/null
+sql -c "SET client_min_messages = warning" -c "DROP OWNED BY app_user, nobody_user, other_keys, monitor_user" \
+	-c "DROP ROLE app_user" -c "DROP ROLE nobody_user" -c "DROP ROLE other_keys" -c "DROP ROLE monitor_user" >/dev/null
