@@ -7,6 +7,7 @@
 #include "utils/builtins.h"
 
 #include "args.h"
+#include "ddb_error.h"
 #include "settings.h"
 
 static void
@@ -30,23 +31,43 @@ to_utf8(const char *s)
 	return (char *) pg_server_to_any(s, strlen(s), PG_UTF8);
 }
 
-char *
-arg_table_name(FunctionCallInfo fcinfo, int argno, const char *default_table)
+/* The setting that names each kind's default table, and the function that creates one. */
+static const struct
 {
+	char	  **value;
+	const char *setting;
+	const char *creator;
+}			table_kinds[] = {
+	[TABLE_FOR_COUNTERS] = {&dynamo_counter_table, "dynamo_atomic.counter_table", "dynamo_create_counter_table"},
+	[TABLE_FOR_LOCKS] = {&dynamo_lock_table, "dynamo_atomic.lock_table", "dynamo_create_lock_table"},
+	[TABLE_FOR_ITEMS] = {&dynamo_item_table, "dynamo_atomic.item_table", "dynamo_create_item_table"},
+	[TABLE_FOR_ANYTHING] = {NULL, NULL, NULL},
+};
+
+char *
+arg_table_name(FunctionCallInfo fcinfo, int argno, TableKind kind)
+{
+	const char *setting = table_kinds[kind].setting;
 	char	   *name;
 
 	if (PG_ARGISNULL(argno))
 	{
-		if (default_table == NULL)
+		if (setting == NULL)
 			require_not_null(fcinfo, argno, "table_name");
-		return pstrdup(default_table);
+		name = pstrdup(*table_kinds[kind].value);
 	}
-	name = arg_display(fcinfo, argno);
+	else
+	{
+		name = arg_display(fcinfo, argno);
+		setting = NULL;
+	}
 	if (!table_name_is_valid(name))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid DynamoDB table name \"%s\"", name),
 				 errdetail("Table names have 3 to 255 characters: letters, digits, '_', '-' and '.'.")));
+	/* For the hint of a "does not exist" error: who creates it, where the name came from. */
+	ddb_note_table_origin(name, table_kinds[kind].creator, setting);
 	return name;
 }
 

@@ -16,8 +16,17 @@
 /* Longest attribute name usable as a key or in an expression. */
 #define DDB_MAX_ATTRIBUTE_NAME_BYTES 255
 
-/* Table name from argument argno; NULL means default_table (NULL: an error). */
-extern char *arg_table_name(FunctionCallInfo fcinfo, int argno, const char *default_table);
+/* What a table is for: its default's setting, and the function that creates one. */
+typedef enum TableKind
+{
+	TABLE_FOR_COUNTERS,
+	TABLE_FOR_LOCKS,
+	TABLE_FOR_ITEMS,
+	TABLE_FOR_ANYTHING			/* no default: a NULL name is an error */
+} TableKind;
+
+/* Table name from argument argno; NULL means the kind's setting. */
+extern char *arg_table_name(FunctionCallInfo fcinfo, int argno, TableKind kind);
 
 /* An attribute name (what names the parameter in messages), as UTF-8. */
 extern char *arg_attribute_name(FunctionCallInfo fcinfo, int argno, const char *what);

@@ -26,7 +26,7 @@ counter_ref_from_args(FunctionCallInfo fcinfo, int id_arg, int table_arg,
 	memset(ref, 0, sizeof(*ref));	/* endpoint and region: from the settings */
 	ref->id = arg_key_value(fcinfo, id_arg, "counter_id");
 	ref->id_display = arg_display(fcinfo, id_arg);
-	ref->table = arg_table_name(fcinfo, table_arg, dynamo_counter_table);
+	ref->table = arg_table_name(fcinfo, table_arg, TABLE_FOR_COUNTERS);
 	ref->key_attribute = arg_attribute_name(fcinfo, key_arg, "key_attribute");
 	ref->count_attribute = arg_attribute_name(fcinfo, count_arg, "count_attribute");
 	if (strcmp(ref->key_attribute, ref->count_attribute) == 0)

@@ -77,7 +77,7 @@ dynamo_put(PG_FUNCTION_ARGS)
 	item = item_from_jsonb(PG_GETARG_JSONB_P(0));
 	item_keys(item, &pk, &sk);
 	req = json_new_object();
-	json_add_string(req, "TableName", arg_table_name(fcinfo, 1, dynamo_item_table));
+	json_add_string(req, "TableName", arg_table_name(fcinfo, 1, TABLE_FOR_ITEMS));
 	cJSON_AddItemReferenceToObject(req, "Item", item);
 	(void) run("PutItem", req, NULL);
 	PG_RETURN_VOID();
@@ -91,7 +91,7 @@ dynamo_get(PG_FUNCTION_ARGS)
 {
 	const char *pk = required_text(fcinfo, 0, "pk");
 	const char *sk = required_text(fcinfo, 1, "sk");
-	cJSON	   *req = keyed_request(arg_table_name(fcinfo, 2, dynamo_item_table), pk, sk);
+	cJSON	   *req = keyed_request(arg_table_name(fcinfo, 2, TABLE_FOR_ITEMS), pk, sk);
 	const cJSON *item;
 
 	json_add_bool(req, "ConsistentRead", true);
@@ -109,7 +109,7 @@ dynamo_delete(PG_FUNCTION_ARGS)
 {
 	const char *pk = required_text(fcinfo, 0, "pk");
 	const char *sk = required_text(fcinfo, 1, "sk");
-	cJSON	   *req = keyed_request(arg_table_name(fcinfo, 2, dynamo_item_table), pk, sk);
+	cJSON	   *req = keyed_request(arg_table_name(fcinfo, 2, TABLE_FOR_ITEMS), pk, sk);
 	bool		maybe_applied_before;
 	cJSON	   *resp;
 
@@ -203,7 +203,7 @@ dynamo_put_many(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("items must not be NULL")));
-	table = arg_table_name(fcinfo, 1, dynamo_item_table);
+	table = arg_table_name(fcinfo, 1, TABLE_FOR_ITEMS);
 	docs = item_array_elements(PG_GETARG_JSONB_P(0), "items", &n);
 	items = palloc(Max(1, n) * sizeof(cJSON *));
 	keys = palloc(Max(1, n) * sizeof(char *));
@@ -284,7 +284,7 @@ dynamo_get_many(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC | MAT_SRF_BLESS);
 	if (PG_ARGISNULL(0))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("keys must not be NULL")));
-	table = arg_table_name(fcinfo, 1, dynamo_item_table);
+	table = arg_table_name(fcinfo, 1, TABLE_FOR_ITEMS);
 	docs = item_array_elements(PG_GETARG_JSONB_P(0), "keys", &n);
 	pks = palloc(Max(1, n) * sizeof(char *));
 	sks = palloc(Max(1, n) * sizeof(char *));
@@ -451,7 +451,7 @@ dynamo_query(PG_FUNCTION_ARGS)
 			if (q->prefix[0] == '\0')
 				q->prefix = NULL;	/* every sort key begins with "" */
 		}
-		q->table = arg_table_name(fcinfo, 2, dynamo_item_table);
+		q->table = arg_table_name(fcinfo, 2, TABLE_FOR_ITEMS);
 		q->reverse = arg_required_bool(fcinfo, 3, "reverse");
 		q->max_items = -1;
 		if (!PG_ARGISNULL(4))

@@ -237,7 +237,7 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("wait_ms must not be negative")));
 	}
-	table = arg_table_name(fcinfo, table_arg, dynamo_lock_table);
+	table = arg_table_name(fcinfo, table_arg, TABLE_FOR_LOCKS);
 	if (lock_session_find(table, name) >= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),

@@ -83,7 +83,7 @@ Datum
 dynamo_read_lock(PG_FUNCTION_ARGS)
 {
 	char	   *name = arg_key_value(fcinfo, 0, "lock_name");
-	char	   *table = arg_table_name(fcinfo, 1, dynamo_lock_table);
+	char	   *table = arg_table_name(fcinfo, 1, TABLE_FOR_LOCKS);
 	LockTarget	t = {NULL, NULL, table, name, NULL};
 	LockHolder	item;
 	LockValue	l = {0};
@@ -403,7 +403,7 @@ dynamo_set_atomic(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("item and lock must not be NULL")));
 	item = item_arg(PG_GETARG_JSONB_P(0));
 	lock_from_datum(PG_GETARG_HEAPTUPLEHEADER(1), &lock);
-	set_atomic(arg_table_name(fcinfo, 2, dynamo_item_table), &item, 1, &lock, 1, version);
+	set_atomic(arg_table_name(fcinfo, 2, TABLE_FOR_ITEMS), &item, 1, &lock, 1, version);
 	record_new_versions(&lock, 1, version);
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be dynamo_lock");
@@ -455,7 +455,7 @@ dynamo_set_atomic_many(PG_FUNCTION_ARGS)
 			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("locks must not hold NULL")));
 		lock_from_datum(DatumGetHeapTupleHeader(elems[i]), &locks[i]);
 	}
-	set_atomic(arg_table_name(fcinfo, 2, dynamo_item_table), items, n_items, locks, n_locks, versions);
+	set_atomic(arg_table_name(fcinfo, 2, TABLE_FOR_ITEMS), items, n_items, locks, n_locks, versions);
 	record_new_versions(locks, n_locks, versions);
 
 	tupdesc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(lock_type, -1));

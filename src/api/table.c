@@ -167,6 +167,7 @@ table_create(const char *table, const char *key, const char *range_key, bool if_
 				 errmsg(if_not_exists ? "DynamoDB table \"%s\" already exists, skipping" :
 						"DynamoDB table \"%s\" already exists", table),
 				 ddb_errdetail(res.tolerated),
+				 if_not_exists ? 0 : errhint("Pass if_not_exists => true to accept an existing table."),
 				 ddb_errcontext(res.tolerated)));
 		break;
 	}
@@ -210,7 +211,7 @@ PG_FUNCTION_INFO_V1(dynamo_create_counter_table);
 Datum
 dynamo_create_counter_table(PG_FUNCTION_ARGS)
 {
-	char	   *table = arg_table_name(fcinfo, 0, dynamo_counter_table);
+	char	   *table = arg_table_name(fcinfo, 0, TABLE_FOR_COUNTERS);
 	bool		if_not_exists = arg_required_bool(fcinfo, 1, "if_not_exists");
 	char	   *key = arg_attribute_name(fcinfo, 2, "key_attribute");
 
@@ -226,7 +227,7 @@ PG_FUNCTION_INFO_V1(dynamo_create_lock_table);
 Datum
 dynamo_create_lock_table(PG_FUNCTION_ARGS)
 {
-	char	   *table = arg_table_name(fcinfo, 0, dynamo_lock_table);
+	char	   *table = arg_table_name(fcinfo, 0, TABLE_FOR_LOCKS);
 	bool		if_not_exists = arg_required_bool(fcinfo, 1, "if_not_exists");
 
 	table_create(table, "lock_name", NULL, if_not_exists);
@@ -240,7 +241,7 @@ PG_FUNCTION_INFO_V1(dynamo_create_item_table);
 Datum
 dynamo_create_item_table(PG_FUNCTION_ARGS)
 {
-	char	   *table = arg_table_name(fcinfo, 0, dynamo_item_table);
+	char	   *table = arg_table_name(fcinfo, 0, TABLE_FOR_ITEMS);
 	bool		if_not_exists = arg_required_bool(fcinfo, 1, "if_not_exists");
 
 	table_create(table, "pk", "sk", if_not_exists);
@@ -254,7 +255,7 @@ PG_FUNCTION_INFO_V1(dynamo_delete_table);
 Datum
 dynamo_delete_table(PG_FUNCTION_ARGS)
 {
-	char	   *table = arg_table_name(fcinfo, 0, NULL);
+	char	   *table = arg_table_name(fcinfo, 0, TABLE_FOR_ANYTHING);
 	bool		if_exists = arg_required_bool(fcinfo, 1, "if_exists");
 	DdbCall		call = {0};
 	DdbResult	res;

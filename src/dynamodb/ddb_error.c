@@ -51,6 +51,51 @@ static const AwsErrorKind error_kinds[] = {
 	{"UnknownOperationException", ERRCODE_FEATURE_NOT_SUPPORTED, 0},
 };
 
+/* The current call's table and where it came from (ddb_note_table_origin). */
+static char origin_table[256];
+static const char *origin_creator;
+static const char *origin_setting;
+
+void
+ddb_note_table_origin(const char *table, const char *creator, const char *setting)
+{
+	strlcpy(origin_table, table, sizeof(origin_table));
+	origin_creator = creator;
+	origin_setting = setting;
+}
+
+static int
+missing_table_hint(const DdbFailure *f)
+{
+	const char *from = "";
+
+	if (f->table == NULL || strcmp(f->table, origin_table) != 0 || origin_creator == NULL)
+		return errhint("Check dynamo_atomic.region and dynamo_atomic.endpoint, or create the table.");
+	if (origin_setting)
+		from = psprintf(" (the name came from the setting %s)", origin_setting);
+	return errhint("Create it with %s('%s')%s, or check dynamo_atomic.region and dynamo_atomic.endpoint.",
+				   origin_creator, f->table, from);
+}
+
+/*
+ * What the transport error says about an endpoint that is not DynamoDB: a
+ * TLS handshake answered in plain text, or a server that closes the
+ * connection without a word (as PostgreSQL's port does to an HTTP request).
+ */
+static bool
+is_plain_http_answer_to_tls(const DdbFailure *f)
+{
+	return (f->outcome == HTTP_CONNECT_FAILED || f->outcome == HTTP_TLS_FAILED) && f->transport_error &&
+		strstr(f->transport_error, "wrong version number") != NULL;
+}
+
+static bool
+is_empty_reply(const DdbFailure *f)
+{
+	return f->outcome == HTTP_NETWORK_FAILED && f->transport_error &&
+		strstr(f->transport_error, "Empty reply from server") != NULL;
+}
+
 static const AwsErrorKind *
 find_kind(const char *type)
 {
@@ -91,6 +136,7 @@ ddb_failure_is_retryable(const DdbFailure *f)
 	switch (f->outcome)
 	{
 		case HTTP_CONNECT_FAILED:
+			return !is_plain_http_answer_to_tls(f);	/* that answer will not change */
 		case HTTP_TIMED_OUT:
 		case HTTP_NETWORK_FAILED:
 			return true;
@@ -170,6 +216,8 @@ sqlstate_for(const DdbFailure *f)
 	switch (f->outcome)
 	{
 		case HTTP_CONNECT_FAILED:
+			if (is_plain_http_answer_to_tls(f))
+				return ERRCODE_SYSTEM_ERROR;	/* a setting to fix, not a passing failure */
 			return ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION;
 		case HTTP_TLS_FAILED:
 			/* Not transient, unlike class 08: a retry loop must not spin on it. */
@@ -204,6 +252,8 @@ headline(const DdbFailure *f, int sqlstate, const char *message)
 	switch (f->outcome)
 	{
 		case HTTP_CONNECT_FAILED:
+			if (is_plain_http_answer_to_tls(f))
+				return psprintf("the endpoint %s does not speak TLS", f->endpoint);
 			return psprintf("could not connect to DynamoDB at %s", f->endpoint);
 		case HTTP_TLS_FAILED:
 			return psprintf("could not verify the TLS certificate of DynamoDB at %s", f->endpoint);
@@ -211,6 +261,8 @@ headline(const DdbFailure *f, int sqlstate, const char *message)
 			return psprintf("DynamoDB did not answer within dynamo_atomic.request_timeout_ms (%d ms)",
 							dynamo_request_timeout_ms);
 		case HTTP_NETWORK_FAILED:
+			if (is_empty_reply(f))
+				return psprintf("the endpoint %s closed the connection without an HTTP answer", f->endpoint);
 			return psprintf("connection to DynamoDB at %s failed", f->endpoint);
 		case HTTP_BAD_URL:
 			return psprintf("DynamoDB endpoint \"%s\" cannot be used", f->endpoint);
@@ -278,12 +330,16 @@ ddb_raise(const DdbFailure *f, const char *credentials_source)
 			(errcode(sqlstate),
 			 errmsg_internal("%s", headline(f, sqlstate, message)),
 			 ddb_errdetail(f),
-			 sqlstate == ERRCODE_UNDEFINED_TABLE ?
-			 errhint("Check dynamo_atomic.region and dynamo_atomic.endpoint, or create the table.") :
+			 sqlstate == ERRCODE_UNDEFINED_TABLE ? missing_table_hint(f) :
 			 sqlstate == ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION ?
 			 errhint("The credentials came from %s.", credentials_source) :
 			 sqlstate == ERRCODE_INSUFFICIENT_PRIVILEGE ?
 			 errhint("The IAM identity from %s lacks a permission for this table or action.", credentials_source) :
+			 is_plain_http_answer_to_tls(f) ?
+			 errhint("The server answered in plain HTTP: use http:// in dynamo_atomic.endpoint for a plain-HTTP "
+					 "endpoint such as DynamoDB Local.") :
+			 is_empty_reply(f) ?
+			 errhint("If every call ends so, dynamo_atomic.endpoint may not be a DynamoDB endpoint.") :
 			 f->outcome == HTTP_TLS_FAILED ?
 			 errhint("This is a certificate problem, not a passing failure: check the endpoint's host name, "
 					 "AWS_CA_BUNDLE and the server's CA certificates.") :
@@ -305,6 +361,9 @@ ddb_raise_unknown_outcome(const DdbFailure *f, const char *what, const char *hin
 		why = psprintf("DynamoDB answered HTTP %ld (%s: %s)", f->status,
 					   f->aws_type ? f->aws_type : "no error type",
 					   f->aws_message ? f->aws_message : "");
+	else if (is_empty_reply(f))
+		why = psprintf("the server closed the connection without an HTTP answer (if every call ends so, "
+					   "dynamo_atomic.endpoint %s may not be a DynamoDB endpoint)", f->endpoint);
 	else
 		why = psprintf("the exchange %s: %s", http_outcome_name(f->outcome),
 					   f->transport_error ? f->transport_error : "");

@@ -27,6 +27,13 @@ typedef struct DdbFailure
 	bool		unreadable;		/* HTTP 200, but the answer is not JSON */
 } DdbFailure;
 
+/*
+ * The table the current call names: the function that creates such a table
+ * and the setting its name came from (NULL: given as an argument), for the
+ * hint of a "does not exist" error.  Either may be NULL.
+ */
+extern void ddb_note_table_origin(const char *table, const char *creator, const char *setting);
+
 /* Fills the AWS fields of f from an error response. */
 extern void ddb_failure_parse(DdbFailure *f, const HttpResponse *resp);
 

@@ -14,7 +14,7 @@ export PGDATABASE=readme_examples PGOPTIONS="-c dynamo_atomic.counter_table=Read
 
 node test/helpers/readme_sql.js README.md "$work" >"$work/index"
 [[ -s $work/index ]] || fail "readme: no SQL example found"
-while read -r name line; do
+while read -r name line _; do
 	if out=$(psql -X -q -v ON_ERROR_STOP=1 -f "$work/$name.sql" 2>&1); then
 		pass "README example at line $line runs as written"
 	else
