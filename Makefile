@@ -54,6 +54,21 @@ PGFILEDESC = "dynamo_atomic - DynamoDB-backed atomic counters and locks"
 REGRESS = config counters errors locks items ids
 REGRESS_OPTS = --encoding=UTF8
 
+
+CURL_CONFIG ?= curl-config
+PKG_CONFIG ?= pkg-config
+WARNINGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+	-Wno-sign-compare -Werror
+SRC_DIRS = src/api src/server src/dynamodb src/aws src/net
+PG_CPPFLAGS = $(WARNINGS) $(addprefix -I$(srcdir)/,$(SRC_DIRS)) $(shell $(CURL_CONFIG) --cflags) $(shell $(PKG_CONFIG) --cflags libcjson)
+SHLIB_LINK = $(shell $(CURL_CONFIG) --libs) $(shell $(PKG_CONFIG) --libs libcjson) -lcrypto
+
+EXTRA_CLEAN = $(FUZZERS) test/sigv4_test test/container_url_test test/marshal_test test/helpers/tcp_stub test/helpers/slow_dns.so test/bench/raw_curl_loop
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
 # The extension must be preloaded, so a packager's installcheck runs in a
 # temporary instance with its own configuration (as pg_cron's does).  The
 # endpoint must be on loopback: these tests create and delete tables.
@@ -77,20 +92,6 @@ tmp_check_regress.conf:
 		"dynamo_atomic.access_key_id = 'AKIDDYNAMOATOMICTEST'" \
 		"dynamo_atomic.secret_access_key = 'test-secret-9f8e7d6c5b4a-never-print-me'" >$@
 endif
-
-CURL_CONFIG ?= curl-config
-PKG_CONFIG ?= pkg-config
-WARNINGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-	-Wno-sign-compare -Werror
-SRC_DIRS = src/api src/server src/dynamodb src/aws src/net
-PG_CPPFLAGS = $(WARNINGS) $(addprefix -I$(srcdir)/,$(SRC_DIRS)) $(shell $(CURL_CONFIG) --cflags) $(shell $(PKG_CONFIG) --cflags libcjson)
-SHLIB_LINK = $(shell $(CURL_CONFIG) --libs) $(shell $(PKG_CONFIG) --libs libcjson) -lcrypto
-
-EXTRA_CLEAN = $(FUZZERS) test/sigv4_test test/container_url_test test/marshal_test test/helpers/tcp_stub test/helpers/slow_dns.so test/bench/raw_curl_loop
-
-PG_CONFIG ?= pg_config
-PGXS := $(shell $(PG_CONFIG) --pgxs)
-include $(PGXS)
 
 # PGXS tracks no header dependencies: a changed header rebuilds every object.
 $(OBJS): $(wildcard $(addsuffix /*.h,$(SRC_DIRS)))

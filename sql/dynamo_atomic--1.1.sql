@@ -230,7 +230,7 @@ AS 'MODULE_PATHNAME', 'dynamo_id_trigger'
 LANGUAGE C;
 
 COMMENT ON FUNCTION dynamo_id_trigger() IS
-'BEFORE INSERT FOR EACH ROW trigger (column_name, counter_id [, cache]): fills a NULL integer column from dynamo_nextval.';
+'BEFORE INSERT FOR EACH ROW trigger (column_name, counter_id [, cache [, table_name [, sort_key]]]): fills a NULL integer column from dynamo_nextval.';
 
 CREATE FUNCTION dynamo_atomic_stats(
     OUT operation text,
@@ -385,6 +385,82 @@ REVOKE ALL ON FUNCTION
     dynamo_try_get_xact_lock(text, integer, text),
     dynamo_release_lock(dynamo_lock),
     dynamo_refresh_lock(dynamo_lock, integer)
+FROM PUBLIC;
+
+-- Single-table design --------------------------------------------------------------
+
+-- A table keyed pk + sk (as dynamo_create_item_table makes it) holds items,
+-- counters named by dynamo_key(pk, sk), and locks (the item {pk: lock name,
+-- sk: '#lock'}; every sort key beginning '#lock' is reserved for them).
+CREATE TYPE dynamo_key AS (
+    partition_key text,
+    sort_key text);
+
+COMMENT ON TYPE dynamo_key IS
+'The key of an item in a single table keyed pk + sk: counters and IDs named so live beside items and locks.';
+
+CREATE FUNCTION dynamo_key(partition_key text, sort_key text)
+RETURNS dynamo_key
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT partition_key, sort_key $$;
+
+COMMENT ON FUNCTION dynamo_key(text, text) IS
+'A dynamo_key: the item {pk: partition_key, sk: sort_key} of a single table.';
+
+CREATE FUNCTION dynamo_increment(
+    key dynamo_key,
+    increment bigint DEFAULT 1,
+    table_name text DEFAULT NULL,
+    count_attribute text DEFAULT 'lastValue',
+    min_value bigint DEFAULT NULL,
+    max_value bigint DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'dynamo_increment_key'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_increment(dynamo_key, bigint, text, text, bigint, bigint) IS
+'As dynamo_increment, for the counter at dynamo_key(pk, sk) of a single table.';
+
+CREATE FUNCTION dynamo_get_last_value(
+    key dynamo_key,
+    table_name text DEFAULT NULL,
+    count_attribute text DEFAULT 'lastValue')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'dynamo_get_last_value_key'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_get_last_value(dynamo_key, text, text) IS
+'As dynamo_get_last_value, for the counter at dynamo_key(pk, sk) of a single table.';
+
+CREATE FUNCTION dynamo_set_counter(
+    key dynamo_key,
+    value bigint,
+    table_name text DEFAULT NULL,
+    count_attribute text DEFAULT 'lastValue')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'dynamo_set_counter_key'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_set_counter(dynamo_key, bigint, text, text) IS
+'As dynamo_set_counter, for the counter at dynamo_key(pk, sk) of a single table.';
+
+CREATE FUNCTION dynamo_nextval(
+    key dynamo_key,
+    cache integer DEFAULT NULL,
+    table_name text DEFAULT NULL,
+    count_attribute text DEFAULT 'lastValue')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'dynamo_nextval_key'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_nextval(dynamo_key, integer, text, text) IS
+'As dynamo_nextval, for the counter at dynamo_key(pk, sk) of a single table.';
+
+REVOKE ALL ON FUNCTION
+    dynamo_increment(dynamo_key, bigint, text, text, bigint, bigint),
+    dynamo_get_last_value(dynamo_key, text, text),
+    dynamo_set_counter(dynamo_key, bigint, text, text),
+    dynamo_nextval(dynamo_key, integer, text, text)
 FROM PUBLIC;
 
 -- Granting by feature family -----------------------------------------------------

@@ -140,7 +140,8 @@ SELECT lock_name FROM dynamo_held_locks ORDER BY 1;
 
 -- no function of the extension is executable by PUBLIC but the two behind
 -- the views: dynamo_atomic_stats, which everyone may read, and
--- dynamo_held_locks, whose function itself demands SELECT on its view
+-- dynamo_held_locks, whose function itself demands SELECT on its view; and
+-- dynamo_key(), which builds a key and talks to no one
 SELECT p.oid::regprocedure AS executable_by_public
 FROM pg_proc p
 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'

@@ -4,6 +4,8 @@
 #include "postgres.h"
 
 #include "mb/pg_wchar.h"
+#include "access/htup_details.h"
+#include "executor/executor.h"
 #include "utils/builtins.h"
 
 #include "args.h"
@@ -104,6 +106,41 @@ arg_key_value(FunctionCallInfo fcinfo, int argno, const char *what)
 				 errmsg("%s is %zu bytes long, more than DynamoDB's limit of %d bytes for a key",
 						what, len, DDB_MAX_PARTITION_KEY_BYTES)));
 	return utf8;
+}
+
+/* One field of a dynamo_key, checked like a key value. */
+static char *
+key_field(HeapTupleHeader key, int attno, const char *what, int max_bytes, char **display)
+{
+	bool		isnull;
+	Datum		d = GetAttributeByNum(key, attno, &isnull);
+	char	   *utf8;
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the dynamo_key's %s must not be NULL", what)));
+	*display = TextDatumGetCString(d);
+	utf8 = to_utf8(*display);
+	if (utf8[0] == '\0' || strlen(utf8) > max_bytes)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the dynamo_key's %s must have 1 to %d bytes, not %zu", what, max_bytes, strlen(utf8))));
+	return utf8;
+}
+
+void
+arg_single_table_key(FunctionCallInfo fcinfo, int argno, char **pk, char **sk, char **display)
+{
+	HeapTupleHeader key;
+	char	   *pk_display;
+	char	   *sk_display;
+
+	require_not_null(fcinfo, argno, "key");
+	key = PG_GETARG_HEAPTUPLEHEADER(argno);
+	*pk = key_field(key, 1, "partition_key", DDB_MAX_PARTITION_KEY_BYTES, &pk_display);
+	*sk = key_field(key, 2, "sort_key", DDB_MAX_SORT_KEY_BYTES, &sk_display);
+	*display = psprintf("(%s, %s)", pk_display, sk_display);
 }
 
 int64

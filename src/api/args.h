@@ -34,6 +34,16 @@ extern char *arg_attribute_name(FunctionCallInfo fcinfo, int argno, const char *
 /* A non-empty key value of at most DDB_MAX_PARTITION_KEY_BYTES, as UTF-8. */
 extern char *arg_key_value(FunctionCallInfo fcinfo, int argno, const char *what);
 
+/* Longest sort key value DynamoDB accepts, in UTF-8 bytes. */
+#define DDB_MAX_SORT_KEY_BYTES 1024
+
+/*
+ * A dynamo_key argument (partition_key, sort_key): both non-empty and
+ * within DynamoDB's limits, as UTF-8; *display is "(pk, sk)" in the server
+ * encoding, for messages.
+ */
+extern void arg_single_table_key(FunctionCallInfo fcinfo, int argno, char **pk, char **sk, char **display);
+
 /* A bigint argument that must not be NULL. */
 extern int64 arg_required_int64(FunctionCallInfo fcinfo, int argno, const char *what);
 

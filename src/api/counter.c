@@ -17,6 +17,7 @@
 #include "args.h"
 #include "counter.h"
 #include "ddb.h"
+#include "lock_item.h"
 #include "settings.h"
 
 void
@@ -35,6 +36,51 @@ counter_ref_from_args(FunctionCallInfo fcinfo, int id_arg, int table_arg,
 				 errmsg("key_attribute and count_attribute must differ")));
 }
 
+void
+counter_ref_from_key_args(FunctionCallInfo fcinfo, int key_arg, int table_arg, int count_arg,
+						  CounterRef *ref)
+{
+	char	   *pk;
+	char	   *sk;
+
+	memset(ref, 0, sizeof(*ref));	/* endpoint and region: from the settings */
+	arg_single_table_key(fcinfo, key_arg, &pk, &sk, &ref->id_display);
+	ref->id = pk;
+	ref->sort_key = sk;
+	ref->key_attribute = SINGLE_TABLE_PARTITION_KEY;
+	ref->sort_attribute = SINGLE_TABLE_SORT_KEY;
+	ref->table = arg_table_name(fcinfo, table_arg, TABLE_FOR_COUNTERS);
+	ref->count_attribute = arg_attribute_name(fcinfo, count_arg, "count_attribute");
+	if (strcmp(ref->count_attribute, SINGLE_TABLE_PARTITION_KEY) == 0 ||
+		strcmp(ref->count_attribute, SINGLE_TABLE_SORT_KEY) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("count_attribute must not be the key attribute \"%s\"", ref->count_attribute)));
+}
+
+/* An increment of the counter ref (validated), with the bounds at these arguments. */
+static int64
+increment_counter(FunctionCallInfo fcinfo, const CounterRef *ref, int64 increment, int min_arg, int max_arg)
+{
+	bool		has_min = !PG_ARGISNULL(min_arg);
+	bool		has_max = !PG_ARGISNULL(max_arg);
+	int64		min_value = has_min ? PG_GETARG_INT64(min_arg) : PG_INT64_MIN;
+	int64		max_value = has_max ? PG_GETARG_INT64(max_arg) : PG_INT64_MAX;
+
+	if (min_value > max_value)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("min_value (" INT64_FORMAT ") must not be greater than max_value (" INT64_FORMAT ")",
+						min_value, max_value)));
+
+	/* 0 reads: nothing is written, so the bounds have nothing to guard. */
+	if (increment == 0)
+		return counter_read(ref);
+
+	return counter_add(ref, increment, has_min, min_value, has_max, max_value,
+					   !has_min && !has_max && dynamo_retry_unknown_writes);
+}
+
 PG_FUNCTION_INFO_V1(dynamo_increment);
 
 /*
@@ -46,24 +92,22 @@ dynamo_increment(PG_FUNCTION_ARGS)
 {
 	CounterRef	ref;
 	int64		increment = arg_required_int64(fcinfo, 1, "increment");
-	bool		has_min = !PG_ARGISNULL(5);
-	bool		has_max = !PG_ARGISNULL(6);
-	int64		min_value = has_min ? PG_GETARG_INT64(5) : PG_INT64_MIN;
-	int64		max_value = has_max ? PG_GETARG_INT64(6) : PG_INT64_MAX;
 
 	counter_ref_from_args(fcinfo, 0, 2, 3, 4, &ref);
-	if (min_value > max_value)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("min_value (" INT64_FORMAT ") must not be greater than max_value (" INT64_FORMAT ")",
-						min_value, max_value)));
+	PG_RETURN_INT64(increment_counter(fcinfo, &ref, increment, 5, 6));
+}
 
-	/* 0 reads: nothing is written, so the bounds have nothing to guard. */
-	if (increment == 0)
-		PG_RETURN_INT64(counter_read(&ref));
+PG_FUNCTION_INFO_V1(dynamo_increment_key);
 
-	PG_RETURN_INT64(counter_add(&ref, increment, has_min, min_value, has_max, max_value,
-								!has_min && !has_max && dynamo_retry_unknown_writes));
+/* dynamo_increment(key, increment, table_name, count_attribute, min_value, max_value) */
+Datum
+dynamo_increment_key(PG_FUNCTION_ARGS)
+{
+	CounterRef	ref;
+	int64		increment = arg_required_int64(fcinfo, 1, "increment");
+
+	counter_ref_from_key_args(fcinfo, 0, 2, 3, &ref);
+	PG_RETURN_INT64(increment_counter(fcinfo, &ref, increment, 4, 5));
 }
 
 PG_FUNCTION_INFO_V1(dynamo_get_last_value);
@@ -78,21 +122,28 @@ dynamo_get_last_value(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(counter_read(&ref));
 }
 
-PG_FUNCTION_INFO_V1(dynamo_set_counter);
+PG_FUNCTION_INFO_V1(dynamo_get_last_value_key);
 
-/* dynamo_set_counter(counter_id, value, table_name, key_attribute, count_attribute) */
+/* dynamo_get_last_value(key, table_name, count_attribute) */
 Datum
-dynamo_set_counter(PG_FUNCTION_ARGS)
+dynamo_get_last_value_key(PG_FUNCTION_ARGS)
 {
 	CounterRef	ref;
-	int64		value = arg_required_int64(fcinfo, 1, "value");
+
+	counter_ref_from_key_args(fcinfo, 0, 1, 2, &ref);
+	PG_RETURN_INT64(counter_read(&ref));
+}
+
+/* Sets the counter ref to value, not resent after a lost answer. */
+static int64
+set_counter(const CounterRef *ref, int64 value)
+{
 	cJSON	   *req;
 	char		digits[32];
 	DdbCall		call = {0};
 	DdbResult	res;
 
-	counter_ref_from_args(fcinfo, 0, 2, 3, 4, &ref);
-	req = counter_request(&ref);
+	req = counter_request(ref);
 	json_add_string(req, "UpdateExpression", "SET #v = :v");
 	snprintf(digits, sizeof(digits), INT64_FORMAT, value);
 	ddb_add_number_value(json_add_object(req, "ExpressionAttributeValues"), ":v", digits);
@@ -104,8 +155,34 @@ dynamo_set_counter(PG_FUNCTION_ARGS)
 	 */
 	call.operation = "UpdateItem";
 	call.request = req;
-	call.what = psprintf("setting counter \"%s\" to " INT64_FORMAT, ref.id_display, value);
+	call.what = psprintf("setting counter \"%s\" to " INT64_FORMAT, ref->id_display, value);
 	call.unknown_hint = "Read the counter with dynamo_get_last_value() to find out, and set it again if need be.";
 	ddb_execute(&call, &res);
-	PG_RETURN_INT64(value);
+	return value;
+}
+
+PG_FUNCTION_INFO_V1(dynamo_set_counter);
+
+/* dynamo_set_counter(counter_id, value, table_name, key_attribute, count_attribute) */
+Datum
+dynamo_set_counter(PG_FUNCTION_ARGS)
+{
+	CounterRef	ref;
+	int64		value = arg_required_int64(fcinfo, 1, "value");
+
+	counter_ref_from_args(fcinfo, 0, 2, 3, 4, &ref);
+	PG_RETURN_INT64(set_counter(&ref, value));
+}
+
+PG_FUNCTION_INFO_V1(dynamo_set_counter_key);
+
+/* dynamo_set_counter(key, value, table_name, count_attribute) */
+Datum
+dynamo_set_counter_key(PG_FUNCTION_ARGS)
+{
+	CounterRef	ref;
+	int64		value = arg_required_int64(fcinfo, 1, "value");
+
+	counter_ref_from_key_args(fcinfo, 0, 2, 3, &ref);
+	PG_RETURN_INT64(set_counter(&ref, value));
 }

@@ -12,4 +12,8 @@
 extern void counter_ref_from_args(FunctionCallInfo fcinfo, int id_arg, int table_arg,
 								  int key_arg, int count_arg, CounterRef *ref);
 
+/* The same for the single-table form: a dynamo_key (pk, sk) at key_arg. */
+extern void counter_ref_from_key_args(FunctionCallInfo fcinfo, int key_arg, int table_arg,
+									  int count_arg, CounterRef *ref);
+
 #endif

@@ -21,6 +21,7 @@
 #include "args.h"
 #include "ddb.h"
 #include "item_value.h"
+#include "lock_item.h"
 #include "settings.h"
 
 #define BATCH_WRITE_MAX 25
@@ -109,10 +110,12 @@ dynamo_delete(PG_FUNCTION_ARGS)
 {
 	const char *pk = required_text(fcinfo, 0, "pk");
 	const char *sk = required_text(fcinfo, 1, "sk");
-	cJSON	   *req = keyed_request(arg_table_name(fcinfo, 2, TABLE_FOR_ITEMS), pk, sk);
+	cJSON	   *req;
 	bool		maybe_applied_before;
 	cJSON	   *resp;
 
+	lock_sort_key_refuse(sk, "dynamo_delete");	/* only a release ends a lock */
+	req = keyed_request(arg_table_name(fcinfo, 2, TABLE_FOR_ITEMS), pk, sk);
 	json_add_string(req, "ReturnValues", "ALL_OLD");
 	resp = run("DeleteItem", req, &maybe_applied_before);
 	if (json_get(resp, "Attributes") != NULL)

@@ -297,6 +297,7 @@ item_keys(const cJSON *item, const char **pk, const char **sk)
 	*sk = key_string(item, "sk", ITEM_MAX_SK_BYTES);
 	if (cJSON_GetObjectItemCaseSensitive(item, LOCK_KEY_ATTRIBUTE))
 		lock_key_refuse(LOCK_KEY_ATTRIBUTE, "an item");
+	lock_sort_key_refuse(*sk, "an item");
 }
 
 void

@@ -258,6 +258,12 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 	t.table = table;
 	t.name = name;
 	t.owner = lock_session_owner();
+	/*
+	 * Learned (reads only) before anything is written: a worker releasing
+	 * for this backend, should it die mid-acquire, needs the item's key.
+	 */
+	t.key_form = LOCK_KEY_UNKNOWN;
+	t.key_form = lock_item_key_form(&t);
 
 	/* A slot first: a full registry refuses before anything is written. */
 	lock_session_register_callbacks();
@@ -268,6 +274,7 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 	strlcpy(held.owner, t.owner, sizeof(held.owner));
 	strlcpy(held.endpoint, ep.url, sizeof(held.endpoint));
 	strlcpy(held.region, ep.region, sizeof(held.region));
+	held.key_form = t.key_form;
 	held.lease_ms = lease_ms;
 	/* Should this backend die before the answer, the lock it may have is released by owner. */
 	lock_registry_prepare(handle, &held);
@@ -397,7 +404,7 @@ dynamo_release_lock(PG_FUNCTION_ARGS)
 		ereport(NOTICE, (errmsg("lock \"%s\" is not held by this session", name)));
 		PG_RETURN_BOOL(false);
 	}
-	t = (LockTarget) {s.endpoint, s.region, s.table, s.name, s.owner};
+	t = (LockTarget) {s.endpoint, s.region, s.table, s.name, s.owner, s.key_form};
 	released = !s.lost && lock_item_release(&t, s.fencing_token, 0, &why_not);
 	lock_session_forget(handle);
 	if (!released)
@@ -426,7 +433,7 @@ dynamo_refresh_lock(PG_FUNCTION_ARGS)
 				 errmsg("lock \"%s\" is not held by this session", name)));
 	if (!PG_ARGISNULL(1))
 		s.lease_ms = arg_lease_ms(fcinfo, 1);
-	t = (LockTarget) {s.endpoint, s.region, s.table, s.name, s.owner};
+	t = (LockTarget) {s.endpoint, s.region, s.table, s.name, s.owner, s.key_form};
 
 	/* No heartbeat of this lock is in flight meanwhile: see lock_registry_claim. */
 	lock_registry_claim(handle, s.lease_ms);

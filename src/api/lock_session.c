@@ -158,7 +158,7 @@ release_at_scope_end(int handle, TimestampTz deadline, bool at_exit)
 	dynamo_max_retries = Min(saved_retries, SCOPE_END_RETRIES);
 	PG_TRY();
 	{
-		LockTarget	t = {s.endpoint, s.region, s.table, s.name, s.owner};
+		LockTarget	t = {s.endpoint, s.region, s.table, s.name, s.owner, s.key_form};
 		bool		refused;
 
 		if (at_exit)

@@ -25,6 +25,7 @@
 #include "counter.h"
 #include "endpoint.h"
 #include "id_blocks.h"
+#include "lock_item.h"
 #include "lock_registry.h"
 #include "lock_session.h"
 #include "op_stats.h"
@@ -39,7 +40,7 @@
  */
 typedef struct CallSiteCache
 {
-	bytea	   *args[4];		/* counter_id, table_name, key_attribute, count_attribute */
+	bytea	   *args[4];		/* the arguments naming the counter (varlena), as given */
 	char	   *default_table;	/* dynamo_atomic.counter_table when table_name was NULL */
 	CounterRef	ref;
 	int			slot;
@@ -76,6 +77,8 @@ slot_for(CounterRef *ref)
 	strlcpy(c->key_attribute, ref->key_attribute, sizeof(c->key_attribute));
 	strlcpy(c->count_attribute, ref->count_attribute, sizeof(c->count_attribute));
 	strlcpy(c->id, ref->id, sizeof(c->id));
+	if (ref->sort_key)
+		strlcpy(c->sort_key, ref->sort_key, sizeof(c->sort_key));
 	strlcpy(c->endpoint, ep.url, sizeof(c->endpoint));
 	strlcpy(c->region, ep.region, sizeof(c->region));
 	settings_credentials_digest(c->identity);
@@ -127,62 +130,112 @@ cache_arg(FunctionCallInfo fcinfo, int argno)
 	return cache;
 }
 
-PG_FUNCTION_INFO_V1(dynamo_nextval);
-
-/* dynamo_nextval(counter_id, cache, table_name, key_attribute, count_attribute) */
-Datum
-dynamo_nextval(PG_FUNCTION_ARGS)
+/*
+ * dynamo_nextval in either form: the counter named by the arguments at
+ * name_args (n of them, varlena; table_arg among them), the cache at argument
+ * 1; resolve fills a CounterRef from the arguments.
+ */
+static int64
+nextval(FunctionCallInfo fcinfo, const int *name_args, int n, int table_arg,
+		void (*resolve) (FunctionCallInfo fcinfo, CounterRef *ref))
 {
-	static const int text_args[4] = {0, 2, 3, 4};
 	CallSiteCache *site = fcinfo->flinfo->fn_extra;
 	int			cache = cache_arg(fcinfo, 1);
 	bool		same = site != NULL;
 	MemoryContext old;
 
-	for (int i = 0; i < 4 && same; i++)
+	for (int i = 0; i < n && same; i++)
 	{
-		int			argno = text_args[i];
+		int			argno = name_args[i];
 		bytea	   *cached = site->args[i];
 
 		if (PG_ARGISNULL(argno) || cached == NULL)
 			same = PG_ARGISNULL(argno) && cached == NULL;
 		else
 		{
-			text	   *now = PG_GETARG_TEXT_PP(argno);
+			struct varlena *now = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(argno));
 
 			same = VARSIZE_ANY_EXHDR(now) == VARSIZE_ANY_EXHDR(cached) &&
 				memcmp(VARDATA_ANY(now), VARDATA_ANY(cached), VARSIZE_ANY_EXHDR(now)) == 0;
 		}
 	}
-	if (same && site->args[1] == NULL)
+	if (same && PG_ARGISNULL(table_arg))
 		same = strcmp(site->default_table, dynamo_counter_table) == 0;
 	/* A SET or a reload since may send this call elsewhere, or as someone else. */
 	if (same)
 		same = site->target == settings_target_fingerprint();
 	if (same)
-		PG_RETURN_INT64(take_or_fetch(&site->ref, site->slot, cache));
+		return take_or_fetch(&site->ref, site->slot, cache);
 
 	/* Resolve the call site again, and keep what it resolved for the next call. */
 	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 	site = palloc0(sizeof(CallSiteCache));
-	counter_ref_from_args(fcinfo, 0, 2, 3, 4, &site->ref);
-	for (int i = 0; i < 4; i++)
-		if (!PG_ARGISNULL(text_args[i]))
-			site->args[i] = (bytea *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(text_args[i]));
+	resolve(fcinfo, &site->ref);
+	for (int i = 0; i < n; i++)
+		if (!PG_ARGISNULL(name_args[i]))
+			site->args[i] = (bytea *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(name_args[i]));
 	site->default_table = pstrdup(dynamo_counter_table);
 	site->target = settings_target_fingerprint();
 	site->slot = slot_for(&site->ref);
 	MemoryContextSwitchTo(old);
 	fcinfo->flinfo->fn_extra = site;
-	PG_RETURN_INT64(take_or_fetch(&site->ref, site->slot, cache));
+	return take_or_fetch(&site->ref, site->slot, cache);
+}
+
+static void
+resolve_by_id(FunctionCallInfo fcinfo, CounterRef *ref)
+{
+	counter_ref_from_args(fcinfo, 0, 2, 3, 4, ref);
+}
+
+static void
+resolve_by_key(FunctionCallInfo fcinfo, CounterRef *ref)
+{
+	counter_ref_from_key_args(fcinfo, 0, 2, 3, ref);
+}
+
+PG_FUNCTION_INFO_V1(dynamo_nextval);
+
+/* dynamo_nextval(counter_id, cache, table_name, key_attribute, count_attribute) */
+Datum
+dynamo_nextval(PG_FUNCTION_ARGS)
+{
+	static const int name_args[4] = {0, 2, 3, 4};
+
+	PG_RETURN_INT64(nextval(fcinfo, name_args, 4, 2, resolve_by_id));
+}
+
+PG_FUNCTION_INFO_V1(dynamo_nextval_key);
+
+/* dynamo_nextval(key, cache, table_name, count_attribute) */
+Datum
+dynamo_nextval_key(PG_FUNCTION_ARGS)
+{
+	static const int name_args[3] = {0, 2, 3};
+
+	PG_RETURN_INT64(nextval(fcinfo, name_args, 3, 2, resolve_by_key));
+}
+
+/* A trigger's table_name argument, checked as a table name argument is. */
+static char *
+trigger_table_name(const char *name)
+{
+	if (!table_name_is_valid(name))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid DynamoDB table name \"%s\" in dynamo_id_trigger's arguments", name),
+				 errdetail("Table names have 3 to 255 characters: letters, digits, '_', '-' and '.'.")));
+	return pstrdup(name);
 }
 
 PG_FUNCTION_INFO_V1(dynamo_id_trigger);
 
 /*
  * BEFORE INSERT ... FOR EACH ROW EXECUTE FUNCTION
- *     dynamo_id_trigger(column_name, counter_id [, cache])
- * fills the column from dynamo_nextval when it is NULL.
+ *     dynamo_id_trigger(column_name, counter_id [, cache [, table_name [, sort_key]]])
+ * fills the column from dynamo_nextval when it is NULL.  An empty cache or
+ * table_name means the setting; with sort_key the counter is the item
+ * {pk: counter_id, sk: sort_key} of a single table.
  */
 Datum
 dynamo_id_trigger(PG_FUNCTION_ARGS)
@@ -207,10 +260,10 @@ dynamo_id_trigger(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("dynamo_id_trigger must be a BEFORE INSERT ... FOR EACH ROW trigger")));
 	trigger = trigdata->tg_trigger;
-	if (trigger->tgnargs < 2 || trigger->tgnargs > 3)
+	if (trigger->tgnargs < 2 || trigger->tgnargs > 5)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("dynamo_id_trigger takes (column_name, counter_id [, cache])")));
+				 errmsg("dynamo_id_trigger takes (column_name, counter_id [, cache [, table_name [, sort_key]]])")));
 	tupdesc = RelationGetDescr(trigdata->tg_relation);
 	tuple = trigdata->tg_trigtuple;
 	attnum = SPI_fnumber(tupdesc, trigger->tgargs[0]);
@@ -242,7 +295,7 @@ dynamo_id_trigger(PG_FUNCTION_ARGS)
 		site = palloc0(sizeof(TriggerSite));
 		site->tgoid = trigger->tgoid;
 		site->cache = dynamo_id_cache;
-		if (trigger->tgnargs == 3)
+		if (trigger->tgnargs >= 3 && trigger->tgargs[2][0] != '\0')
 		{
 			site->cache = pg_strtoint32(trigger->tgargs[2]);
 			if (site->cache < 1 || site->cache > MAX_CACHE)
@@ -252,12 +305,27 @@ dynamo_id_trigger(PG_FUNCTION_ARGS)
 		}
 		site->default_table = pstrdup(dynamo_counter_table);
 		site->ref.table = site->default_table;
+		if (trigger->tgnargs >= 4 && trigger->tgargs[3][0] != '\0')
+			site->ref.table = trigger_table_name(trigger->tgargs[3]);
 		site->ref.key_attribute = "id";
 		site->ref.count_attribute = "lastValue";
 		site->ref.id_display = pstrdup(trigger->tgargs[1]);
 		site->ref.id = pstrdup((char *) pg_server_to_any(trigger->tgargs[1], strlen(trigger->tgargs[1]), PG_UTF8));
 		if (site->ref.id[0] == '\0')
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("counter_id must not be empty")));
+		if (trigger->tgnargs == 5)
+		{
+			char	   *sk = (char *) pg_server_to_any(trigger->tgargs[4], strlen(trigger->tgargs[4]), PG_UTF8);
+
+			if (sk[0] == '\0' || strlen(sk) > DDB_MAX_SORT_KEY_BYTES)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("sort_key must have 1 to %d bytes", DDB_MAX_SORT_KEY_BYTES)));
+			site->ref.key_attribute = SINGLE_TABLE_PARTITION_KEY;
+			site->ref.sort_attribute = SINGLE_TABLE_SORT_KEY;
+			site->ref.sort_key = pstrdup(sk);
+			site->ref.id_display = psprintf("(%s, %s)", trigger->tgargs[1], trigger->tgargs[4]);
+		}
 		site->target = settings_target_fingerprint();
 		site->slot = slot_for(&site->ref);
 		MemoryContextSwitchTo(old);

@@ -174,7 +174,11 @@ add_lock_action(cJSON *actions, const LockValue *l, const char *new_version)
 	json_append_object(actions, &action);
 	update = json_add_object(action, "Update");
 	json_add_string(update, "TableName", l->table);
-	ddb_add_string_value(json_add_object(update, "Key"), "lock_name", l->name);
+	{
+		LockTarget	t = {NULL, NULL, l->table, l->name, NULL, LOCK_KEY_UNKNOWN};
+
+		lock_item_add_key(json_add_object(update, "Key"), &t);
+	}
 	names = json_add_object(update, "ExpressionAttributeNames");
 	values = json_add_object(update, "ExpressionAttributeValues");
 	json_add_string(names, "#version", "version");

@@ -43,11 +43,16 @@ cJSON *
 counter_request(const CounterRef *ref)
 {
 	cJSON	   *req;
+	cJSON	   *key;
 
 	lock_key_refuse(ref->key_attribute, "a counter");
+	lock_sort_key_refuse(ref->sort_key, "a counter");
 	req = json_new_object();
 	json_add_string(req, "TableName", ref->table);
-	ddb_add_string_value(json_add_object(req, "Key"), ref->key_attribute, ref->id);
+	key = json_add_object(req, "Key");
+	ddb_add_string_value(key, ref->key_attribute, ref->id);
+	if (ref->sort_key)
+		ddb_add_string_value(key, ref->sort_attribute, ref->sort_key);
 	json_add_string(json_add_object(req, "ExpressionAttributeNames"), "#v",
 					ref->count_attribute);
 	return req;

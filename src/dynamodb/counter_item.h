@@ -15,6 +15,9 @@ typedef struct CounterRef
 	char	   *id_display;		/* server encoding, for messages */
 	const char *endpoint_url;	/* NULL: from the settings (the worker sets them) */
 	const char *region;
+	/* In a single table (pk + sk): the sort key attribute and value (UTF-8); else NULL. */
+	const char *sort_attribute;
+	const char *sort_key;
 } CounterRef;
 
 /* A request naming the table and the counter's key, with "#v" = count attribute. */

@@ -4,6 +4,7 @@
 #include "postgres.h"
 
 #include "common/pg_prng.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
 #include "utils/timestamp.h"
@@ -267,6 +268,15 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 			op_stats_latency(row, (uint64) (GetCurrentTimestamp() - start));
 			return;
 		}
+		if (call->tolerate_key_complaint && ddb_failure_is_key_complaint(&failure))
+		{
+			result->tolerated = palloc(sizeof(DdbFailure));
+			*result->tolerated = failure;
+			result->tolerated->aws_message = ddb_redact(failure.aws_message, &creds);
+			result->key_complaint = true;
+			op_stats_latency(row, (uint64) (GetCurrentTimestamp() - start));
+			return;
+		}
 		if (ddb_failure_is_throttling(&failure))
 		{
 			dynamo_backend_stats.throttles++;
@@ -309,6 +319,9 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 	source = pstrdup(creds.source);
 	if (ddb_failure_is_credentials(&failure))
 		aws_credentials_invalidate();
+	/* The request is over: one more, to say what the table's key is. */
+	if (ddb_failure_is_key_complaint(&failure) && failure.table && strcmp(call->operation, "DescribeTable") != 0)
+		failure.key_schema = ddb_table_key_schema(failure.table, call->endpoint_url, call->region);
 	ddb_raise(&failure, source);
 }
 
@@ -325,4 +338,51 @@ ddb_read(const char *operation, const cJSON *request)
 	call.request = request;
 	ddb_execute(&call, &result);
 	return result.response;
+}
+
+char *
+ddb_table_key_schema(const char *table, const char *endpoint_url, const char *region)
+{
+	DdbCall		call = {0};
+	DdbResult	res;
+	cJSON	   *req = json_new_object();
+	const cJSON *desc;
+	const cJSON *key;
+	StringInfoData out;
+
+	json_add_string(req, "TableName", table);
+	call.operation = "DescribeTable";
+	call.request = req;
+	call.endpoint_url = endpoint_url;
+	call.region = region;
+	/* Least-privilege identities often may not describe: say nothing then. */
+	call.tolerated_error = "AccessDeniedException";
+	ddb_execute(&call, &res);
+	desc = json_get(res.response, "Table");
+	if (desc == NULL)
+		return NULL;
+	initStringInfo(&out);
+	/* HASH first, then RANGE, each with its type from AttributeDefinitions. */
+	for (int want_range = 0; want_range <= 1; want_range++)
+	{
+		cJSON_ArrayForEach(key, json_get(desc, "KeySchema"))
+		{
+			const char *name = json_get_string(key, "AttributeName");
+			const char *kind = json_get_string(key, "KeyType");
+			const char *type = "?";
+			const cJSON *def;
+
+			if (name == NULL || kind == NULL || (strcmp(kind, "RANGE") == 0) != want_range)
+				continue;
+			cJSON_ArrayForEach(def, json_get(desc, "AttributeDefinitions"))
+			{
+				const char *def_name = json_get_string(def, "AttributeName");
+
+				if (def_name && strcmp(def_name, name) == 0 && json_get_string(def, "AttributeType"))
+					type = json_get_string(def, "AttributeType");
+			}
+			appendStringInfo(&out, "%s%s (%s)", out.len > 0 ? " + " : "", name, type);
+		}
+	}
+	return out.len > 0 ? out.data : NULL;
 }

@@ -42,6 +42,13 @@ typedef struct DdbCall
 	const char *unknown_hint;
 	/* An AWS error type returned in the result instead of raised; or NULL. */
 	const char *tolerated_error;
+	/*
+	 * A ValidationException saying the key does not fit the table's key
+	 * schema is returned in the result (key_complaint) instead of raised.
+	 * DynamoDB checks the key before anything else: such a request was
+	 * never applied, by any sending.
+	 */
+	bool		tolerate_key_complaint;
 	/* Where to send it, when not where the settings say (the lock worker). */
 	const char *endpoint_url;
 	const char *region;
@@ -94,12 +101,21 @@ typedef struct DdbResult
 	 * first sending.
 	 */
 	bool		maybe_applied_before;
+
+	/* The key did not fit the table (with tolerate_key_complaint; tolerated is set). */
+	bool		key_complaint;
 } DdbResult;
 
 extern void ddb_execute(const DdbCall *call, DdbResult *result);
 
 /* A read (GetItem, Query, DescribeTable...): resent freely, every error raised. */
 extern cJSON *ddb_read(const char *operation, const cJSON *request);
+
+/*
+ * The key schema of a table, as "pk (S) + sk (S)" or "id (S)", from one
+ * DescribeTable; NULL when the identity may not describe it.
+ */
+extern char *ddb_table_key_schema(const char *table, const char *endpoint_url, const char *region);
 
 /* Sleeps ms milliseconds; query cancel and statement_timeout cut it short. */
 extern void ddb_sleep_ms(long ms);

@@ -311,13 +311,14 @@ ddb_errcontext(const DdbFailure *f)
 					  f->request_id ? f->request_id : "");
 }
 
-/* A key that does not fit the table's schema is most often a wrong key_attribute. */
-static bool
-is_key_schema_complaint(const DdbFailure *f, int sqlstate)
+bool
+ddb_failure_is_key_complaint(const DdbFailure *f)
 {
-	return sqlstate == ERRCODE_INVALID_PARAMETER_VALUE && f->aws_message &&
+	return f->outcome == HTTP_DONE && f->aws_type && strcmp(f->aws_type, "ValidationException") == 0 &&
+		f->aws_message &&
 		(strstr(f->aws_message, "required keys") != NULL ||
-		 strstr(f->aws_message, "key element does not match the schema") != NULL);
+		 strstr(f->aws_message, "key element does not match the schema") != NULL ||
+		 strstr(f->aws_message, "number of conditions on the keys is invalid") != NULL);
 }
 
 void
@@ -343,7 +344,11 @@ ddb_raise(const DdbFailure *f, const char *credentials_source)
 			 f->outcome == HTTP_TLS_FAILED ?
 			 errhint("This is a certificate problem, not a passing failure: check the endpoint's host name, "
 					 "AWS_CA_BUNDLE and the server's CA certificates.") :
-			 is_key_schema_complaint(f, sqlstate) ?
+			 ddb_failure_is_key_complaint(f) && f->key_schema ?
+			 errhint("Table \"%s\" is keyed %s. Counters named by counter_id need a table keyed by key_attribute "
+					 "alone; in a table keyed pk and sk, name them with dynamo_key(pk, sk) (see the README's "
+					 "Single-table design).", f->table, f->key_schema) :
+			 ddb_failure_is_key_complaint(f) ?
 			 errhint("The key attribute given (key_attribute) must be the table's partition key, "
 					 "and the table must have no sort key.") : 0,
 			 ddb_errcontext(f)));

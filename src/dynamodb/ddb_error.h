@@ -25,6 +25,7 @@ typedef struct DdbFailure
 	int			attempts;
 	bool		request_sent;	/* the request may have reached DynamoDB */
 	bool		unreadable;		/* HTTP 200, but the answer is not JSON */
+	const char *key_schema;		/* the table's key, for a key complaint ("pk (S) + sk (S)"), or NULL */
 } DdbFailure;
 
 /*
@@ -38,6 +39,9 @@ extern void ddb_note_table_origin(const char *table, const char *creator, const 
 extern void ddb_failure_parse(DdbFailure *f, const HttpResponse *resp);
 
 extern bool ddb_failure_is_retryable(const DdbFailure *f);
+
+/* DynamoDB refused the key: it does not fit the table's key schema. */
+extern bool ddb_failure_is_key_complaint(const DdbFailure *f);
 
 /*
  * DynamoDB may have applied the request: it was sent and no answer says

@@ -6,9 +6,11 @@
 #include <sys/time.h>
 
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "ddb.h"
+#include "endpoint.h"
 #include "lock_item.h"
 
 /* DynamoDB removes an abandoned item this long after its lease ended. */
@@ -23,6 +25,113 @@ lock_key_refuse(const char *attribute, const char *what)
 				 errmsg("%s cannot use the attribute \"%s\"", what, LOCK_KEY_ATTRIBUTE),
 				 errdetail("\"%s\" is the key of lock items, which only the lock functions may write.",
 						   LOCK_KEY_ATTRIBUTE)));
+}
+
+void
+lock_sort_key_refuse(const char *sort_key, const char *what)
+{
+	if (sort_key && strncmp(sort_key, LOCK_SORT_KEY, strlen(LOCK_SORT_KEY)) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("%s cannot use the sort key \"%s\"", what, sort_key),
+				 errdetail("Sort keys beginning with \"%s\" are reserved for lock items, which only the lock "
+						   "functions may write.", LOCK_SORT_KEY)));
+}
+
+/* The key forms learned in this backend, by endpoint, region and table. */
+typedef struct LearnedForm
+{
+	struct LearnedForm *next;
+	char	   *where;			/* "endpoint region table" */
+	LockKeyForm form;
+} LearnedForm;
+
+static LearnedForm *learned_forms;
+
+static char *
+form_cache_key(const LockTarget *t)
+{
+	DdbEndpoint ep;
+
+	ddb_endpoint_resolve(&ep, t->endpoint_url, t->region);
+	return psprintf("%s %s %s", ep.url, ep.region, t->table);
+}
+
+/* A consistent GetItem of the lock's item in this form: does the key fit? */
+static bool
+key_fits(const LockTarget *t, LockKeyForm form)
+{
+	LockTarget	probe = *t;
+	DdbCall		call = {0};
+	DdbResult	res;
+	cJSON	   *req = json_new_object();
+
+	probe.key_form = form;
+	json_add_string(req, "TableName", t->table);
+	lock_item_add_key(json_add_object(req, "Key"), &probe);
+	json_add_bool(req, "ConsistentRead", true);
+	call.operation = "GetItem";
+	call.request = req;
+	call.endpoint_url = t->endpoint_url;
+	call.region = t->region;
+	call.tolerate_key_complaint = true;
+	ddb_execute(&call, &res);
+	return !res.key_complaint;
+}
+
+LockKeyForm
+lock_item_key_form(const LockTarget *t)
+{
+	char	   *where;
+	LockKeyForm form;
+	LearnedForm *l;
+	MemoryContext old;
+
+	if (t->key_form != LOCK_KEY_UNKNOWN)
+		return t->key_form;
+	where = form_cache_key(t);
+	for (l = learned_forms; l; l = l->next)
+		if (strcmp(l->where, where) == 0)
+			return l->form;
+	if (key_fits(t, LOCK_KEY_LOCK_NAME))
+		form = LOCK_KEY_LOCK_NAME;
+	else if (key_fits(t, LOCK_KEY_PK_SK))
+		form = LOCK_KEY_PK_SK;
+	else
+	{
+		char	   *schema = ddb_table_key_schema(t->table, t->endpoint_url, t->region);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("DynamoDB table \"%s\" cannot hold locks", t->table),
+				 schema ? errdetail("Its key is %s; locks need a lock table, keyed %s (S), or a single table "
+									"keyed %s (S) + %s (S).", schema, LOCK_KEY_ATTRIBUTE,
+									SINGLE_TABLE_PARTITION_KEY, SINGLE_TABLE_SORT_KEY) :
+				 errdetail("Locks need a lock table, keyed %s (S), or a single table keyed %s (S) + %s (S).",
+						   LOCK_KEY_ATTRIBUTE, SINGLE_TABLE_PARTITION_KEY, SINGLE_TABLE_SORT_KEY),
+				 errhint("dynamo_create_lock_table() creates a lock table, dynamo_create_item_table() a single table.")));
+	}
+	/* A table keeps its key for life; a recreated one is a new backend's business. */
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	l = palloc(sizeof(LearnedForm));
+	l->where = pstrdup(where);
+	l->form = form;
+	l->next = learned_forms;
+	learned_forms = l;
+	MemoryContextSwitchTo(old);
+	return form;
+}
+
+void
+lock_item_add_key(cJSON *obj, const LockTarget *t)
+{
+	if (lock_item_key_form(t) == LOCK_KEY_PK_SK)
+	{
+		ddb_add_string_value(obj, SINGLE_TABLE_PARTITION_KEY, t->name);
+		ddb_add_string_value(obj, SINGLE_TABLE_SORT_KEY, LOCK_SORT_KEY);
+	}
+	else
+		ddb_add_string_value(obj, LOCK_KEY_ATTRIBUTE, t->name);
 }
 
 int64
@@ -67,7 +176,7 @@ lock_request(const LockTarget *t, cJSON **values)
 	cJSON	   *req = json_new_object();
 
 	json_add_string(req, "TableName", t->table);
-	ddb_add_string_value(json_add_object(req, "Key"), LOCK_KEY_ATTRIBUTE, t->name);
+	lock_item_add_key(json_add_object(req, "Key"), t);
 	*values = json_add_object(req, "ExpressionAttributeValues");
 	ddb_add_string_value(*values, ":me", t->owner);
 	return req;
@@ -278,7 +387,7 @@ lock_item_read(const LockTarget *t, LockHolder *out)
 	cJSON	   *req = item_request(t, &call, "GetItem");
 	const cJSON *item;
 
-	ddb_add_string_value(json_add_object(req, "Key"), LOCK_KEY_ATTRIBUTE, t->name);
+	lock_item_add_key(json_add_object(req, "Key"), t);
 	json_add_bool(req, "ConsistentRead", true);
 	ddb_execute(&call, &res);
 	item = json_get(res.response, "Item");
@@ -306,12 +415,14 @@ lock_item_create(const LockTarget *t)
 	int64		now = lock_now_ms();
 
 	lock_new_version(version);
-	ddb_add_string_value(item, LOCK_KEY_ATTRIBUTE, t->name);
+	lock_item_add_key(item, t);
 	ddb_add_string_value(item, "version", version);
 	/* As a first acquisition would: above any token an earlier item gave out. */
 	add_number(item, "fencing_token", now * 1000);
 	add_number(item, "ttl", now / 1000 + LOCK_TTL_AFTER_LEASE_S);
-	json_add_string(req, "ConditionExpression", "attribute_not_exists(lock_name)");
+	json_add_string(req, "ConditionExpression",
+					lock_item_key_form(t) == LOCK_KEY_PK_SK ? "attribute_not_exists(" SINGLE_TABLE_PARTITION_KEY ")" :
+					"attribute_not_exists(" LOCK_KEY_ATTRIBUTE ")");
 	call.resend_safe = true;
 	call.tolerated_error = "ConditionalCheckFailedException";
 	ddb_execute(&call, &res);
@@ -326,7 +437,7 @@ lock_item_refresh_ttl(const LockTarget *t, const char *version)
 	cJSON	   *names;
 	cJSON	   *values;
 
-	ddb_add_string_value(json_add_object(req, "Key"), LOCK_KEY_ATTRIBUTE, t->name);
+	lock_item_add_key(json_add_object(req, "Key"), t);
 	json_add_string(req, "UpdateExpression", "SET #ttl = :ttl");
 	json_add_string(req, "ConditionExpression", "#version = :version");
 	names = json_add_object(req, "ExpressionAttributeNames");

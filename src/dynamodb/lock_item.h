@@ -1,7 +1,9 @@
 /*
  * lock_item.h - the lock item in DynamoDB and the writes that move it.
  *
- * One item per lock, keyed by lock_name:
+ * One item per lock, keyed by lock_name in a lock table, or, in a table
+ * keyed pk + sk shared with counters and items (single-table design), the
+ * item {pk: lock name, sk: "#lock"}:
  *   owner          the holding session (absent when free)
  *   fencing_token  N, +1 on every acquisition; a new item starts from the
  *                  clock (epoch ms x 1000), so tokens never go back, even
@@ -30,6 +32,8 @@
 
 #include "datatype/timestamp.h"
 
+#include "json.h"
+
 #define LOCK_VERSION_LEN 32		/* hex characters */
 
 /*
@@ -43,6 +47,27 @@
 /* Raises 42501 for a counter or item function that names the lock key. */
 extern void lock_key_refuse(const char *attribute, const char *what);
 
+/*
+ * In a table keyed pk + sk, a lock's item has this sort key, and every sort
+ * key beginning so is reserved: counter and item functions refuse it (42501),
+ * so that whoever may write items beside the locks cannot forge, overwrite
+ * or end a lock.
+ */
+#define LOCK_SORT_KEY "#lock"
+#define SINGLE_TABLE_PARTITION_KEY "pk"
+#define SINGLE_TABLE_SORT_KEY "sk"
+
+/* Raises 42501 for a sort key (UTF-8) of the reserved form; what names the caller. */
+extern void lock_sort_key_refuse(const char *sort_key, const char *what);
+
+/* How a table keys its lock items. */
+typedef enum LockKeyForm
+{
+	LOCK_KEY_UNKNOWN = 0,		/* not learned yet in this backend */
+	LOCK_KEY_LOCK_NAME,			/* a lock table: hash key lock_name */
+	LOCK_KEY_PK_SK				/* a single table: pk = name, sk = LOCK_SORT_KEY */
+} LockKeyForm;
+
 typedef struct LockTarget
 {
 	const char *endpoint_url;	/* NULL: from the settings */
@@ -50,6 +75,7 @@ typedef struct LockTarget
 	const char *table;
 	const char *name;			/* UTF-8 */
 	const char *owner;
+	LockKeyForm key_form;		/* UNKNOWN: learned by lock_item_key_form() */
 } LockTarget;
 
 typedef struct LockGrant
@@ -76,6 +102,18 @@ typedef struct LockHolder
 /* Milliseconds since the Unix epoch, by this server's clock. */
 extern int64 lock_now_ms(void);
 extern TimestampTz lock_ms_to_timestamptz(int64 ms);
+
+/*
+ * The key form of t's table: t->key_form when known, else learned once per
+ * backend and table with consistent GetItems of the lock's own item, first
+ * as a lock table's, then as a single table's (reads that need no other
+ * permission than the lock functions already do).  A table that fits
+ * neither raises 22023 naming its key schema.  Nothing is written.
+ */
+extern LockKeyForm lock_item_key_form(const LockTarget *t);
+
+/* Adds the lock item's key attributes to obj (a Key, or an Item). */
+extern void lock_item_add_key(cJSON *obj, const LockTarget *t);
 
 /* A new random version (LOCK_VERSION_LEN hex characters) into out. */
 extern void lock_new_version(char *out);

@@ -18,7 +18,7 @@
 #include "lock_registry.h"
 #include "settings.h"
 
-#define ID_KEY_SIZE 3600		/* the fields of slot_key, length-prefixed */
+#define ID_KEY_SIZE 4700		/* the fields of slot_key, length-prefixed */
 
 typedef struct IdSlot
 {
@@ -92,7 +92,7 @@ static char *
 slot_key(const IdCounter *c)
 {
 	const char *const fields[] = {
-		c->table, c->key_attribute, c->count_attribute, c->id, c->endpoint, c->region, c->identity
+		c->table, c->key_attribute, c->count_attribute, c->id, c->sort_key, c->endpoint, c->region, c->identity
 	};
 	StringInfoData key;
 

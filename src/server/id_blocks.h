@@ -28,6 +28,7 @@ typedef struct IdCounter
 	char		key_attribute[256];
 	char		count_attribute[256];
 	char		id[2049];
+	char		sort_key[1025];	/* in a single table (pk + sk); "" for none */
 	char		endpoint[512];
 	char		region[65];
 	/* Whose counter: a digest of the credentials settings (other accounts, other items). */

@@ -195,6 +195,7 @@ lock_registry_prepare(int handle, const LockSlot *target)
 	strlcpy(s->owner, target->owner, sizeof(s->owner));
 	strlcpy(s->endpoint, target->endpoint, sizeof(s->endpoint));
 	strlcpy(s->region, target->region, sizeof(s->region));
+	s->key_form = target->key_form;
 	s->lease_ms = target->lease_ms;
 	unlock();
 }

@@ -53,6 +53,7 @@ typedef struct LockSlot
 	char		version[LOCK_VERSION_LEN + 1];
 	char		endpoint[LOCK_ENDPOINT_SIZE];
 	char		region[LOCK_REGION_SIZE];
+	LockKeyForm key_form;		/* how its table keys it: learned before the first write */
 	int64		fencing_token;	/* 0 in a reserved slot: not known yet */
 	int			lease_ms;
 	int64		lease_until_ms;	/* as the last answer said */

@@ -81,7 +81,7 @@ lock_worker_register(void)
 static void
 heartbeat(int handle, const LockSlot *copy, MemoryContext scratch)
 {
-	LockTarget	target = {copy->endpoint, copy->region, copy->table, copy->name, copy->owner};
+	LockTarget	target = {copy->endpoint, copy->region, copy->table, copy->name, copy->owner, copy->key_form};
 	LockGrant	grant = {0};	/* an output; cleared so no path reads it unset */
 
 	PG_TRY();
@@ -126,7 +126,7 @@ heartbeat(int handle, const LockSlot *copy, MemoryContext scratch)
 static void
 release(int handle, const LockSlot *copy, MemoryContext scratch)
 {
-	LockTarget	target = {copy->endpoint, copy->region, copy->table, copy->name, copy->owner};
+	LockTarget	target = {copy->endpoint, copy->region, copy->table, copy->name, copy->owner, copy->key_form};
 	volatile bool again = false;
 
 	PG_TRY();
@@ -164,7 +164,8 @@ release(int handle, const LockSlot *copy, MemoryContext scratch)
 static void
 prefetch(int slot, IdCounter *c, const char *digest, MemoryContext scratch)
 {
-	CounterRef	ref = {c->table, c->key_attribute, c->count_attribute, c->id, c->id, c->endpoint, c->region};
+	CounterRef	ref = {c->table, c->key_attribute, c->count_attribute, c->id, c->id, c->endpoint, c->region,
+		c->sort_key[0] ? SINGLE_TABLE_SORT_KEY : NULL, c->sort_key[0] ? c->sort_key : NULL};
 
 	if (strcmp(c->identity, digest) != 0)
 	{

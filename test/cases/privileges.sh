@@ -25,7 +25,7 @@ sql -c "CREATE ROLE app_user LOGIN PASSWORD '$password'" \
 	-c "GRANT CREATE ON SCHEMA public TO app_user, nobody_user, other_keys" >/dev/null
 # The README's recipe, every family an application may be given.
 granted=$(sql -c "SELECT count(*) FROM dynamo_atomic_grant('app_user', 'counters', 'locks', 'items', 'ids')")
-expect_eq "dynamo_atomic_grant gives the 21 functions of counters, locks, items and IDs" 21 "$granted"
+expect_eq "dynamo_atomic_grant gives the 25 functions of counters, locks, items and IDs" 25 "$granted"
 # One function at a time, as a site may prefer.
 sql \
 	-c "GRANT EXECUTE ON FUNCTION
