@@ -212,6 +212,27 @@ acquire(int handle, const LockTarget *t, int lease_ms, int wait_ms, bool try, Lo
 	return taken;
 }
 
+/* Where an acquire records its table's key form, once learned. */
+typedef struct KeyFormRecord
+{
+	int			handle;
+	LockSlot   *held;
+} KeyFormRecord;
+
+/*
+ * The acquire found a single table: the slot says so before the acquire is
+ * sent again, so that a worker releasing for this backend (should it die
+ * before the answer) sends the key that the acquire may have taken.
+ */
+static void
+record_key_form(void *arg, LockKeyForm form)
+{
+	KeyFormRecord *r = arg;
+
+	r->held->key_form = form;
+	lock_registry_prepare(r->handle, r->held);
+}
+
 /* dynamo_[try_]get[_xact]_lock(lock_name, lease_ms, [wait_ms,] table_name) */
 static Datum
 get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
@@ -225,6 +246,7 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 	LockTarget	t;
 	LockGrant	grant = {0};	/* an output; cleared so no path reads it unset */
 	LockSlot	held;
+	KeyFormRecord learned;
 	volatile int handle;
 
 	if (!try)
@@ -258,12 +280,9 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 	t.table = table;
 	t.name = name;
 	t.owner = lock_session_owner();
-	/*
-	 * Learned (reads only) before anything is written: a worker releasing
-	 * for this backend, should it die mid-acquire, needs the item's key.
-	 */
 	t.key_form = LOCK_KEY_UNKNOWN;
-	t.key_form = lock_item_key_form(&t);
+	t.key_form_learned = NULL;
+	t.key_form = lock_item_known_key_form(&t);
 
 	/* A slot first: a full registry refuses before anything is written. */
 	lock_session_register_callbacks();
@@ -274,10 +293,15 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 	strlcpy(held.owner, t.owner, sizeof(held.owner));
 	strlcpy(held.endpoint, ep.url, sizeof(held.endpoint));
 	strlcpy(held.region, ep.region, sizeof(held.region));
-	held.key_form = t.key_form;
+	/* Not known yet: a lock table's, until the acquire finds otherwise. */
+	held.key_form = t.key_form != LOCK_KEY_UNKNOWN ? t.key_form : LOCK_KEY_LOCK_NAME;
 	held.lease_ms = lease_ms;
 	/* Should this backend die before the answer, the lock it may have is released by owner. */
 	lock_registry_prepare(handle, &held);
+	learned.handle = handle;
+	learned.held = &held;
+	t.key_form_learned = record_key_form;
+	t.key_form_learned_arg = &learned;
 	PG_TRY();
 	{
 		if (!acquire(handle, &t, lease_ms, wait_ms, try, &grant))

@@ -12,6 +12,7 @@
 #include "ddb.h"
 #include "endpoint.h"
 #include "lock_item.h"
+#include "settings.h"
 
 /* DynamoDB removes an abandoned item this long after its lease ended. */
 #define LOCK_TTL_AFTER_LEASE_S (24 * 60 * 60)
@@ -42,7 +43,7 @@ lock_sort_key_refuse(const char *sort_key, const char *what)
 typedef struct LearnedForm
 {
 	struct LearnedForm *next;
-	char	   *where;			/* "endpoint region table" */
+	char	   *where;			/* "endpoint region identity table" */
 	LockKeyForm form;
 } LearnedForm;
 
@@ -54,21 +55,60 @@ form_cache_key(const LockTarget *t)
 	DdbEndpoint ep;
 
 	ddb_endpoint_resolve(&ep, t->endpoint_url, t->region);
-	return psprintf("%s %s %s", ep.url, ep.region, t->table);
+	/* ...and as whom: two accounts may have two tables of one name. */
+	return psprintf("%s %s " UINT64_FORMAT " %s", ep.url, ep.region, settings_target_fingerprint(), t->table);
+}
+
+static void
+add_key_of_form(cJSON *obj, const char *name, LockKeyForm form)
+{
+	if (form == LOCK_KEY_PK_SK)
+	{
+		ddb_add_string_value(obj, SINGLE_TABLE_PARTITION_KEY, name);
+		ddb_add_string_value(obj, SINGLE_TABLE_SORT_KEY, LOCK_SORT_KEY);
+	}
+	else
+		ddb_add_string_value(obj, LOCK_KEY_ATTRIBUTE, name);
+}
+
+static void
+remember_form(const char *where, LockKeyForm form)
+{
+	/* A table keeps its key for life; a recreated one is a new backend's business. */
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	LearnedForm *l = palloc(sizeof(LearnedForm));
+
+	l->where = pstrdup(where);
+	l->form = form;
+	l->next = learned_forms;
+	learned_forms = l;
+	MemoryContextSwitchTo(old);
+}
+
+LockKeyForm
+lock_item_known_key_form(const LockTarget *t)
+{
+	char	   *where;
+
+	if (t->key_form != LOCK_KEY_UNKNOWN)
+		return t->key_form;
+	where = form_cache_key(t);
+	for (LearnedForm *l = learned_forms; l; l = l->next)
+		if (strcmp(l->where, where) == 0)
+			return l->form;
+	return LOCK_KEY_UNKNOWN;
 }
 
 /* A consistent GetItem of the lock's item in this form: does the key fit? */
 static bool
 key_fits(const LockTarget *t, LockKeyForm form)
 {
-	LockTarget	probe = *t;
 	DdbCall		call = {0};
 	DdbResult	res;
 	cJSON	   *req = json_new_object();
 
-	probe.key_form = form;
 	json_add_string(req, "TableName", t->table);
-	lock_item_add_key(json_add_object(req, "Key"), &probe);
+	add_key_of_form(json_add_object(req, "Key"), t->name, form);
 	json_add_bool(req, "ConsistentRead", true);
 	call.operation = "GetItem";
 	call.request = req;
@@ -79,59 +119,93 @@ key_fits(const LockTarget *t, LockKeyForm form)
 	return !res.key_complaint;
 }
 
+/* A lock table refused the lock's key: is it a single table?  (22023 if neither.) */
+static LockKeyForm
+learn_after_refusal(const LockTarget *t)
+{
+	char	   *schema;
+
+	if (key_fits(t, LOCK_KEY_PK_SK))
+	{
+		remember_form(form_cache_key(t), LOCK_KEY_PK_SK);
+		return LOCK_KEY_PK_SK;
+	}
+	schema = ddb_table_key_schema(t->table, t->endpoint_url, t->region);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("DynamoDB table \"%s\" cannot hold locks", t->table),
+			 schema ? errdetail("Its key is %s; locks need a lock table, keyed %s (S), or a single table "
+								"keyed %s (S) + %s (S).", schema, LOCK_KEY_ATTRIBUTE,
+								SINGLE_TABLE_PARTITION_KEY, SINGLE_TABLE_SORT_KEY) :
+			 errdetail("Locks need a lock table, keyed %s (S), or a single table keyed %s (S) + %s (S).",
+					   LOCK_KEY_ATTRIBUTE, SINGLE_TABLE_PARTITION_KEY, SINGLE_TABLE_SORT_KEY),
+			 errhint("dynamo_create_lock_table() creates a lock table, dynamo_create_item_table() a single table.")));
+	pg_unreachable();
+}
+
 LockKeyForm
 lock_item_key_form(const LockTarget *t)
 {
-	char	   *where;
-	LockKeyForm form;
-	LearnedForm *l;
-	MemoryContext old;
+	LockKeyForm form = lock_item_known_key_form(t);
 
-	if (t->key_form != LOCK_KEY_UNKNOWN)
-		return t->key_form;
-	where = form_cache_key(t);
-	for (l = learned_forms; l; l = l->next)
-		if (strcmp(l->where, where) == 0)
-			return l->form;
+	if (form != LOCK_KEY_UNKNOWN)
+		return form;
 	if (key_fits(t, LOCK_KEY_LOCK_NAME))
-		form = LOCK_KEY_LOCK_NAME;
-	else if (key_fits(t, LOCK_KEY_PK_SK))
-		form = LOCK_KEY_PK_SK;
-	else
 	{
-		char	   *schema = ddb_table_key_schema(t->table, t->endpoint_url, t->region);
-
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("DynamoDB table \"%s\" cannot hold locks", t->table),
-				 schema ? errdetail("Its key is %s; locks need a lock table, keyed %s (S), or a single table "
-									"keyed %s (S) + %s (S).", schema, LOCK_KEY_ATTRIBUTE,
-									SINGLE_TABLE_PARTITION_KEY, SINGLE_TABLE_SORT_KEY) :
-				 errdetail("Locks need a lock table, keyed %s (S), or a single table keyed %s (S) + %s (S).",
-						   LOCK_KEY_ATTRIBUTE, SINGLE_TABLE_PARTITION_KEY, SINGLE_TABLE_SORT_KEY),
-				 errhint("dynamo_create_lock_table() creates a lock table, dynamo_create_item_table() a single table.")));
+		remember_form(form_cache_key(t), LOCK_KEY_LOCK_NAME);
+		return LOCK_KEY_LOCK_NAME;
 	}
-	/* A table keeps its key for life; a recreated one is a new backend's business. */
-	old = MemoryContextSwitchTo(TopMemoryContext);
-	l = palloc(sizeof(LearnedForm));
-	l->where = pstrdup(where);
-	l->form = form;
-	l->next = learned_forms;
-	learned_forms = l;
-	MemoryContextSwitchTo(old);
-	return form;
+	return learn_after_refusal(t);
 }
 
 void
 lock_item_add_key(cJSON *obj, const LockTarget *t)
 {
-	if (lock_item_key_form(t) == LOCK_KEY_PK_SK)
+	add_key_of_form(obj, t->name, lock_item_key_form(t));
+}
+
+/*
+ * The key form a request is built for: known, or a lock table's as a first
+ * guess (*guess set), which execute_keyed corrects.
+ */
+static LockKeyForm
+form_to_send(const LockTarget *t, bool *guess)
+{
+	LockKeyForm form = lock_item_known_key_form(t);
+
+	*guess = form == LOCK_KEY_UNKNOWN;
+	return *guess ? LOCK_KEY_LOCK_NAME : form;
+}
+
+/*
+ * Runs call, whose request's key (in key_parent) was built by form_to_send.
+ * A guessed lock table's key is sent as it is: the usual case costs no extra
+ * request.  Refused for not fitting the key (never applied, by any sending),
+ * the table is learned to be a single table, t->key_form_learned is told
+ * (before anything else is sent: a worker may have to release what the next
+ * sending takes), and the request goes again with that key.
+ */
+static void
+execute_keyed(DdbCall *call, const LockTarget *t, bool guess, cJSON *key_parent, DdbResult *res)
+{
+	LockKeyForm form;
+
+	call->tolerate_key_complaint = guess;
+	ddb_execute(call, res);
+	if (!guess)
+		return;
+	if (!res->key_complaint)
 	{
-		ddb_add_string_value(obj, SINGLE_TABLE_PARTITION_KEY, t->name);
-		ddb_add_string_value(obj, SINGLE_TABLE_SORT_KEY, LOCK_SORT_KEY);
+		remember_form(form_cache_key(t), LOCK_KEY_LOCK_NAME);
+		return;
 	}
-	else
-		ddb_add_string_value(obj, LOCK_KEY_ATTRIBUTE, t->name);
+	form = learn_after_refusal(t);
+	if (t->key_form_learned)
+		t->key_form_learned(t->key_form_learned_arg, form);
+	cJSON_DeleteItemFromObjectCaseSensitive(key_parent, LOCK_KEY_ATTRIBUTE);
+	add_key_of_form(key_parent, t->name, form);
+	call->tolerate_key_complaint = false;
+	ddb_execute(call, res);
 }
 
 int64
@@ -169,14 +243,17 @@ add_number(cJSON *values, const char *name, int64 v)
 	ddb_add_number_value(values, name, digits);
 }
 
-/* An UpdateItem on the lock's item; *values receives ":name" values. */
+/*
+ * An UpdateItem on the lock's item; *values receives ":name" values, *guess
+ * whether its key form is a guess (form_to_send).
+ */
 static cJSON *
-lock_request(const LockTarget *t, cJSON **values)
+lock_request(const LockTarget *t, cJSON **values, bool *guess)
 {
 	cJSON	   *req = json_new_object();
 
 	json_add_string(req, "TableName", t->table);
-	lock_item_add_key(json_add_object(req, "Key"), t);
+	add_key_of_form(json_add_object(req, "Key"), t->name, form_to_send(t, guess));
 	*values = json_add_object(req, "ExpressionAttributeValues");
 	ddb_add_string_value(*values, ":me", t->owner);
 	return req;
@@ -205,7 +282,7 @@ lock_expressions(cJSON *req, const char *update, const char *condition)
 
 /* Runs a conditional lock write; false when its condition failed. */
 static bool
-run_conditional(DdbCall *call, const LockTarget *t, cJSON *req, bool *maybe_applied_before,
+run_conditional(DdbCall *call, const LockTarget *t, cJSON *req, bool guess, bool *maybe_applied_before,
 				cJSON **response)
 {
 	DdbResult	res;
@@ -216,7 +293,7 @@ run_conditional(DdbCall *call, const LockTarget *t, cJSON *req, bool *maybe_appl
 	call->tolerated_error = "ConditionalCheckFailedException";
 	call->endpoint_url = t->endpoint_url;
 	call->region = t->region;
-	ddb_execute(call, &res);
+	execute_keyed(call, t, guess, (cJSON *) json_get(req, "Key"), &res);
 	if (maybe_applied_before)
 		*maybe_applied_before = res.maybe_applied_before;
 	if (response)
@@ -276,7 +353,8 @@ lock_item_acquire(const LockTarget *t, int lease_ms, int skew_ms, const char *ho
 				  LockGrant *out)
 {
 	cJSON	   *values;
-	cJSON	   *req = lock_request(t, &values);
+	bool		guess;
+	cJSON	   *req = lock_request(t, &values, &guess);
 	cJSON	   *resp;
 	DdbCall		call = {0};
 	LeaseTimes	lt = {values, lease_ms, skew_ms, out};
@@ -295,7 +373,7 @@ lock_item_acquire(const LockTarget *t, int lease_ms, int skew_ms, const char *ho
 	call.before_attempt_arg = &lt;
 	call.attempt_timeout_ms = lease_ms;
 
-	if (!run_conditional(&call, t, req, NULL, &resp))
+	if (!run_conditional(&call, t, req, guess, NULL, &resp))
 		return false;
 	out->fencing_token = number_attribute(json_get(resp, "Attributes"), "fencing_token");
 	return true;
@@ -306,7 +384,8 @@ lock_item_heartbeat(const LockTarget *t, int64 token, int lease_ms, TimestampTz 
 					LockGrant *out)
 {
 	cJSON	   *values;
-	cJSON	   *req = lock_request(t, &values);
+	bool		guess;
+	cJSON	   *req = lock_request(t, &values, &guess);
 	DdbCall		call = {0};
 	LeaseTimes	lt = {values, lease_ms, -1, out};
 
@@ -321,14 +400,15 @@ lock_item_heartbeat(const LockTarget *t, int64 token, int lease_ms, TimestampTz 
 	call.attempt_timeout_ms = lease_ms;
 	call.deadline = deadline;
 	/* A resend after a lost answer finds its own write: owner and token unchanged. */
-	return run_conditional(&call, t, req, NULL, NULL);
+	return run_conditional(&call, t, req, guess, NULL, NULL);
 }
 
 bool
 lock_item_release(const LockTarget *t, int64 token, TimestampTz deadline, char **why_not)
 {
 	cJSON	   *values;
-	cJSON	   *req = lock_request(t, &values);
+	bool		guess;
+	cJSON	   *req = lock_request(t, &values, &guess);
 	char		version[LOCK_VERSION_LEN + 1];
 	bool		maybe_applied_before;
 	int64		now = lock_now_ms();
@@ -346,7 +426,7 @@ lock_item_release(const LockTarget *t, int64 token, TimestampTz deadline, char *
 	if (token)
 		add_number(values, ":token", token);
 	call.deadline = deadline;
-	if (run_conditional(&call, t, req, &maybe_applied_before, NULL))
+	if (run_conditional(&call, t, req, guess, &maybe_applied_before, NULL))
 		return true;
 	if (!maybe_applied_before)
 		return false;
@@ -386,10 +466,12 @@ lock_item_read(const LockTarget *t, LockHolder *out)
 	DdbResult	res;
 	cJSON	   *req = item_request(t, &call, "GetItem");
 	const cJSON *item;
+	bool		guess;
+	cJSON	   *key = json_add_object(req, "Key");
 
-	lock_item_add_key(json_add_object(req, "Key"), t);
+	add_key_of_form(key, t->name, form_to_send(t, &guess));
 	json_add_bool(req, "ConsistentRead", true);
-	ddb_execute(&call, &res);
+	execute_keyed(&call, t, guess, key, &res);
 	item = json_get(res.response, "Item");
 
 	memset(out, 0, sizeof(*out));

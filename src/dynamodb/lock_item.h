@@ -75,7 +75,13 @@ typedef struct LockTarget
 	const char *table;
 	const char *name;			/* UTF-8 */
 	const char *owner;
-	LockKeyForm key_form;		/* UNKNOWN: learned by lock_item_key_form() */
+	LockKeyForm key_form;		/* UNKNOWN: learned (see lock_item_key_form) */
+	/*
+	 * Told when a write finds its table to be a single table, before it
+	 * sends again with that key; NULL for none.
+	 */
+	void		(*key_form_learned) (void *arg, LockKeyForm form);
+	void	   *key_form_learned_arg;
 } LockTarget;
 
 typedef struct LockGrant
@@ -104,12 +110,17 @@ extern int64 lock_now_ms(void);
 extern TimestampTz lock_ms_to_timestamptz(int64 ms);
 
 /*
- * The key form of t's table: t->key_form when known, else learned once per
- * backend and table with consistent GetItems of the lock's own item, first
- * as a lock table's, then as a single table's (reads that need no other
- * permission than the lock functions already do).  A table that fits
- * neither raises 22023 naming its key schema.  Nothing is written.
+ * How t's table keys its locks, learned once per backend and table (and
+ * identity).  The writes and reads below send a lock table's key first when
+ * the form is not known yet, so a lock table costs nothing extra; refused
+ * for not fitting the key (DynamoDB checks the key before anything else),
+ * they check with a consistent GetItem of the lock's own item that it is a
+ * single table and send again.  A table that is neither raises 22023 naming
+ * its key schema.
  */
+/* The form when known (t->key_form, or learned before); UNKNOWN otherwise. */
+extern LockKeyForm lock_item_known_key_form(const LockTarget *t);
+/* The form, learned now with consistent GetItems if need be (nothing is written). */
 extern LockKeyForm lock_item_key_form(const LockTarget *t);
 
 /* Adds the lock item's key attributes to obj (a Key, or an Item). */

@@ -76,7 +76,7 @@ r=$(sql -c "$requests" -c "CREATE TEMP TABLE l AS SELECT * FROM dynamo_get_lock(
 first=$(($(sed -n 2p <<<"$r") - $(sed -n 1p <<<"$r")))
 second=$(($(sed -n 3p <<<"$r") - $(sed -n 2p <<<"$r")))
 expect_eq "a session lock lives at {pk: name, sk: '#lock'} and is released" "t t t f" "$(sed -n '4,7p' <<<"$r" | xargs)"
-expect_eq "the first lock call on the table learns its key with two reads; the next costs one request" "3|1" "$first|$second"
+expect_eq "the first lock call on the table learns its key (refused, one read, sent again); the next costs one request" "3|1" "$first|$second"
 
 background_holder st-heartbeat "SELECT dynamo_get_lock('tenant#4', 3000, 0, '$S')"
 refreshed() { [[ $(sql -c "SELECT count(*) FROM dynamo_held_locks WHERE lock_name = 'tenant#4' AND last_refresh IS NOT NULL AND refresh_failures = 0") == 1 ]]; }
