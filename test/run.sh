@@ -9,7 +9,7 @@
 #
 #   bash test/run.sh               everything
 #   bash test/run.sh NAME...       only these: test/cases/NAME.sh, "regress", "static",
-#                                  "fuzz", "sanitizer", "packaging" or "soak"
+#                                  "fuzz", "sanitizer", "packaging", "dynalite" or "soak"
 #   FUZZ_SECONDS=600 bash test/run.sh fuzz   a longer fuzzing run (default 10 s a harness)
 #   SOAK_SECONDS=600 bash test/run.sh soak   a longer soak (default 120 s; or test/soak/run.sh)
 #   bash test/run.sh --sanitize locks ids items lost_answers
@@ -105,6 +105,12 @@ fi
 if step packaging; then
 	log "packaging: make installcheck in a temporary instance; META.json"
 	bash test/packaging.sh || echo "fail packaging: test/packaging.sh stopped early" >>"$RESULTS"
+fi
+
+# The counters, locks, items, IDs and single-table cases against dynalite,
+# a second DynamoDB implementation.
+if step dynalite; then
+	bash test/dynalite.sh || echo "fail dynalite: test/dynalite.sh stopped early" >>"$RESULTS"
 fi
 
 # the randomized fault soak, short profile: two clusters of its own

