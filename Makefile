@@ -9,12 +9,17 @@
 #                               PGHOST/PGPORT name instead (test/suite.sh does)
 
 MODULE_big = dynamo_atomic
-# src/ by layer; each calls only the layers below it:
+# src/ by floor, one floor per folder; each includes only the floors below it
+# (test/static_analysis.sh checks it):
 #   api/       SQL-callable functions and their argument checks
-#   server/    module entry, settings, shared memory, the lock worker
-#   dynamodb/  the DynamoDB protocol: one path for every call, errors, JSON
+#   server/    module entry, shared memory's owner, the lock registry, the
+#              lock workers, the shared ID blocks
+#   dynamodb/  the DynamoDB protocol: one path for every call, errors, the
+#              counter and lock items, item marshalling
 #   aws/       where requests go and with which identity
-#   net/       HTTP transport and the SigV4 signer (sigv4/strbuf: plain C)
+#   net/       HTTP transport, the SigV4 signer, JSON (sigv4, strbuf,
+#              json_scan: plain C)
+#   base/      the ground every floor may use: settings and statistics
 OBJS = \
 	src/api/args.o \
 	src/api/counter.o \
@@ -30,13 +35,10 @@ OBJS = \
 	src/server/id_blocks.o \
 	src/server/lock_registry.o \
 	src/server/lock_worker.o \
-	src/server/op_stats.o \
-	src/server/settings.o \
 	src/server/shmem.o \
 	src/dynamodb/counter_item.o \
 	src/dynamodb/ddb.o \
 	src/dynamodb/ddb_error.o \
-	src/dynamodb/json.o \
 	src/dynamodb/lock_item.o \
 	src/dynamodb/marshal.o \
 	src/aws/aws_profile.o \
@@ -44,8 +46,12 @@ OBJS = \
 	src/aws/credentials.o \
 	src/aws/endpoint.o \
 	src/net/http.o \
+	src/net/json.o \
+	src/net/json_scan.o \
 	src/net/sigv4.o \
-	src/net/strbuf.o
+	src/net/strbuf.o \
+	src/base/op_stats.o \
+	src/base/settings.o
 
 EXTENSION = dynamo_atomic
 DATA = $(wildcard sql/dynamo_atomic--*.sql)
@@ -59,7 +65,7 @@ CURL_CONFIG ?= curl-config
 PKG_CONFIG ?= pkg-config
 WARNINGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare -Werror
-SRC_DIRS = src/api src/server src/dynamodb src/aws src/net
+SRC_DIRS = src/api src/server src/dynamodb src/aws src/net src/base
 PG_CPPFLAGS = $(WARNINGS) $(addprefix -I$(srcdir)/,$(SRC_DIRS)) $(shell $(CURL_CONFIG) --cflags) $(shell $(PKG_CONFIG) --cflags libcjson)
 SHLIB_LINK = $(shell $(CURL_CONFIG) --libs) $(shell $(PKG_CONFIG) --libs libcjson) -lcrypto
 
@@ -108,9 +114,9 @@ test/container_url_test: test/container_url_test.c src/aws/container_url.c src/a
 	$(CC) -std=gnu11 -O1 -g $(UNIT_SANITIZE) $(WARNINGS) -Isrc/aws -o $@ test/container_url_test.c src/aws/container_url.c \
 		$(shell $(CURL_CONFIG) --cflags --libs)
 
-test/marshal_test: test/marshal_test.c src/dynamodb/marshal.c src/dynamodb/marshal.h src/net/strbuf.c
+test/marshal_test: test/marshal_test.c src/dynamodb/marshal.c src/dynamodb/marshal.h src/net/strbuf.c src/net/json_scan.c src/net/json_scan.h
 	$(CC) -std=gnu11 -O1 -g $(UNIT_SANITIZE) $(WARNINGS) -Isrc/dynamodb -Isrc/net -o $@ test/marshal_test.c \
-		src/dynamodb/marshal.c src/net/strbuf.c $(shell $(PKG_CONFIG) --cflags --libs libcjson)
+		src/dynamodb/marshal.c src/net/strbuf.c src/net/json_scan.c $(shell $(PKG_CONFIG) --cflags --libs libcjson)
 
 test/helpers/tcp_stub: test/helpers/tcp_stub.c
 	$(CC) -std=gnu11 -O1 -g $(WARNINGS) -o $@ $<
@@ -128,9 +134,9 @@ FUZZERS = test/fuzz/fuzz_items test/fuzz/fuzz_sigv4 test/fuzz/fuzz_container_url
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(WARNINGS)
 
-test/fuzz/fuzz_items: test/fuzz/fuzz_items.c src/dynamodb/marshal.c src/net/strbuf.c src/dynamodb/marshal.h
+test/fuzz/fuzz_items: test/fuzz/fuzz_items.c src/dynamodb/marshal.c src/net/strbuf.c src/net/json_scan.c src/dynamodb/marshal.h
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Isrc/dynamodb -Isrc/net -o $@ test/fuzz/fuzz_items.c src/dynamodb/marshal.c \
-		src/net/strbuf.c $(shell $(PKG_CONFIG) --cflags --libs libcjson)
+		src/net/strbuf.c src/net/json_scan.c $(shell $(PKG_CONFIG) --cflags --libs libcjson)
 
 test/fuzz/fuzz_sigv4: test/fuzz/fuzz_sigv4.c src/net/sigv4.c src/net/strbuf.c src/net/sigv4.h
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Isrc/net -o $@ test/fuzz/fuzz_sigv4.c src/net/sigv4.c src/net/strbuf.c \

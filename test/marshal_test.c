@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json_scan.h"
 #include "marshal.h"
 
 static int	passed = 0;
@@ -85,17 +86,17 @@ main(void)
 		const char *in_key = "{\"Items\":[{\"pk\":{\"S\":\"p\"}},{\"k\\u0000x\":{\"N\":\"1\"}}]}";
 		const char *in_list = "{\"Item\":{\"l\":{\"L\":[{\"S\":\"a\"},{\"S\":\"\\u0000\"}]}}}";
 
-		check(!ddb_json_find_nul(ok_text, strlen(ok_text), where, sizeof(where)),
+		check(!json_find_nul(ok_text, strlen(ok_text), where, sizeof(where)),
 			  "an escaped backslash before u0000 is no NUL");
-		check(ddb_json_find_nul(in_value, strlen(in_value), where, sizeof(where)) &&
+		check(json_find_nul(in_value, strlen(in_value), where, sizeof(where)) &&
 			  strcmp(where, "Item.note.S") == 0, "a NUL in a string value is found, with its path");
-		check(ddb_json_find_nul(in_key, strlen(in_key), where, sizeof(where)) &&
+		check(json_find_nul(in_key, strlen(in_key), where, sizeof(where)) &&
 			  strcmp(where, "Items[1].k?x") == 0, "a NUL in an attribute name is found, with its path");
-		check(ddb_json_find_nul(in_list, strlen(in_list), where, sizeof(where)) &&
+		check(json_find_nul(in_list, strlen(in_list), where, sizeof(where)) &&
 			  strcmp(where, "Item.l.L[1].S") == 0, "a NUL in a list element is found, with its path");
-		check(!ddb_json_find_nul("{\"a\":\"\\u00001\"", 8, where, sizeof(where)),
+		check(!json_find_nul("{\"a\":\"\\u00001\"", 8, where, sizeof(where)),
 			  "a cut-off text is scanned only as far as it goes");
-		check(!ddb_json_find_nul("]]]]{{\"\\u0000\":1}", 17, where, sizeof(where)),
+		check(!json_find_nul("]]]]{{\"\\u0000\":1}", 17, where, sizeof(where)),
 			  "unbalanced text (closers first) is not JSON, and is scanned without going below the top");
 	}
 	check(ddb_base64_is_valid("AAEC"), "base64 AAEC is valid");

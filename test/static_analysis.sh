@@ -8,7 +8,7 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-includes=(-I"$(pg_config --includedir-server)" $(for d in src/api src/server src/dynamodb src/aws src/net; do echo "-I$d"; done))
+includes=(-I"$(pg_config --includedir-server)" $(for d in src/api src/server src/dynamodb src/aws src/net src/base; do echo "-I$d"; done))
 # <cjson/cJSON.h> alone from /usr/include: cppcheck cannot parse glibc's headers
 cjson_root=$(mktemp -d)
 trap 'rm -rf "$cjson_root"' EXIT
@@ -57,4 +57,26 @@ if ((findings == 0 && tidy_status == 0 && analysed == ${#sources[@]})); then
 else
 	grep -A3 -E '^/.*: (warning|error):' <<<"$tidy_out"
 	record "fail static: clang-tidy: $findings findings, $analysed of ${#sources[@]} files analysed (status $tidy_status)"
+fi
+
+# One floor per folder: a file includes the project's headers only from its
+# own floor and the floors below it (base < net < aws < dynamodb < server <
+# api), so that no arrow runs up and no two folders form a circle.
+floors=(base net aws dynamodb server api)
+floor_of() { local i; for i in "${!floors[@]}"; do [[ ${floors[$i]} == "$1" ]] && echo "$i"; done; }
+declare -A header_floor
+for h in src/*/*.h; do header_floor[$(basename "$h")]=$(floor_of "$(basename "$(dirname "$h")")"); done
+upward=()
+for f in src/*/*.c src/*/*.h; do
+	mine=$(floor_of "$(basename "$(dirname "$f")")")
+	for inc in $(sed -n 's/^#include "\([a-z_0-9]*\.h\)"/\1/p' "$f"); do
+		theirs=${header_floor[$inc]:-}
+		[[ -n $theirs ]] && ((theirs > mine)) && upward+=("$f includes $inc (${floors[$theirs]}/)")
+	done
+done
+if ((${#upward[@]} == 0)); then
+	record "pass static: one floor per folder (${floors[*]}), no include runs up"
+else
+	printf '  %s\n' "${upward[@]}"
+	record "fail static: ${#upward[@]} includes run up a floor"
 fi

@@ -161,3 +161,9 @@ ddb_endpoint_resolve(DdbEndpoint *out, const char *url, const char *region)
 				 errdetail("The endpoint must be an http:// or https:// URL with a host, "
 						   "without user name, query or fragment.")));
 }
+
+bool
+endpoint_url_is_valid(const char *url)
+{
+	return endpoint_url_parse(url, NULL, NULL);
+}

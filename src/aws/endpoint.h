@@ -29,4 +29,7 @@ extern void ddb_endpoint_resolve(DdbEndpoint *out, const char *url, const char *
  */
 extern bool endpoint_url_parse(const char *url, char **host, char **path);
 
+/* endpoint_url_parse without its parts: the check of dynamo_atomic.endpoint. */
+extern bool endpoint_url_is_valid(const char *url);
+
 #endif

@@ -45,13 +45,5 @@ extern const char *ddb_item_to_json(const cJSON *item, strbuf *out);
 /* An item's size as DynamoDB counts it (names and values), near enough. */
 extern size_t ddb_item_size(const cJSON *item);
 
-/*
- * Does the JSON text hold a string (value or key) with the escape \u0000?
- * cJSON would decode it into a NUL that ends the C string there: the rest
- * of the string is lost, and keys that differ after it merge.  True with
- * *where, the path of the string (such as "Item.note.S"; keys cut at 40
- * bytes, "[3]" for array elements), NUL-terminated within where_size.
- */
-extern bool ddb_json_find_nul(const char *json, size_t len, char *where, size_t where_size);
 
 #endif

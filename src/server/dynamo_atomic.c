@@ -14,6 +14,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
+#include "endpoint.h"
 #include "lock_worker.h"
 #include "settings.h"
 #include "shmem.h"
@@ -69,7 +70,7 @@ _PG_init(void)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not initialize libcurl")));
-	settings_define();
+	settings_define(endpoint_url_is_valid);
 	if (process_shared_preload_libraries_in_progress)
 	{
 		shmem_install_hooks();

@@ -27,7 +27,6 @@
 #define LOCK_ENDPOINT_SIZE 512
 #define LOCK_REGION_SIZE 65
 #define LOCK_NOTE_SIZE 256
-#define MAX_LOCK_WORKERS 16
 
 typedef enum LockScope
 {

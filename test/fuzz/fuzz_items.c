@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "json_scan.h"
 #include "marshal.h"
 #include "strbuf.h"
 
@@ -25,7 +26,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data, size);
 	text[size] = '\0';
-	(void) ddb_json_find_nul(text, size, where, sizeof(where));
+	(void) json_find_nul(text, size, where, sizeof(where));
 	(void) ddb_number_problem(text);
 	(void) ddb_base64_is_valid(text);
 	root = cJSON_ParseWithLength(text, size);

@@ -11,14 +11,21 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "common/cryptohash.h"
 #include "common/hashfn.h"
+#include "common/sha2.h"
 #include "lib/stringinfo.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 
-#include "endpoint.h"
-#include "lock_registry.h"
 #include "settings.h"
-#include "sigv4.h"
+
+/*
+ * The ground floor: everything above may use these settings, and they use
+ * nothing above them.  What only an upper layer can judge (an endpoint
+ * URL) is handed in by the module's entry point.
+ */
+static bool (*endpoint_url_is_valid) (const char *url);
 
 char	   *dynamo_endpoint = NULL;
 char	   *dynamo_region = NULL;
@@ -57,8 +64,22 @@ settings_credentials_digest(char *out)
 	initStringInfo(&buf);
 	for (int i = 0; i < lengthof(values); i++)
 		appendStringInfo(&buf, "%zu:%s;", values[i] ? strlen(values[i]) : 0, values[i] ? values[i] : "");
-	if (!sigv4_sha256_hex(buf.data, buf.len, out))
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not hash the credentials settings")));
+	{
+		pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+		uint8		digest[PG_SHA256_DIGEST_LENGTH];
+
+		if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
+			pg_cryptohash_update(ctx, (const uint8 *) buf.data, buf.len) < 0 ||
+			pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
+		{
+			pg_cryptohash_free(ctx);
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not hash the credentials settings")));
+		}
+		pg_cryptohash_free(ctx);
+		hex_encode((const char *) digest, sizeof(digest), out);
+		out[2 * PG_SHA256_DIGEST_LENGTH] = '\0';
+		explicit_bzero(digest, sizeof(digest));
+	}
 	explicit_bzero(buf.data, buf.len);
 	pfree(buf.data);
 }
@@ -99,7 +120,7 @@ table_name_is_valid(const char *name)
 static bool
 check_endpoint(char **newval, void **extra, GucSource source)
 {
-	if (*newval == NULL || (*newval)[0] == '\0' || endpoint_url_parse(*newval, NULL, NULL))
+	if (*newval == NULL || (*newval)[0] == '\0' || endpoint_url_is_valid(*newval))
 		return true;
 	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
 	GUC_check_errdetail("The endpoint must be an http:// or https:// URL with a host, "
@@ -234,8 +255,9 @@ check_counter_table(char **newval, void **extra, GucSource source)
 }
 
 void
-settings_define(void)
+settings_define(bool (*url_is_valid) (const char *url))
 {
+	endpoint_url_is_valid = url_is_valid;
 	DefineCustomStringVariable("dynamo_atomic.endpoint",
 							   "DynamoDB endpoint URL.",
 							   "Empty: AWS_ENDPOINT_URL_DYNAMODB, then AWS_ENDPOINT_URL, "

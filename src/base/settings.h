@@ -29,7 +29,11 @@ extern int	dynamo_lock_workers;
 extern int	dynamo_id_cache;
 extern bool dynamo_id_prefetch;
 
-extern void settings_define(void);
+/* The most lock workers dynamo_atomic.lock_workers allows. */
+#define MAX_LOCK_WORKERS 16
+
+/* Defines the settings; url_is_valid checks dynamo_atomic.endpoint (aws/endpoint.c's parser). */
+extern void settings_define(bool (*url_is_valid) (const char *url));
 
 #define CREDENTIALS_DIGEST_LEN (64 + 1)	/* SHA-256 in hex, NUL */
 

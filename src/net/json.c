@@ -6,7 +6,7 @@
 #include "utils/memutils.h"
 
 #include "json.h"
-#include "marshal.h"
+#include "json_scan.h"
 
 static void
 delete_tree(void *arg)
@@ -124,7 +124,7 @@ json_parse(const char *data, size_t len)
 				(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
 				 errmsg("DynamoDB's answer holds a NUL byte"),
 				 errdetail("PostgreSQL text and jsonb cannot hold U+0000; the value is not returned altered.")));
-	if (memchr(data, '\\', len) && ddb_json_find_nul(data, len, where, sizeof(where)))
+	if (memchr(data, '\\', len) && json_find_nul(data, len, where, sizeof(where)))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
 				 errmsg("DynamoDB's answer holds the character U+0000 at %s", where),
