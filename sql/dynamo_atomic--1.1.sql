@@ -468,6 +468,7 @@ FROM PUBLIC;
 CREATE FUNCTION dynamo_atomic_grant_or_revoke(grant_it boolean, role_name regrole, features text[])
 RETURNS SETOF regprocedure
 LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     ext_schema oid;
@@ -502,10 +503,12 @@ BEGIN
                 USING ERRCODE = '22023',
                       HINT = 'Name one or more of: counters, ids, locks, items, tables, diagnostics.';
         END IF;
+        -- the extension's own functions only, not a namesake beside them
         FOR f IN
             SELECT p.oid::regprocedure FROM pg_proc p
-            WHERE p.pronamespace = ext_schema
-              AND p.proname = ANY (members)
+            JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+            JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'dynamo_atomic'
+            WHERE p.proname = ANY (members)
             ORDER BY p.oid
         LOOP
             IF grant_it THEN
@@ -532,6 +535,7 @@ COMMENT ON FUNCTION dynamo_atomic_grant_or_revoke(boolean, regrole, text[]) IS
 CREATE FUNCTION dynamo_atomic_grant(role_name regrole, VARIADIC features text[])
 RETURNS SETOF regprocedure
 LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     -- schema-qualified: the extension is relocatable and search_path may not name it
@@ -548,6 +552,7 @@ COMMENT ON FUNCTION dynamo_atomic_grant(regrole, text[]) IS
 CREATE FUNCTION dynamo_atomic_revoke(role_name regrole, VARIADIC features text[])
 RETURNS SETOF regprocedure
 LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     -- schema-qualified: the extension is relocatable and search_path may not name it

@@ -45,6 +45,7 @@ counter_ref_from_key_args(FunctionCallInfo fcinfo, int key_arg, int table_arg, i
 
 	memset(ref, 0, sizeof(*ref));	/* endpoint and region: from the settings */
 	arg_single_table_key(fcinfo, key_arg, &pk, &sk, &ref->id_display);
+	lock_sort_key_refuse(sk, "a counter");	/* before anything, an ID slot included */
 	ref->id = pk;
 	ref->sort_key = sk;
 	ref->key_attribute = SINGLE_TABLE_PARTITION_KEY;

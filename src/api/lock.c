@@ -293,8 +293,11 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 	strlcpy(held.owner, t.owner, sizeof(held.owner));
 	strlcpy(held.endpoint, ep.url, sizeof(held.endpoint));
 	strlcpy(held.region, ep.region, sizeof(held.region));
-	/* Not known yet: a lock table's, until the acquire finds otherwise. */
-	held.key_form = t.key_form != LOCK_KEY_UNKNOWN ? t.key_form : LOCK_KEY_LOCK_NAME;
+	/*
+	 * Not known yet: UNKNOWN, which a worker releasing for this backend
+	 * learns as the acquire does (record_key_form sets it sooner).
+	 */
+	held.key_form = t.key_form;
 	held.lease_ms = lease_ms;
 	/* Should this backend die before the answer, the lock it may have is released by owner. */
 	lock_registry_prepare(handle, &held);
@@ -321,6 +324,7 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 		PG_RETURN_NULL();
 
 	held.scope = scope;
+	held.key_form = lock_item_known_key_form(&t);	/* learned by now */
 	strlcpy(held.version, grant.version, sizeof(held.version));
 	held.fencing_token = grant.fencing_token;
 	held.lease_until_ms = grant.lease_until_ms;

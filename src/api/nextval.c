@@ -321,6 +321,7 @@ dynamo_id_trigger(PG_FUNCTION_ARGS)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("sort_key must have 1 to %d bytes", DDB_MAX_SORT_KEY_BYTES)));
+			lock_sort_key_refuse(sk, "a counter");
 			site->ref.key_attribute = SINGLE_TABLE_PARTITION_KEY;
 			site->ref.sort_attribute = SINGLE_TABLE_SORT_KEY;
 			site->ref.sort_key = pstrdup(sk);

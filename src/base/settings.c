@@ -10,10 +10,10 @@
  */
 #include "postgres.h"
 
+#include <openssl/evp.h>
+
 #include "miscadmin.h"
-#include "common/cryptohash.h"
 #include "common/hashfn.h"
-#include "common/sha2.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -65,19 +65,18 @@ settings_credentials_digest(char *out)
 	for (int i = 0; i < lengthof(values); i++)
 		appendStringInfo(&buf, "%zu:%s;", values[i] ? strlen(values[i]) : 0, values[i] ? values[i] : "");
 	{
-		pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-		uint8		digest[PG_SHA256_DIGEST_LENGTH];
+		/*
+		 * OpenSSL's own SHA-256: PostgreSQL's cryptohash wants a resource
+		 * owner, which the postmaster has none of at shared memory set-up.
+		 */
+		unsigned char digest[EVP_MAX_MD_SIZE];
+		unsigned int digest_len = 0;
 
-		if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
-			pg_cryptohash_update(ctx, (const uint8 *) buf.data, buf.len) < 0 ||
-			pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-		{
-			pg_cryptohash_free(ctx);
+		if (!EVP_Digest(buf.data, buf.len, digest, &digest_len, EVP_sha256(), NULL) ||
+			digest_len * 2 + 1 != CREDENTIALS_DIGEST_LEN)
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not hash the credentials settings")));
-		}
-		pg_cryptohash_free(ctx);
-		hex_encode((const char *) digest, sizeof(digest), out);
-		out[2 * PG_SHA256_DIGEST_LENGTH] = '\0';
+		hex_encode((const char *) digest, digest_len, out);
+		out[2 * digest_len] = '\0';
 		explicit_bzero(digest, sizeof(digest));
 	}
 	explicit_bzero(buf.data, buf.len);

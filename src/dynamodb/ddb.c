@@ -165,6 +165,27 @@ describe_failure(DdbFailure *f, const DdbCall *call, const DdbEndpoint *ep,
 		ddb_failure_parse(f, resp);
 }
 
+/*
+ * Every table a request names against dynamo_atomic.allowed_tables: its
+ * TableName, a batch's RequestItems, a transaction's TransactItems.
+ */
+static void
+check_tables_allowed(const cJSON *request)
+{
+	const cJSON *e;
+
+	settings_check_table_allowed(json_get_string(request, "TableName"));
+	cJSON_ArrayForEach(e, json_get(request, "RequestItems"))
+		settings_check_table_allowed(e->string);
+	cJSON_ArrayForEach(e, json_get(request, "TransactItems"))
+	{
+		const cJSON *action;
+
+		cJSON_ArrayForEach(action, e)
+			settings_check_table_allowed(json_get_string(action, "TableName"));
+	}
+}
+
 void
 ddb_execute(const DdbCall *call, DdbResult *result)
 {
@@ -186,7 +207,7 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 	dynamo_backend_stats.calls++;
 	op_stats_add(row, OP_CALLS, 1);
 	ddb_endpoint_resolve(&ep, call->endpoint_url, call->region);
-	settings_check_table_allowed(json_get_string(call->request, "TableName"));
+	check_tables_allowed(call->request);
 
 	for (int attempt = 1;; attempt++)
 	{
@@ -319,8 +340,9 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 	source = pstrdup(creds.source);
 	if (ddb_failure_is_credentials(&failure))
 		aws_credentials_invalidate();
-	/* The request is over: one more, to say what the table's key is. */
-	if (ddb_failure_is_key_complaint(&failure) && failure.table && strcmp(call->operation, "DescribeTable") != 0)
+	/* The request is over: one more, to say what the table's key is (not in a worker's bounded work). */
+	if (ddb_failure_is_key_complaint(&failure) && failure.table && strcmp(call->operation, "DescribeTable") != 0 &&
+		!IsBackgroundWorker)
 		failure.key_schema = ddb_table_key_schema(failure.table, call->endpoint_url, call->region);
 	ddb_raise(&failure, source);
 }
@@ -357,6 +379,11 @@ ddb_table_key_schema(const char *table, const char *endpoint_url, const char *re
 	call.region = region;
 	/* Least-privilege identities often may not describe: say nothing then. */
 	call.tolerated_error = "AccessDeniedException";
+	/*
+	 * Only to say more about an error already in hand: a second or so, no
+	 * more (another failure of its own is raised instead, as any request's).
+	 */
+	call.deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000);
 	ddb_execute(&call, &res);
 	desc = json_get(res.response, "Table");
 	if (desc == NULL)

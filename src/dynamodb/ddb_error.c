@@ -348,8 +348,8 @@ ddb_raise(const DdbFailure *f, const char *credentials_source)
 					 "AWS_CA_BUNDLE and the server's CA certificates.") :
 			 ddb_failure_is_key_complaint(f) && f->key_schema ?
 			 errhint("Table \"%s\" is keyed %s. Counters named by counter_id need a table keyed by key_attribute "
-					 "alone; in a table keyed pk and sk, name them with dynamo_key(pk, sk) (see the README's "
-					 "Single-table design).", f->table, f->key_schema) :
+					 "alone, items one keyed pk and sk, where counters are named by dynamo_key(pk, sk) (see the "
+					 "README's Single-table design).", f->table, f->key_schema) :
 			 ddb_failure_is_key_complaint(f) ?
 			 errhint("The key attribute given (key_attribute) must be the table's partition key, "
 					 "and the table must have no sort key.") : 0,

@@ -23,9 +23,15 @@ sql -c "CREATE ROLE app_user LOGIN PASSWORD '$password'" \
 	-c "CREATE ROLE other_keys LOGIN PASSWORD '$password'" \
 	-c "CREATE ROLE monitor_user LOGIN PASSWORD '$password'" \
 	-c "GRANT CREATE ON SCHEMA public TO app_user, nobody_user, other_keys" >/dev/null
+# A namesake beside the extension's functions is not the extension's: not granted.
+sql -c "CREATE FUNCTION public.dynamo_put(text) RETURNS text LANGUAGE sql SECURITY DEFINER AS 'SELECT current_user::text'" \
+	-c "REVOKE ALL ON FUNCTION public.dynamo_put(text) FROM PUBLIC" >/dev/null
 # The README's recipe, every family an application may be given.
 granted=$(sql -c "SELECT count(*) FROM dynamo_atomic_grant('app_user', 'counters', 'locks', 'items', 'ids')")
 expect_eq "dynamo_atomic_grant gives the 25 functions of counters, locks, items and IDs" 25 "$granted"
+expect_eq "...and not a namesake of one of them beside it" f \
+	"$(sql -c "SELECT has_function_privilege('app_user', 'public.dynamo_put(text)', 'EXECUTE')")"
+sql -c "DROP FUNCTION public.dynamo_put(text)" >/dev/null
 # One function at a time, as a site may prefer.
 sql \
 	-c "GRANT EXECUTE ON FUNCTION

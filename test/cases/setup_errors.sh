@@ -68,3 +68,21 @@ run "SET dynamo_atomic.item_table = 'NoSuchItems'" "SELECT dynamo_get('p', 's')"
 expect_eq "...and a missing item table, dynamo_create_item_table" \
 	"42P01|Create it with dynamo_create_item_table('NoSuchItems') (the name came from the setting dynamo_atomic.item_table), or check dynamo_atomic.region and dynamo_atomic.endpoint." \
 	"$(err code)|$(err hint)"
+
+# --- dynamo_atomic.allowed_tables covers every table a request names:
+#     batches (RequestItems) and transactions (TransactItems) too
+sql -c "SET client_min_messages = warning" -c "SELECT dynamo_create_item_table('${T}Items', if_not_exists => true)" >/dev/null
+allow="SET dynamo_atomic.allowed_tables = '$T'"
+for call in \
+	"SELECT dynamo_put_many('[{\"pk\": \"a\", \"sk\": \"b\"}]', '${T}Items')" \
+	"SELECT count(*) FROM dynamo_get_many('[{\"pk\": \"a\", \"sk\": \"b\"}]', '${T}Items')" \
+	"SELECT dynamo_put('{\"pk\": \"a\", \"sk\": \"b\"}', '${T}Items')"; do
+	run "$allow" "$call"
+	expect_eq "a table outside allowed_tables is refused (42501): ${call:7:40}" \
+		"42501|DynamoDB table \"${T}Items\" is not in dynamo_atomic.allowed_tables" "$(err code)|$(err message)"
+done
+run "SET dynamo_atomic.allowed_tables = '$T,${T}Locks'" "SELECT dynamo_create_lock_table('${T}Locks', if_not_exists => true)" \
+	"SELECT dynamo_set_atomic('{\"pk\": \"a\", \"sk\": \"b\"}', dynamo_read_lock('doc', '${T}Locks'), '${T}Items')"
+expect_eq "...and so is a dynamo_set_atomic (one transaction) writing there" \
+	"42501|DynamoDB table \"${T}Items\" is not in dynamo_atomic.allowed_tables" "$(err code)|$(err message)"
+expect_eq "...which wrote nothing" "" "$(sql -c "SELECT dynamo_get('a', 'b', '${T}Items')")"
