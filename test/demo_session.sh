@@ -77,3 +77,11 @@ psql -X -q -e -v ON_ERROR_STOP=1 \
 	-c "INSERT INTO invoices (what) SELECT 'invoice ' || i FROM generate_series(1, 5000) i" \
 	-c "SELECT count(*), count(DISTINCT id), min(id), max(id) FROM invoices" \
 	-c "SELECT operation, calls, requests, ids_unused FROM dynamo_atomic_stats WHERE operation = 'nextval'"
+
+echo
+echo "-- Single-table design: the item above, a counter, IDs and a lock in one pk + sk table."
+psql -X -q -e -v ON_ERROR_STOP=1 \
+	-c "SELECT dynamo_increment(dynamo_key('user#1', 'counter#logins'), 1, 'AtomicItems') AS logins" \
+	-c "SELECT dynamo_nextval(dynamo_key('user#1', 'ids#orders'), 100, 'AtomicItems') AS order_id" \
+	-c "SELECT fencing_token > 0 AS locked FROM dynamo_try_get_lock('user#1', 5000, 'AtomicItems')" \
+	-c "SELECT item ->> 'sk' AS sort_key FROM dynamo_query('user#1', table_name => 'AtomicItems') item"
