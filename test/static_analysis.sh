@@ -69,6 +69,8 @@ for h in src/*/*.h; do header_floor[$(basename "$h")]=$(floor_of "$(basename "$(
 upward=()
 for f in src/*/*.c src/*/*.h; do
 	mine=$(floor_of "$(basename "$(dirname "$f")")")
+	[[ -n $mine ]] || { upward+=("$f is in a folder that is no floor"); continue; }
+	grep -qE '^#include "(\.\./|src/)' "$f" && upward+=("$f includes a project header by path (include by name only)")
 	for inc in $(sed -n 's/^#include "\([a-z_0-9]*\.h\)"/\1/p' "$f"); do
 		theirs=${header_floor[$inc]:-}
 		[[ -n $theirs ]] && ((theirs > mine)) && upward+=("$f includes $inc (${floors[$theirs]}/)")

@@ -34,6 +34,9 @@ counter_ref_from_args(FunctionCallInfo fcinfo, int id_arg, int table_arg,
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("key_attribute and count_attribute must differ")));
+	/* Before anything is taken (a shared ID slot): what a request would refuse. */
+	lock_key_refuse(ref->key_attribute, "a counter");
+	settings_check_table_allowed(ref->table);
 }
 
 void
@@ -57,6 +60,7 @@ counter_ref_from_key_args(FunctionCallInfo fcinfo, int key_arg, int table_arg, i
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("count_attribute must not be the key attribute \"%s\"", ref->count_attribute)));
+	settings_check_table_allowed(ref->table);
 }
 
 /* An increment of the counter ref (validated), with the bounds at these arguments. */

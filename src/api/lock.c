@@ -280,9 +280,9 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 	t.table = table;
 	t.name = name;
 	t.owner = lock_session_owner();
+	/* Unstated: what this backend learned is a guess the acquire checks. */
 	t.key_form = LOCK_KEY_UNKNOWN;
 	t.key_form_learned = NULL;
-	t.key_form = lock_item_known_key_form(&t);
 
 	/* A slot first: a full registry refuses before anything is written. */
 	lock_session_register_callbacks();
@@ -294,10 +294,11 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 	strlcpy(held.endpoint, ep.url, sizeof(held.endpoint));
 	strlcpy(held.region, ep.region, sizeof(held.region));
 	/*
-	 * Not known yet: UNKNOWN, which a worker releasing for this backend
-	 * learns as the acquire does (record_key_form sets it sooner).
+	 * What this backend learned before, or UNKNOWN, which a worker releasing
+	 * for it learns as the acquire does; record_key_form corrects it before
+	 * the acquire is sent with another key.
 	 */
-	held.key_form = t.key_form;
+	held.key_form = lock_item_known_key_form(&t);
 	held.lease_ms = lease_ms;
 	/* Should this backend die before the answer, the lock it may have is released by owner. */
 	lock_registry_prepare(handle, &held);

@@ -327,6 +327,7 @@ dynamo_id_trigger(PG_FUNCTION_ARGS)
 			site->ref.sort_key = pstrdup(sk);
 			site->ref.id_display = psprintf("(%s, %s)", trigger->tgargs[1], trigger->tgargs[4]);
 		}
+		settings_check_table_allowed(site->ref.table);
 		site->target = settings_target_fingerprint();
 		site->slot = slot_for(&site->ref);
 		MemoryContextSwitchTo(old);

@@ -7,6 +7,10 @@
 #include "utils/memutils.h"
 
 #include "op_stats.h"
+#include "stats.h"
+
+/* This backend's own counters (stats.h): kept where every floor may reach them. */
+DynamoBackendStats dynamo_backend_stats;
 
 static const char *const operations[] = {
 	"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchGetItem",

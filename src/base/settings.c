@@ -60,8 +60,18 @@ settings_credentials_digest(char *out)
 	};
 	StringInfoData buf;
 
-	/* Length-prefixed, so that no two settings run together alike. */
+	/*
+	 * Length-prefixed, so that no two settings run together alike.  Sized
+	 * at once: a buffer that grew would leave a copy of the secret behind.
+	 */
 	initStringInfo(&buf);
+	{
+		size_t		total = 0;
+
+		for (int i = 0; i < lengthof(values); i++)
+			total += (values[i] ? strlen(values[i]) : 0) + 32;
+		enlargeStringInfo(&buf, (int) total);
+	}
 	for (int i = 0; i < lengthof(values); i++)
 		appendStringInfo(&buf, "%zu:%s;", values[i] ? strlen(values[i]) : 0, values[i] ? values[i] : "");
 	{

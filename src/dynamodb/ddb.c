@@ -27,7 +27,6 @@
 /* An attempt made close to its deadline still gets this long (a TLS reconnect fits). */
 #define DEADLINE_FLOOR_MS 500
 
-DynamoBackendStats dynamo_backend_stats;
 
 void
 ddb_add_string_value(cJSON *obj, const char *name, const char *value)
@@ -340,6 +339,12 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 	source = pstrdup(creds.source);
 	if (ddb_failure_is_credentials(&failure))
 		aws_credentials_invalidate();
+	if (call->best_effort && is_read(call->operation))
+	{
+		result->tolerated = palloc(sizeof(DdbFailure));
+		*result->tolerated = failure;
+		return;
+	}
 	/* The request is over: one more, to say what the table's key is (not in a worker's bounded work). */
 	if (ddb_failure_is_key_complaint(&failure) && failure.table && strcmp(call->operation, "DescribeTable") != 0 &&
 		!IsBackgroundWorker)
@@ -377,12 +382,12 @@ ddb_table_key_schema(const char *table, const char *endpoint_url, const char *re
 	call.request = req;
 	call.endpoint_url = endpoint_url;
 	call.region = region;
-	/* Least-privilege identities often may not describe: say nothing then. */
-	call.tolerated_error = "AccessDeniedException";
 	/*
-	 * Only to say more about an error already in hand: a second or so, no
-	 * more (another failure of its own is raised instead, as any request's).
+	 * Only to say more about an error already in hand: a second or so, and
+	 * any failure of its own (throttling, AccessDenied for a least-privilege
+	 * identity...) means saying nothing more.
 	 */
+	call.best_effort = true;
 	call.deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000);
 	ddb_execute(&call, &res);
 	desc = json_get(res.response, "Table");

@@ -88,6 +88,12 @@ typedef struct DdbCall
 	 * AWS advises; 0: like any retryable error.
 	 */
 	int			in_progress_retry_ms;
+
+	/*
+	 * Only to say more about something else: a failure is returned in the
+	 * result (tolerated) instead of raised.  Reads only.
+	 */
+	bool		best_effort;
 } DdbCall;
 
 typedef struct DdbResult

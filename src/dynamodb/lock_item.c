@@ -119,16 +119,17 @@ key_fits(const LockTarget *t, LockKeyForm form)
 	return !res.key_complaint;
 }
 
-/* A lock table refused the lock's key: is it a single table?  (22023 if neither.) */
+/* The table refused the key of form refused: does the other fit?  (22023 if neither.) */
 static LockKeyForm
-learn_after_refusal(const LockTarget *t)
+learn_after_refusal(const LockTarget *t, LockKeyForm refused)
 {
+	LockKeyForm other = refused == LOCK_KEY_PK_SK ? LOCK_KEY_LOCK_NAME : LOCK_KEY_PK_SK;
 	char	   *schema;
 
-	if (key_fits(t, LOCK_KEY_PK_SK))
+	if (key_fits(t, other))
 	{
-		remember_form(form_cache_key(t), LOCK_KEY_PK_SK);
-		return LOCK_KEY_PK_SK;
+		remember_form(form_cache_key(t), other);	/* the newest entry is found first */
+		return other;
 	}
 	schema = ddb_table_key_schema(t->table, t->endpoint_url, t->region);
 	ereport(ERROR,
@@ -155,7 +156,7 @@ lock_item_key_form(const LockTarget *t)
 		remember_form(form_cache_key(t), LOCK_KEY_LOCK_NAME);
 		return LOCK_KEY_LOCK_NAME;
 	}
-	return learn_after_refusal(t);
+	return learn_after_refusal(t, LOCK_KEY_LOCK_NAME);
 }
 
 void
@@ -165,16 +166,17 @@ lock_item_add_key(cJSON *obj, const LockTarget *t)
 }
 
 /*
- * The key form a request is built for: known, or a lock table's as a first
- * guess (*guess set), which execute_keyed corrects.
+ * The key form a request is built for: the one the target states, else a
+ * guess (*guess set) that execute_keyed corrects: what this process learned
+ * before (a table may have been recreated since), or a lock table's.
  */
 static LockKeyForm
 form_to_send(const LockTarget *t, bool *guess)
 {
 	LockKeyForm form = lock_item_known_key_form(t);
 
-	*guess = form == LOCK_KEY_UNKNOWN;
-	return *guess ? LOCK_KEY_LOCK_NAME : form;
+	*guess = t->key_form == LOCK_KEY_UNKNOWN;
+	return form == LOCK_KEY_UNKNOWN ? LOCK_KEY_LOCK_NAME : form;
 }
 
 /*
@@ -186,7 +188,8 @@ form_to_send(const LockTarget *t, bool *guess)
  * sending takes), and the request goes again with that key.
  */
 static void
-execute_keyed(DdbCall *call, const LockTarget *t, bool guess, cJSON *key_parent, DdbResult *res)
+execute_keyed(DdbCall *call, const LockTarget *t, bool guess, LockKeyForm sent, cJSON *key_parent,
+			  DdbResult *res)
 {
 	LockKeyForm form;
 
@@ -196,13 +199,16 @@ execute_keyed(DdbCall *call, const LockTarget *t, bool guess, cJSON *key_parent,
 		return;
 	if (!res->key_complaint)
 	{
-		remember_form(form_cache_key(t), LOCK_KEY_LOCK_NAME);
+		if (lock_item_known_key_form(t) != sent)
+			remember_form(form_cache_key(t), sent);
 		return;
 	}
-	form = learn_after_refusal(t);
+	form = learn_after_refusal(t, sent);
 	if (t->key_form_learned)
 		t->key_form_learned(t->key_form_learned_arg, form);
 	cJSON_DeleteItemFromObjectCaseSensitive(key_parent, LOCK_KEY_ATTRIBUTE);
+	cJSON_DeleteItemFromObjectCaseSensitive(key_parent, SINGLE_TABLE_PARTITION_KEY);
+	cJSON_DeleteItemFromObjectCaseSensitive(key_parent, SINGLE_TABLE_SORT_KEY);
 	add_key_of_form(key_parent, t->name, form);
 	call->tolerate_key_complaint = false;
 	ddb_execute(call, res);
@@ -248,12 +254,13 @@ add_number(cJSON *values, const char *name, int64 v)
  * whether its key form is a guess (form_to_send).
  */
 static cJSON *
-lock_request(const LockTarget *t, cJSON **values, bool *guess)
+lock_request(const LockTarget *t, cJSON **values, bool *guess, LockKeyForm *sent)
 {
 	cJSON	   *req = json_new_object();
 
 	json_add_string(req, "TableName", t->table);
-	add_key_of_form(json_add_object(req, "Key"), t->name, form_to_send(t, guess));
+	*sent = form_to_send(t, guess);
+	add_key_of_form(json_add_object(req, "Key"), t->name, *sent);
 	*values = json_add_object(req, "ExpressionAttributeValues");
 	ddb_add_string_value(*values, ":me", t->owner);
 	return req;
@@ -282,8 +289,8 @@ lock_expressions(cJSON *req, const char *update, const char *condition)
 
 /* Runs a conditional lock write; false when its condition failed. */
 static bool
-run_conditional(DdbCall *call, const LockTarget *t, cJSON *req, bool guess, bool *maybe_applied_before,
-				cJSON **response)
+run_conditional(DdbCall *call, const LockTarget *t, cJSON *req, bool guess, LockKeyForm sent,
+				bool *maybe_applied_before, cJSON **response)
 {
 	DdbResult	res;
 
@@ -293,7 +300,7 @@ run_conditional(DdbCall *call, const LockTarget *t, cJSON *req, bool guess, bool
 	call->tolerated_error = "ConditionalCheckFailedException";
 	call->endpoint_url = t->endpoint_url;
 	call->region = t->region;
-	execute_keyed(call, t, guess, (cJSON *) json_get(req, "Key"), &res);
+	execute_keyed(call, t, guess, sent, (cJSON *) json_get(req, "Key"), &res);
 	if (maybe_applied_before)
 		*maybe_applied_before = res.maybe_applied_before;
 	if (response)
@@ -354,7 +361,8 @@ lock_item_acquire(const LockTarget *t, int lease_ms, int skew_ms, const char *ho
 {
 	cJSON	   *values;
 	bool		guess;
-	cJSON	   *req = lock_request(t, &values, &guess);
+	LockKeyForm sent;
+	cJSON	   *req = lock_request(t, &values, &guess, &sent);
 	cJSON	   *resp;
 	DdbCall		call = {0};
 	LeaseTimes	lt = {values, lease_ms, skew_ms, out};
@@ -373,7 +381,7 @@ lock_item_acquire(const LockTarget *t, int lease_ms, int skew_ms, const char *ho
 	call.before_attempt_arg = &lt;
 	call.attempt_timeout_ms = lease_ms;
 
-	if (!run_conditional(&call, t, req, guess, NULL, &resp))
+	if (!run_conditional(&call, t, req, guess, sent, NULL, &resp))
 		return false;
 	out->fencing_token = number_attribute(json_get(resp, "Attributes"), "fencing_token");
 	return true;
@@ -385,7 +393,8 @@ lock_item_heartbeat(const LockTarget *t, int64 token, int lease_ms, TimestampTz 
 {
 	cJSON	   *values;
 	bool		guess;
-	cJSON	   *req = lock_request(t, &values, &guess);
+	LockKeyForm sent;
+	cJSON	   *req = lock_request(t, &values, &guess, &sent);
 	DdbCall		call = {0};
 	LeaseTimes	lt = {values, lease_ms, -1, out};
 
@@ -400,7 +409,7 @@ lock_item_heartbeat(const LockTarget *t, int64 token, int lease_ms, TimestampTz 
 	call.attempt_timeout_ms = lease_ms;
 	call.deadline = deadline;
 	/* A resend after a lost answer finds its own write: owner and token unchanged. */
-	return run_conditional(&call, t, req, guess, NULL, NULL);
+	return run_conditional(&call, t, req, guess, sent, NULL, NULL);
 }
 
 bool
@@ -408,7 +417,8 @@ lock_item_release(const LockTarget *t, int64 token, TimestampTz deadline, char *
 {
 	cJSON	   *values;
 	bool		guess;
-	cJSON	   *req = lock_request(t, &values, &guess);
+	LockKeyForm sent;
+	cJSON	   *req = lock_request(t, &values, &guess, &sent);
 	char		version[LOCK_VERSION_LEN + 1];
 	bool		maybe_applied_before;
 	int64		now = lock_now_ms();
@@ -426,7 +436,7 @@ lock_item_release(const LockTarget *t, int64 token, TimestampTz deadline, char *
 	if (token)
 		add_number(values, ":token", token);
 	call.deadline = deadline;
-	if (run_conditional(&call, t, req, guess, &maybe_applied_before, NULL))
+	if (run_conditional(&call, t, req, guess, sent, &maybe_applied_before, NULL))
 		return true;
 	if (!maybe_applied_before)
 		return false;
@@ -468,10 +478,11 @@ lock_item_read(const LockTarget *t, LockHolder *out)
 	const cJSON *item;
 	bool		guess;
 	cJSON	   *key = json_add_object(req, "Key");
+	LockKeyForm sent = form_to_send(t, &guess);
 
-	add_key_of_form(key, t->name, form_to_send(t, &guess));
+	add_key_of_form(key, t->name, sent);
 	json_add_bool(req, "ConsistentRead", true);
-	execute_keyed(&call, t, guess, key, &res);
+	execute_keyed(&call, t, guess, sent, key, &res);
 	item = json_get(res.response, "Item");
 
 	memset(out, 0, sizeof(*out));

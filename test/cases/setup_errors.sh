@@ -86,3 +86,6 @@ run "SET dynamo_atomic.allowed_tables = '$T,${T}Locks'" "SELECT dynamo_create_lo
 expect_eq "...and so is a dynamo_set_atomic (one transaction) writing there" \
 	"42501|DynamoDB table \"${T}Items\" is not in dynamo_atomic.allowed_tables" "$(err code)|$(err message)"
 expect_eq "...which wrote nothing" "" "$(sql -c "SELECT dynamo_get('a', 'b', '${T}Items')")"
+run "$allow" "SELECT dynamo_nextval('x', 10, '${T}Elsewhere')"
+expect_eq "dynamo_nextval on a table outside allowed_tables: 42501 before a shared ID slot is taken" \
+	"42501|DynamoDB table \"${T}Elsewhere\" is not in dynamo_atomic.allowed_tables" "$(err code)|$(err message)"

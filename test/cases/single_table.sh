@@ -139,6 +139,16 @@ expect_true "a lock in a counter table: 22023 cannot hold locks, naming its key"
 expect_true "...DETAIL: its key and the two that fit" grep -q "DETAIL:  Its key is id (S); locks need a lock table, keyed lock_name (S), or a single table keyed pk (S) + sk (S)." <<<"$r"
 expect_eq "...and nothing was held" 0 "$(sql -c "SELECT count(*) FROM dynamo_held_locks WHERE lock_name = 'x'")"
 
+# --- a table recreated with the other key shape: a long-lived session learns it again
+R=CaseSingleTableRecreated
+r=$(sql -c "SET client_min_messages = warning" -c "SELECT dynamo_create_lock_table('$R', if_not_exists => true)" \
+	-c "SELECT dynamo_release_lock(dynamo_get_lock('re', 30000, 0, '$R'))" \
+	-c "SELECT dynamo_delete_table('$R')" -c "SELECT dynamo_create_item_table('$R')" \
+	-c "SELECT dynamo_release_lock(dynamo_get_lock('re', 30000, 0, '$R'))" \
+	-c "SELECT dynamo_get('re', '#lock', '$R') IS NOT NULL" -c "SELECT dynamo_delete_table('$R')" 2>&1)
+expect_eq "a lock table recreated as a single table: the same session locks in it (its key learned again)" \
+	"t t t" "$(grep -x '[tf]' <<<"$r" | xargs)"
+
 # --- two clusters sharing the table: unique IDs, one lock holder
 sql -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS got, got_b" \
 	-c "CREATE TABLE got (v bigint UNIQUE)" -c "CREATE TABLE got_b (v bigint UNIQUE)"
