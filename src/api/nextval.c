@@ -95,8 +95,9 @@ take_or_fetch(const CounterRef *ref, int slot, int cache)
 {
 	int64		value;
 	int64		last;
+	int			n = cache;
 
-	if (id_blocks_take(slot, cache, &value))
+	if (id_blocks_take(slot, cache, &value, &n))
 	{
 		op_stats_add(op_stats_nextval_row(), OP_CALLS, 1);
 		return value;
@@ -104,7 +105,7 @@ take_or_fetch(const CounterRef *ref, int slot, int cache)
 	/* This backend fetches the next block; the others wait for it. */
 	PG_TRY();
 	{
-		last = counter_add(ref, cache, false, 0, false, 0, true);
+		last = counter_add(ref, n, false, 0, false, 0, true);
 	}
 	PG_CATCH();
 	{
@@ -112,7 +113,7 @@ take_or_fetch(const CounterRef *ref, int slot, int cache)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	id_blocks_fill(slot, last - cache + 1, last, &value);
+	id_blocks_fill(slot, last - n + 1, last, &value);
 	op_stats_add(op_stats_nextval_row(), OP_REQUESTS, 1);
 	op_stats_add(op_stats_nextval_row(), OP_CALLS, 1);
 	return value;

@@ -47,6 +47,7 @@ int			dynamo_max_locks = 512;
 int			dynamo_max_id_counters = 64;
 int			dynamo_lock_workers = 3;
 int			dynamo_id_cache = 1;
+int			dynamo_id_cache_max = 0;
 bool		dynamo_id_prefetch = true;
 
 /* dynamo_atomic.allowed_tables as ",A,B,", or NULL for any table. */
@@ -383,6 +384,12 @@ settings_define(bool (*url_is_valid) (const char *url))
 							NULL,
 							&dynamo_id_cache, 1, 1, 1000000000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("dynamo_atomic.id_cache_max",
+							"Largest ID block a fast-draining counter grows to (0: blocks are exactly cache).",
+							"A block used up within a second makes the next one twice as large, up to this; "
+							"one that lasts over ten seconds halves it, down to cache.",
+							&dynamo_id_cache_max, 0, 0, 1000000000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("dynamo_atomic");
 }

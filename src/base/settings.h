@@ -27,6 +27,7 @@ extern int	dynamo_max_locks;
 extern int	dynamo_max_id_counters;
 extern int	dynamo_lock_workers;
 extern int	dynamo_id_cache;
+extern int	dynamo_id_cache_max;
 extern bool dynamo_id_prefetch;
 
 /* The most lock workers dynamo_atomic.lock_workers allows. */

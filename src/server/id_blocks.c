@@ -33,6 +33,8 @@ typedef struct IdSlot
 	int64		spare_first;	/* a block fetched ahead; first > last: none */
 	int64		spare_last;
 	ConditionVariable fetched;
+	int			step;			/* the next block's size (0: cache) */
+	TimestampTz block_began;	/* when the block in use began to be served (0: none yet) */
 	char		key[ID_KEY_SIZE];
 	IdCounter	counter;
 } IdSlot;
@@ -137,6 +139,8 @@ id_blocks_slot(const IdCounter *counter)
 		s->last = 0;
 		s->spare_first = 1;
 		s->spare_last = 0;
+		s->step = 0;
+		s->block_began = 0;
 		strlcpy(s->key, key, sizeof(s->key));
 		s->counter = *counter;
 		found = free_slot;
@@ -159,18 +163,45 @@ id_blocks_slot(const IdCounter *counter)
 	return id_blocks_slot(counter);
 }
 
+/* With the lock held: the size of the next block, as demand moved it (id_blocks.h). */
+static int
+current_step(const IdSlot *s, int cache)
+{
+	int			max = Max(dynamo_id_cache_max, cache);
+
+	return Min(Max(s->step, cache), max);
+}
+
+/* With the lock held: the block in use ran out (now): grow or shrink the next one. */
+static void
+block_ran_out(IdSlot *s, int cache, TimestampTz now)
+{
+	int			step = current_step(s, cache);
+	int			max = Max(dynamo_id_cache_max, cache);
+
+	if (s->block_began != 0 && now - s->block_began < (TimestampTz) ID_BLOCK_FAST_MS * 1000)
+		step = (int) Min((int64) step * 2, (int64) max);
+	else if (s->block_began != 0 && now - s->block_began > (TimestampTz) ID_BLOCK_SLOW_MS * 1000)
+		step = Max(step / 2, cache);
+	s->step = step;
+}
+
 /*
  * With the lock held: asks the worker for a spare when the block is half
- * used and none is coming.  Returns whether to wake the worker.
+ * used (a tenth, for a block grown by demand) and none is coming.  Returns
+ * whether to wake the worker.
  */
 static bool
 want_spare(IdSlot *s, int cache)
 {
+	int			step = current_step(s, cache);
+	int64		left_when_due = step > cache ? step - step / 10 : cache / 2;
+
 	if (!s->counter.prefetch || cache < 2 || s->prefetch_wanted || s->spare_first <= s->spare_last ||
-		s->last - s->next + 1 > cache / 2)
+		s->last - s->next + 1 > left_when_due)
 		return false;
 	s->prefetch_wanted = true;
-	s->counter.cache = cache;
+	s->counter.cache = step;
 	return true;
 }
 
@@ -220,7 +251,7 @@ end_fetches_at_exit(void)
 }
 
 bool
-id_blocks_take(int slot, int cache, int64 *value)
+id_blocks_take(int slot, int cache, int64 *value, int *fetch_size)
 {
 	IdSlot	   *s = slot_at(slot);
 
@@ -231,6 +262,8 @@ id_blocks_take(int slot, int cache, int64 *value)
 			*value = s->next++;
 			return true;
 		}
+		block_ran_out(s, cache, GetCurrentTimestamp());
+		*fetch_size = current_step(s, cache);
 		return false;
 	}
 	for (;;)
@@ -245,10 +278,14 @@ id_blocks_take(int slot, int cache, int64 *value)
 		 */
 		if (s->next > s->last && s->spare_first <= s->spare_last && !s->fetching)
 		{
+			TimestampTz now = GetCurrentTimestamp();
+
+			block_ran_out(s, cache, now);
 			s->next = s->spare_first;
 			s->last = s->spare_last;
 			s->spare_first = 1;
 			s->spare_last = 0;
+			s->block_began = now;
 		}
 		if (s->next <= s->last)
 		{
@@ -264,6 +301,8 @@ id_blocks_take(int slot, int cache, int64 *value)
 			s->fetching = false;
 		if (!s->fetching)
 		{
+			block_ran_out(s, cache, GetCurrentTimestamp());
+			*fetch_size = current_step(s, cache);
 			s->fetching = true;
 			s->fetcher_pid = MyProcPid;
 			s->fetcher_pgprocno = MyProc->pgprocno;
@@ -346,6 +385,7 @@ id_blocks_fill(int slot, int64 first, int64 last, int64 *value)
 	s->next = first;
 	s->last = last;
 	s->fetching = false;
+	s->block_began = GetCurrentTimestamp();
 	*value = s->next++;
 	if (shared)
 	{

@@ -43,10 +43,19 @@ extern int	id_blocks_slot(const IdCounter *counter);
 /*
  * Takes the next value of the slot's block (or of its spare) into *value
  * and returns true; or returns false when both are used up and this
- * backend must fetch the next block (it is then the only one doing so),
- * having slept while another backend fetched.
+ * backend must fetch the next block of *fetch_size values (it is then the
+ * only one doing so), having slept while another backend fetched.
+ *
+ * Block sizes adapt to demand (dynamo_atomic.id_cache_max above cache):
+ * a block used up within ID_BLOCK_FAST_MS makes the next twice as large,
+ * up to id_cache_max; one that lasts over ID_BLOCK_SLOW_MS halves it, down
+ * to cache.  A grown block's spare is asked for once a tenth of it is
+ * used.  Values reserved and never handed out stay at most the current
+ * block and its spare: 2 x id_cache_max per server.
  */
-extern bool id_blocks_take(int slot, int cache, int64 *value);
+#define ID_BLOCK_FAST_MS 1000
+#define ID_BLOCK_SLOW_MS 10000
+extern bool id_blocks_take(int slot, int cache, int64 *value, int *fetch_size);
 
 /* The fetched block (first..last): takes its first value into *value. */
 extern void id_blocks_fill(int slot, int64 first, int64 last, int64 *value);

@@ -90,3 +90,24 @@ printf "INSERT INTO got SELECT dynamo_increment('mixed', 1, '$T'), 'increment';\
 pgbench -n -c 4 -j 2 -t 300 -f "$work/n.sql" -f "$work/i.sql" >"$work/mixed.out" 2>&1 || cat "$work/mixed.out"
 expect_eq "dynamo_increment and dynamo_nextval on one counter never return the same value" "1200|1200" \
 	"$(sql -c "SELECT count(*), count(DISTINCT v) FROM got")"
+
+# --- adaptive blocks (dynamo_atomic.id_cache_max): a fast-draining counter's
+#     blocks grow, so 200,000 IDs in one statement cost far fewer requests
+#     than 200 blocks of 1000; every value once; the unused remainder stays
+#     within a block and its spare of the largest size
+sql -c "ALTER SYSTEM SET dynamo_atomic.id_cache_max = 64000" -c "SELECT pg_reload_conf()" >/dev/null
+grown() { [[ $(sql -c "SHOW dynamo_atomic.id_cache_max") == 64000 ]]; }
+harness_wait_for 10 grown || fail "ids: id_cache_max was not reloaded"
+# other counters' unused values are in ids_unused too: a baseline, before the reset
+unused_before=$(sql -c "SELECT coalesce((SELECT ids_unused FROM dynamo_atomic_stats WHERE operation = 'nextval'), 0)")
+sql -c "SELECT dynamo_atomic_stats_reset()" >/dev/null
+r=$(sql -c "SELECT count(*), count(DISTINCT v), min(v), max(v) FROM (SELECT dynamo_nextval('adaptive', 1000, '$T') v FROM generate_series(1, 200000)) s")
+requests=$(sql -c "SELECT requests FROM dynamo_atomic_stats WHERE operation = 'nextval'")
+stored=$(sql -c "SELECT dynamo_get_last_value('adaptive', '$T')")
+unused=$(($(sql -c "SELECT ids_unused FROM dynamo_atomic_stats WHERE operation = 'nextval'") - unused_before))
+expect_eq "200,000 IDs in one statement with cache 1000 and id_cache_max 64000: all distinct, 1..200000 or more" \
+	"200000|200000|1|1" "$(cut -d'|' -f1-3 <<<"$r")|$(($(cut -d'|' -f4 <<<"$r") <= stored))"
+expect_true "...in far fewer requests than 200 blocks of 1000 ($requests)" test "$requests" -le 40
+expect_eq "...and stored counter - IDs issued = the unused remainder the stats report" "$((stored - 200000))" "$unused"
+expect_true "...at most a block and a spare of 64000 ($unused)" test "$unused" -le 128000
+sql -c "ALTER SYSTEM RESET dynamo_atomic.id_cache_max" -c "SELECT pg_reload_conf()" >/dev/null
