@@ -90,22 +90,6 @@ free_body(void)
 	body.cap = 0;
 }
 
-/*
- * What the options set for the last request depend on besides its own
- * values: while it stays the same (every DynamoDB call is a POST without
- * proxy bypass), the handle keeps them and only the request's own are set
- * again.  A metadata request between two calls changes it.
- */
-typedef struct RequestShape
-{
-	bool		set;
-	bool		get;
-	bool		custom_method;
-	bool		bypass_proxy;
-} RequestShape;
-
-static RequestShape last_shape;
-
 static void
 release_handles(int code, Datum arg)
 {
@@ -125,7 +109,6 @@ ensure_handles(void)
 		return;
 	multi_handle = curl_multi_init();
 	easy_handle = curl_easy_init();
-	memset(&last_shape, 0, sizeof(last_shape));	/* a new handle has no options yet */
 	if (multi_handle == NULL || easy_handle == NULL)
 	{
 		release_handles(0, 0);
@@ -230,13 +213,14 @@ before_sending(void *clientp, char *primary_ip, char *local_ip,
 	return CURL_PREREQFUNC_OK;
 }
 
-/* The options that do not change between requests of one shape (RequestShape). */
 static void
-set_shape_options(const HttpRequest *req)
+set_options(const HttpRequest *req, struct curl_slist *headers, char *errbuf)
 {
 	CURL	   *h = easy_handle;
 	const char *ca_bundle = getenv("AWS_CA_BUNDLE");
 
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, req->url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);	/* PostgreSQL owns SIGALRM */
 	/*
@@ -252,7 +236,11 @@ set_shape_options(const HttpRequest *req)
 	if (ca_bundle && ca_bundle[0])
 		curl_easy_setopt(h, CURLOPT_CAINFO, ca_bundle);
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long) req->connect_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long) req->timeout_ms);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "dynamo_atomic/1.0");
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, read_header);
 	curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, before_sending);
@@ -261,35 +249,13 @@ set_shape_options(const HttpRequest *req)
 
 	if (strcmp(req->method, "GET") == 0)
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	else if (strcmp(req->method, "POST") != 0)
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
-}
-
-
-static void
-set_options(const HttpRequest *req, struct curl_slist *headers, char *errbuf)
-{
-	CURL	   *h = easy_handle;
-	RequestShape shape = {true, strcmp(req->method, "GET") == 0,
-		strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0, req->bypass_proxy};
-
-	/* A custom method's name is its own: such a request always starts afresh. */
-	if (shape.custom_method || memcmp(&shape, &last_shape, sizeof(shape)) != 0)
-	{
-		curl_easy_reset(h);
-		set_shape_options(req);
-		last_shape = shape;
-	}
-	curl_easy_setopt(h, CURLOPT_URL, req->url);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long) req->connect_timeout_ms);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long) req->timeout_ms);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-	if (!shape.get)
+	else
 	{
 		/* Not copied: req->body outlives the transfer. */
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) (req->body ? req->body_len : 0));
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+		if (strcmp(req->method, "POST") != 0)
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
 	}
 }
 
