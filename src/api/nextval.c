@@ -44,7 +44,7 @@ typedef struct CallSiteCache
 	char	   *default_table;	/* dynamo_atomic.counter_table when table_name was NULL */
 	CounterRef	ref;
 	int			slot;
-	uint64		target;			/* settings_target_fingerprint() then */
+	uint64		target;			/* settings_target_generation() then */
 } CallSiteCache;
 
 /* The same for a dynamo_id_trigger: what its trigger resolved last. */
@@ -55,7 +55,7 @@ typedef struct TriggerSite
 	CounterRef	ref;
 	int			slot;
 	int			cache;
-	uint64		target;			/* settings_target_fingerprint() then */
+	uint64		target;			/* settings_target_generation() then */
 } TriggerSite;
 
 static int64 take_or_fetch(const CounterRef *ref, int slot, int cache);
@@ -164,7 +164,7 @@ nextval(FunctionCallInfo fcinfo, const int *name_args, int n, int table_arg,
 		same = strcmp(site->default_table, dynamo_counter_table) == 0;
 	/* A SET or a reload since may send this call elsewhere, or as someone else. */
 	if (same)
-		same = site->target == settings_target_fingerprint();
+		same = site->target == settings_target_generation();
 	if (same)
 		return take_or_fetch(&site->ref, site->slot, cache);
 
@@ -176,7 +176,7 @@ nextval(FunctionCallInfo fcinfo, const int *name_args, int n, int table_arg,
 		if (!PG_ARGISNULL(name_args[i]))
 			site->args[i] = (bytea *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(name_args[i]));
 	site->default_table = pstrdup(dynamo_counter_table);
-	site->target = settings_target_fingerprint();
+	site->target = settings_target_generation();
 	site->slot = slot_for(&site->ref);
 	MemoryContextSwitchTo(old);
 	fcinfo->flinfo->fn_extra = site;
@@ -289,7 +289,7 @@ dynamo_id_trigger(PG_FUNCTION_ARGS)
 	site = fcinfo->flinfo->fn_extra;
 	if (site == NULL || site->tgoid != trigger->tgoid ||
 		strcmp(site->default_table, dynamo_counter_table) != 0 ||
-		site->target != settings_target_fingerprint())
+		site->target != settings_target_generation())
 	{
 		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 
@@ -329,7 +329,7 @@ dynamo_id_trigger(PG_FUNCTION_ARGS)
 			site->ref.id_display = psprintf("(%s, %s)", trigger->tgargs[1], trigger->tgargs[4]);
 		}
 		settings_check_table_allowed(site->ref.table);
-		site->target = settings_target_fingerprint();
+		site->target = settings_target_generation();
 		site->slot = slot_for(&site->ref);
 		MemoryContextSwitchTo(old);
 		fcinfo->flinfo->fn_extra = site;

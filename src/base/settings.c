@@ -94,6 +94,21 @@ settings_credentials_digest(char *out)
 	pfree(buf.data);
 }
 
+/* Moves whenever a setting of settings_target_fingerprint may have changed. */
+static uint64 target_generation = 1;
+
+static void
+bump_target_generation(const char *newval, void *extra)
+{
+	target_generation++;
+}
+
+uint64
+settings_target_generation(void)
+{
+	return target_generation;
+}
+
 uint64
 settings_target_fingerprint(void)
 {
@@ -273,34 +288,34 @@ settings_define(bool (*url_is_valid) (const char *url))
 							   "Empty: AWS_ENDPOINT_URL_DYNAMODB, then AWS_ENDPOINT_URL, "
 							   "then https://dynamodb.<region>.amazonaws.com.",
 							   &dynamo_endpoint, "", PGC_SUSET, 0,
-							   check_endpoint, NULL, NULL);
+							   check_endpoint, bump_target_generation, NULL);
 	DefineCustomStringVariable("dynamo_atomic.region",
 							   "AWS region used for signing and the default endpoint.",
 							   "Empty: AWS_REGION, then AWS_DEFAULT_REGION, then the profile's region.",
 							   &dynamo_region, "", PGC_SUSET, 0,
-							   check_region, NULL, NULL);
+							   check_region, bump_target_generation, NULL);
 	DefineCustomStringVariable("dynamo_atomic.access_key_id",
 							   "AWS access key ID.",
 							   "Empty: the AWS credential chain (environment, profile, container, instance).",
 							   &dynamo_access_key_id, "", PGC_SUSET, 0,
-							   NULL, NULL, NULL);
+							   NULL, bump_target_generation, NULL);
 	DefineCustomStringVariable("dynamo_atomic.secret_access_key",
 							   "AWS secret access key.",
 							   "Visible to superusers only.",
 							   &dynamo_secret_access_key, "", PGC_SUSET,
 							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
-							   check_secret, NULL, NULL);
+							   check_secret, bump_target_generation, NULL);
 	DefineCustomStringVariable("dynamo_atomic.session_token",
 							   "AWS session token for temporary credentials.",
 							   "Visible to superusers only.",
 							   &dynamo_session_token, "", PGC_SUSET,
 							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
-							   check_secret, NULL, NULL);
+							   check_secret, bump_target_generation, NULL);
 	DefineCustomStringVariable("dynamo_atomic.profile",
 							   "Profile to read from the AWS shared credentials and config files.",
 							   "Empty: AWS_PROFILE, then \"default\".",
 							   &dynamo_profile, "", PGC_SUSET, 0,
-							   NULL, NULL, NULL);
+							   NULL, bump_target_generation, NULL);
 	DefineCustomIntVariable("dynamo_atomic.connect_timeout_ms",
 							"Time allowed to open a connection to DynamoDB.",
 							NULL,

@@ -53,6 +53,14 @@ extern void settings_credentials_digest(char *out);
  */
 extern uint64 settings_target_fingerprint(void);
 
+/*
+ * The same question, cheaply, for a cache checked on every call (an ID per
+ * row): a number that moves whenever one of those settings is assigned
+ * (SET, RESET, a reload, a function's SET clause).  Equal numbers mean equal
+ * settings; a move without a change only costs resolving again.
+ */
+extern uint64 settings_target_generation(void);
+
 /* True for a valid DynamoDB table name: 3-255 of [A-Za-z0-9_.-]. */
 extern bool table_name_is_valid(const char *name);
 
