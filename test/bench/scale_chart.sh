@@ -33,6 +33,7 @@ panel one.dat "native nextval CACHE 1000 (1 backend: 1 per statement)" \
 panel bulk.dat "native nextval CACHE 1000 (1 backend: 1 statement)" \
 	"native|native nextval CACHE 1000 (1 backend: 1 statement)" \
 	"cache 100|nextval cache 100 (1 backend: 1 statement)" "cache 1000|nextval cache 1000 (1 backend: 1 statement)" \
+	"adaptive|nextval cache 1000 adaptive (1 backend: 1 statement)" \
 	"from a block|nextval from a reserved block (1 backend: 1 statement)"
 panel eight.dat "native nextval CACHE 1000 (8 clients)" "native|native nextval CACHE 1000 (8 clients)" \
 	"cache 1|nextval cache 1 (8 clients)" "cache 100|nextval cache 100 (8 clients)" \

@@ -111,6 +111,14 @@ for rep in $(seq "$REPS"); do
 	read -r ms _ < <(time_in_session "SELECT dynamo_nextval('m-$rep', 1000000, '$T')" \
 		"SELECT count(dynamo_nextval('m-$rep', 1000000, '$T')) FROM generate_series(1, $IDS)")
 	record "$rep" "nextval from a reserved block (1 backend: 1 statement)" "$(per_s "$IDS" "$ms")"
+	# adaptive blocks: cache 1000, growing with demand up to 1,000,000 (dynamo_atomic.id_cache_max)
+	psql -X -qAt -c "ALTER SYSTEM SET dynamo_atomic.id_cache_max = 1000000" -c "SELECT pg_reload_conf()" >/dev/null
+	until [[ $(psql -X -qAt -c "SHOW dynamo_atomic.id_cache_max") == 1000000 ]]; do sleep 0.05; done
+	read -r ms _ < <(time_in_session "SELECT dynamo_nextval('a-$rep', 1000, '$T')" \
+		"SELECT count(dynamo_nextval('a-$rep', 1000, '$T')) FROM generate_series(1, $IDS)")
+	record "$rep" "nextval cache 1000 adaptive (1 backend: 1 statement)" "$(per_s "$IDS" "$ms")"
+	psql -X -qAt -c "ALTER SYSTEM RESET dynamo_atomic.id_cache_max" -c "SELECT pg_reload_conf()" >/dev/null
+	until [[ $(psql -X -qAt -c "SHOW dynamo_atomic.id_cache_max") == 0 ]]; do sleep 0.05; done
 	ms=$(pgbench_ms "SELECT nextval('native');" "$STATEMENTS" 1)
 	record "$rep" "native nextval CACHE 1000 (1 backend: 1 per statement)" "$(per_s "$STATEMENTS" "$ms")"
 	read -r ms _ < <(time_in_session "SELECT 1" "SELECT count(nextval('native')) FROM generate_series(1, $IDS)")
@@ -143,7 +151,7 @@ MEASURES=("sequential raw libcurl" "sequential dynamo_increment" "sequential bot
 for c in 1 100 1000; do
 	MEASURES+=("nextval cache $c (1 backend: 1 per statement)" "nextval cache $c (1 backend: 1 statement)" "nextval cache $c (8 clients)")
 done
-MEASURES+=("nextval from a reserved block (1 backend: 1 statement)" "native nextval CACHE 1000 (1 backend: 1 per statement)" "native nextval CACHE 1000 (1 backend: 1 statement)"
+MEASURES+=("nextval cache 1000 adaptive (1 backend: 1 statement)" "nextval from a reserved block (1 backend: 1 statement)" "native nextval CACHE 1000 (1 backend: 1 per statement)" "native nextval CACHE 1000 (1 backend: 1 statement)"
 	"native nextval CACHE 1000 (8 clients)")
 median() { grep ",$1," "$csv" | cut -d, -f3 | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 median_cpu() { grep ",$1," "$csv" | cut -d, -f4 | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
@@ -163,6 +171,8 @@ median_cpu() { grep ",$1," "$csv" | cut -d, -f4 | sort -g | awk '{v[NR] = $1} EN
 		"nextval cache 1000 (1 backend: 1 per statement)" "native nextval CACHE 1000 (1 backend: 1 per statement)"
 	ratio "dynamo_nextval cache 1000 / native, 1 backend, $IDS in 1 statement" \
 		"nextval cache 1000 (1 backend: 1 statement)" "native nextval CACHE 1000 (1 backend: 1 statement)"
+	ratio "dynamo_nextval cache 1000 adaptive (id_cache_max 1000000) / native, $IDS in 1 statement" \
+		"nextval cache 1000 adaptive (1 backend: 1 statement)" "native nextval CACHE 1000 (1 backend: 1 statement)"
 	ratio "dynamo_nextval from a reserved block / native, 1 statement" \
 		"nextval from a reserved block (1 backend: 1 statement)" "native nextval CACHE 1000 (1 backend: 1 statement)"
 	ratio "dynamo_nextval cache 1000 / native, 8 clients" "nextval cache 1000 (8 clients)" "native nextval CACHE 1000 (8 clients)"
