@@ -46,6 +46,16 @@ static const struct
 	[TABLE_FOR_ANYTHING] = {NULL, NULL, NULL},
 };
 
+void
+require_valid_table_name(const char *name)
+{
+	if (!table_name_is_valid(name))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid DynamoDB table name \"%s\"", name),
+				 errdetail("Table names have 3 to 255 characters: letters, digits, '_', '-' and '.'.")));
+}
+
 char *
 arg_table_name(FunctionCallInfo fcinfo, int argno, TableKind kind)
 {
@@ -63,11 +73,7 @@ arg_table_name(FunctionCallInfo fcinfo, int argno, TableKind kind)
 		name = arg_display(fcinfo, argno);
 		setting = NULL;
 	}
-	if (!table_name_is_valid(name))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid DynamoDB table name \"%s\"", name),
-				 errdetail("Table names have 3 to 255 characters: letters, digits, '_', '-' and '.'.")));
+	require_valid_table_name(name);
 	/* For the hint of a "does not exist" error: who creates it, where the name came from. */
 	ddb_note_table_origin(name, table_kinds[kind].creator, setting);
 	return name;

@@ -25,6 +25,9 @@ typedef enum TableKind
 	TABLE_FOR_ANYTHING			/* no default: a NULL name is an error */
 } TableKind;
 
+/* Raises 22023 for a name DynamoDB would refuse as a table's. */
+extern void require_valid_table_name(const char *name);
+
 /* Table name from argument argno; NULL means the kind's setting. */
 extern char *arg_table_name(FunctionCallInfo fcinfo, int argno, TableKind kind);
 

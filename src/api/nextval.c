@@ -217,18 +217,6 @@ dynamo_nextval_key(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(nextval(fcinfo, name_args, 3, 2, resolve_by_key));
 }
 
-/* A trigger's table_name argument, checked as a table name argument is. */
-static char *
-trigger_table_name(const char *name)
-{
-	if (!table_name_is_valid(name))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid DynamoDB table name \"%s\" in dynamo_id_trigger's arguments", name),
-				 errdetail("Table names have 3 to 255 characters: letters, digits, '_', '-' and '.'.")));
-	return pstrdup(name);
-}
-
 PG_FUNCTION_INFO_V1(dynamo_id_trigger);
 
 /*
@@ -307,7 +295,10 @@ dynamo_id_trigger(PG_FUNCTION_ARGS)
 		site->default_table = pstrdup(dynamo_counter_table);
 		site->ref.table = site->default_table;
 		if (trigger->tgnargs >= 4 && trigger->tgargs[3][0] != '\0')
-			site->ref.table = trigger_table_name(trigger->tgargs[3]);
+		{
+			require_valid_table_name(trigger->tgargs[3]);
+			site->ref.table = pstrdup(trigger->tgargs[3]);
+		}
 		site->ref.key_attribute = "id";
 		site->ref.count_attribute = "lastValue";
 		site->ref.id_display = pstrdup(trigger->tgargs[1]);

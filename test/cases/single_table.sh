@@ -92,6 +92,20 @@ r=$(sql -c "BEGIN" -c "SELECT dynamo_get_xact_lock('tenant#5', 30000, 0, '$S') I
 	-c "SELECT dynamo_get('tenant#5', '#lock', '$S') ? 'owner'")
 expect_eq "transaction locks in the table: taken, released at COMMIT" "t t f" "$(echo $r)"
 
+# --- a single-table acquire whose answer is lost (applied, then the
+#     connection closed): resent, it takes the lock it already took, once
+start_helper port "$work/fake.port" node test/helpers/fake_aws.js "$work/fake.port" "$DDB_ENDPOINT"
+fake="http://127.0.0.1:$port"
+curl -s --max-time 5 "$fake/_control?fault=drop-answer&target=UpdateItem&match=%23lock&count=1" >/dev/null
+background_holder st-lost "SET dynamo_atomic.endpoint = '$fake'" "SELECT dynamo_get_lock('lost#1', 30000, 0, '$S')"
+sent_pk_sk=$(curl -s --max-time 5 "$fake/_log" | grep '"target":"DynamoDB_20120810.UpdateItem"' | grep -c 'lost#1.*#lock' || true)
+expect_eq "the acquire was sent twice with the single table's key (the first answer dropped)" 2 "$sent_pk_sk"
+expect_eq "...and its session holds the lock, once, with the owner DynamoDB has" "1|t" \
+	"$(sql -c "SELECT count(*), bool_and(dynamo_get('lost#1', '#lock', '$S') ->> 'owner' IS NOT NULL) FROM dynamo_held_locks h
+		JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'st-lost'")"
+expect_eq "...which no one else can take" t "$(sql -c "SELECT dynamo_try_get_lock('lost#1', 30000, '$S') IS NULL")"
+sql -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'st-lost'" >/dev/null
+
 # --- optimistic writes against a single-table lock (dynalite has no transactions)
 if [[ -n ${DYNAMO_ATOMIC_DYNALITE:-} ]]; then
 	r=$(sql_error "SELECT dynamo_set_atomic('{\"pk\": \"doc#1\", \"sk\": \"body\"}', dynamo_read_lock('doc#1', '$S'), '$S')")
