@@ -29,6 +29,7 @@ OBJS = \
 	src/api/lock.o \
 	src/api/lock_session.o \
 	src/api/nextval.o \
+	src/api/resolved_counters.o \
 	src/api/optimistic.o \
 	src/api/table.o \
 	src/server/dynamo_atomic.o \

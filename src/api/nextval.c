@@ -29,34 +29,10 @@
 #include "lock_registry.h"
 #include "lock_session.h"
 #include "op_stats.h"
+#include "resolved_counters.h"
 #include "settings.h"
 
 #define MAX_CACHE 1000000000
-
-/*
- * What a call site resolved last: while its arguments stay the same (the
- * usual case, a column default or a query over many rows), the next ID is
- * only a lock and an increment in shared memory.
- */
-typedef struct CallSiteCache
-{
-	bytea	   *args[4];		/* the arguments naming the counter (varlena), as given */
-	char	   *default_table;	/* dynamo_atomic.counter_table when table_name was NULL */
-	CounterRef	ref;
-	int			slot;
-	uint64		target;			/* settings_target_generation() then */
-} CallSiteCache;
-
-/* The same for a dynamo_id_trigger: what its trigger resolved last. */
-typedef struct TriggerSite
-{
-	Oid			tgoid;
-	char	   *default_table;	/* dynamo_atomic.counter_table then */
-	CounterRef	ref;
-	int			slot;
-	int			cache;
-	uint64		target;			/* settings_target_generation() then */
-} TriggerSite;
 
 static int64 take_or_fetch(const CounterRef *ref, int slot, int cache);
 
@@ -65,6 +41,7 @@ slot_for(CounterRef *ref)
 {
 	IdCounter  *c = palloc0(sizeof(IdCounter));
 	DdbEndpoint ep;
+	int			slot;
 
 	/* Recorded with the counter: the worker fetches ahead from the same place. */
 	ddb_endpoint_resolve(&ep, NULL, NULL);
@@ -87,7 +64,9 @@ slot_for(CounterRef *ref)
 	ref->region = pstrdup(ep.region);
 	/* The worker fetches ahead with its own credentials: only where they are the session's. */
 	c->prefetch = dynamo_id_prefetch && lock_session_worker_credentials() == REGISTRY_SAME_CREDENTIALS;
-	return id_blocks_slot(c);
+	slot = id_blocks_slot(c);
+	pfree(c);
+	return slot;
 }
 
 static int64
@@ -131,56 +110,59 @@ cache_arg(FunctionCallInfo fcinfo, int argno)
 	return cache;
 }
 
+/* What resolves a dynamo_nextval call: its arguments and the form's resolver. */
+typedef struct NextvalCall
+{
+	FunctionCallInfo fcinfo;
+	void		(*resolve) (FunctionCallInfo fcinfo, CounterRef *ref);
+} NextvalCall;
+
+static void
+resolve_nextval(void *arg, ResolvedCounter *counter)
+{
+	NextvalCall *call = arg;
+
+	call->resolve(call->fcinfo, &counter->ref);
+	counter->slot = slot_for(&counter->ref);
+}
+
 /*
- * dynamo_nextval in either form: the counter named by the arguments at
- * name_args (n of them, varlena; table_arg among them), the cache at argument
- * 1; resolve fills a CounterRef from the arguments.
+ * dynamo_nextval in either form (form names it in the key): the counter
+ * named by the arguments at name_args (n of them, text or a row; table_arg
+ * among them), the cache at argument 1; resolve fills a CounterRef from the
+ * arguments.  While they and the settings stay the same (a column default,
+ * a query over many rows, the same INSERT run again), the next ID is only
+ * a look-up here and an increment in shared memory.
  */
 static int64
-nextval(FunctionCallInfo fcinfo, const int *name_args, int n, int table_arg,
+nextval(FunctionCallInfo fcinfo, char form, const int *name_args, int n, int table_arg,
 		void (*resolve) (FunctionCallInfo fcinfo, CounterRef *ref))
 {
-	CallSiteCache *site = fcinfo->flinfo->fn_extra;
 	int			cache = cache_arg(fcinfo, 1);
-	bool		same = site != NULL;
-	MemoryContext old;
+	StringInfoData key;
+	NextvalCall call = {fcinfo, resolve};
+	const ResolvedCounter *counter;
 
-	for (int i = 0; i < n && same; i++)
+	initStringInfo(&key);
+	appendStringInfoChar(&key, form);
+	for (int i = 0; i < n; i++)
 	{
 		int			argno = name_args[i];
-		bytea	   *cached = site->args[i];
 
-		if (PG_ARGISNULL(argno) || cached == NULL)
-			same = PG_ARGISNULL(argno) && cached == NULL;
+		if (PG_ARGISNULL(argno))
+			resolved_counter_key_field(&key, NULL, 0);
 		else
 		{
-			struct varlena *now = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(argno));
+			struct varlena *v = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(argno));
 
-			same = VARSIZE_ANY_EXHDR(now) == VARSIZE_ANY_EXHDR(cached) &&
-				memcmp(VARDATA_ANY(now), VARDATA_ANY(cached), VARSIZE_ANY_EXHDR(now)) == 0;
+			resolved_counter_key_field(&key, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
 		}
 	}
-	if (same && PG_ARGISNULL(table_arg))
-		same = strcmp(site->default_table, dynamo_counter_table) == 0;
-	/* A SET or a reload since may send this call elsewhere, or as someone else. */
-	if (same)
-		same = site->target == settings_target_generation();
-	if (same)
-		return take_or_fetch(&site->ref, site->slot, cache);
-
-	/* Resolve the call site again, and keep what it resolved for the next call. */
-	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-	site = palloc0(sizeof(CallSiteCache));
-	resolve(fcinfo, &site->ref);
-	for (int i = 0; i < n; i++)
-		if (!PG_ARGISNULL(name_args[i]))
-			site->args[i] = (bytea *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(name_args[i]));
-	site->default_table = pstrdup(dynamo_counter_table);
-	site->target = settings_target_generation();
-	site->slot = slot_for(&site->ref);
-	MemoryContextSwitchTo(old);
-	fcinfo->flinfo->fn_extra = site;
-	return take_or_fetch(&site->ref, site->slot, cache);
+	if (PG_ARGISNULL(table_arg))
+		resolved_counter_key_field(&key, dynamo_counter_table, strlen(dynamo_counter_table));
+	counter = resolved_counter(&key, resolve_nextval, &call);
+	pfree(key.data);
+	return take_or_fetch(&counter->ref, counter->slot, cache);
 }
 
 static void
@@ -203,7 +185,7 @@ dynamo_nextval(PG_FUNCTION_ARGS)
 {
 	static const int name_args[4] = {0, 2, 3, 4};
 
-	PG_RETURN_INT64(nextval(fcinfo, name_args, 4, 2, resolve_by_id));
+	PG_RETURN_INT64(nextval(fcinfo, 'i', name_args, 4, 2, resolve_by_id));
 }
 
 PG_FUNCTION_INFO_V1(dynamo_nextval_key);
@@ -214,7 +196,52 @@ dynamo_nextval_key(PG_FUNCTION_ARGS)
 {
 	static const int name_args[3] = {0, 2, 3};
 
-	PG_RETURN_INT64(nextval(fcinfo, name_args, 3, 2, resolve_by_key));
+	PG_RETURN_INT64(nextval(fcinfo, 'k', name_args, 3, 2, resolve_by_key));
+}
+
+/* The counter of a dynamo_id_trigger, from its arguments (checked). */
+static void
+resolve_trigger(void *arg, ResolvedCounter *site)
+{
+	Trigger    *trigger = arg;
+
+	site->cache = dynamo_id_cache;
+	if (trigger->tgnargs >= 3 && trigger->tgargs[2][0] != '\0')
+	{
+		site->cache = pg_strtoint32(trigger->tgargs[2]);
+		if (site->cache < 1 || site->cache > MAX_CACHE)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cache must be between 1 and %d", MAX_CACHE)));
+	}
+	site->ref.table = pstrdup(dynamo_counter_table);
+	if (trigger->tgnargs >= 4 && trigger->tgargs[3][0] != '\0')
+	{
+		require_valid_table_name(trigger->tgargs[3]);
+		site->ref.table = pstrdup(trigger->tgargs[3]);
+	}
+	site->ref.key_attribute = "id";
+	site->ref.count_attribute = "lastValue";
+	site->ref.id_display = pstrdup(trigger->tgargs[1]);
+	site->ref.id = pstrdup((char *) pg_server_to_any(trigger->tgargs[1], strlen(trigger->tgargs[1]), PG_UTF8));
+	if (site->ref.id[0] == '\0')
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("counter_id must not be empty")));
+	if (trigger->tgnargs == 5)
+	{
+		char	   *sk = (char *) pg_server_to_any(trigger->tgargs[4], strlen(trigger->tgargs[4]), PG_UTF8);
+
+		if (sk[0] == '\0' || strlen(sk) > DDB_MAX_SORT_KEY_BYTES)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("sort_key must have 1 to %d bytes", DDB_MAX_SORT_KEY_BYTES)));
+		lock_sort_key_refuse(sk, "a counter");
+		site->ref.key_attribute = SINGLE_TABLE_PARTITION_KEY;
+		site->ref.sort_attribute = SINGLE_TABLE_SORT_KEY;
+		site->ref.sort_key = pstrdup(sk);
+		site->ref.id_display = psprintf("(%s, %s)", trigger->tgargs[1], trigger->tgargs[4]);
+	}
+	settings_check_table_allowed(site->ref.table);
+	site->slot = slot_for(&site->ref);
 }
 
 PG_FUNCTION_INFO_V1(dynamo_id_trigger);
@@ -236,7 +263,8 @@ dynamo_id_trigger(PG_FUNCTION_ARGS)
 	int			attnum;
 	Oid			type;
 	bool		isnull;
-	TriggerSite *site;
+	StringInfoData key;
+	const ResolvedCounter *site;
 	const CounterRef *ref;
 	int64		id;
 	Datum		value;
@@ -269,62 +297,15 @@ dynamo_id_trigger(PG_FUNCTION_ARGS)
 	if (!isnull)
 		return PointerGetDatum(tuple);	/* a value given is kept */
 
-	/*
-	 * The counter is resolved once per statement (fn_extra lives as long as
-	 * the trigger's FmgrInfo): for a COPY or a multi-row INSERT, the next
-	 * row's ID is then only a lock and an increment in shared memory.
-	 */
-	site = fcinfo->flinfo->fn_extra;
-	if (site == NULL || site->tgoid != trigger->tgoid ||
-		strcmp(site->default_table, dynamo_counter_table) != 0 ||
-		site->target != settings_target_generation())
-	{
-		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-
-		site = palloc0(sizeof(TriggerSite));
-		site->tgoid = trigger->tgoid;
-		site->cache = dynamo_id_cache;
-		if (trigger->tgnargs >= 3 && trigger->tgargs[2][0] != '\0')
-		{
-			site->cache = pg_strtoint32(trigger->tgargs[2]);
-			if (site->cache < 1 || site->cache > MAX_CACHE)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("cache must be between 1 and %d", MAX_CACHE)));
-		}
-		site->default_table = pstrdup(dynamo_counter_table);
-		site->ref.table = site->default_table;
-		if (trigger->tgnargs >= 4 && trigger->tgargs[3][0] != '\0')
-		{
-			require_valid_table_name(trigger->tgargs[3]);
-			site->ref.table = pstrdup(trigger->tgargs[3]);
-		}
-		site->ref.key_attribute = "id";
-		site->ref.count_attribute = "lastValue";
-		site->ref.id_display = pstrdup(trigger->tgargs[1]);
-		site->ref.id = pstrdup((char *) pg_server_to_any(trigger->tgargs[1], strlen(trigger->tgargs[1]), PG_UTF8));
-		if (site->ref.id[0] == '\0')
-			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("counter_id must not be empty")));
-		if (trigger->tgnargs == 5)
-		{
-			char	   *sk = (char *) pg_server_to_any(trigger->tgargs[4], strlen(trigger->tgargs[4]), PG_UTF8);
-
-			if (sk[0] == '\0' || strlen(sk) > DDB_MAX_SORT_KEY_BYTES)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("sort_key must have 1 to %d bytes", DDB_MAX_SORT_KEY_BYTES)));
-			lock_sort_key_refuse(sk, "a counter");
-			site->ref.key_attribute = SINGLE_TABLE_PARTITION_KEY;
-			site->ref.sort_attribute = SINGLE_TABLE_SORT_KEY;
-			site->ref.sort_key = pstrdup(sk);
-			site->ref.id_display = psprintf("(%s, %s)", trigger->tgargs[1], trigger->tgargs[4]);
-		}
-		settings_check_table_allowed(site->ref.table);
-		site->target = settings_target_generation();
-		site->slot = slot_for(&site->ref);
-		MemoryContextSwitchTo(old);
-		fcinfo->flinfo->fn_extra = site;
-	}
+	/* Resolved once while the trigger's arguments and the settings stay the same. */
+	initStringInfo(&key);
+	appendBinaryStringInfo(&key, (const char *) &trigger->tgoid, sizeof(Oid));
+	for (int i = 1; i < trigger->tgnargs; i++)
+		resolved_counter_key_field(&key, trigger->tgargs[i], strlen(trigger->tgargs[i]));
+	resolved_counter_key_field(&key, dynamo_counter_table, strlen(dynamo_counter_table));
+	appendBinaryStringInfo(&key, (const char *) &dynamo_id_cache, sizeof(dynamo_id_cache));
+	site = resolved_counter(&key, resolve_trigger, trigger);
+	pfree(key.data);
 	id = take_or_fetch(&site->ref, site->slot, site->cache);
 	ref = &site->ref;
 

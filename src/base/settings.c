@@ -249,6 +249,8 @@ static void
 assign_allowed_tables(const char *newval, void *extra)
 {
 	allowed_tables_list = extra;
+	/* Counters resolved before were checked against the old list (resolved_counters.h). */
+	target_generation++;
 }
 
 void

@@ -56,8 +56,10 @@ extern uint64 settings_target_fingerprint(void);
 /*
  * The same question, cheaply, for a cache checked on every call (an ID per
  * row): a number that moves whenever one of those settings is assigned
- * (SET, RESET, a reload, a function's SET clause).  Equal numbers mean equal
- * settings; a move without a change only costs resolving again.
+ * (SET, RESET, a reload, a function's SET clause), and when
+ * dynamo_atomic.allowed_tables is (a resolved counter was checked against
+ * it).  Equal numbers mean equal settings; a move without a change only
+ * costs resolving again.
  */
 extern uint64 settings_target_generation(void);
 

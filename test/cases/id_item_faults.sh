@@ -230,6 +230,34 @@ sql -c "CREATE OR REPLACE FUNCTION ids_as(keys text[]) RETURNS text LANGUAGE plp
 expect_eq "one call site, the identity SET between its calls: each call draws from its own identity's counter" "1 1 2 2" \
 	"$(as AKIDONE us-east-1 "SELECT ids_as(ARRAY['AKIDONE', 'AKIDTWO', 'AKIDONE', 'AKIDTWO'])")"
 
+# --- a counter resolved once per session (resolved_counters.c): what may
+# change between two statements of a session still counts
+r=$(sql_error "SELECT dynamo_nextval('resolved', 10, 'Shared')" "SET dynamo_atomic.allowed_tables = 'Other'" \
+	"SELECT dynamo_nextval('resolved', 10, 'Shared')")
+expect_eq "a counter used, then its table taken out of allowed_tables: the next statement is refused (42501)" \
+	"42501|DynamoDB table \"Shared\" is not in dynamo_atomic.allowed_tables" "$(field 1 "$r")|$(field 3 "$r")"
+sql -c "SET client_min_messages = warning" -c "SELECT dynamo_create_counter_table('SharedToo', if_not_exists => true)" >/dev/null
+expect_eq "dynamo_nextval without table_name, counter_table SET between statements: each goes to its table" "1 1 2 2" \
+	"$(sql -c "SET dynamo_atomic.counter_table = 'Shared'" -c "SELECT dynamo_nextval('by-default', 1)" \
+		-c "SET dynamo_atomic.counter_table = 'SharedToo'" -c "SELECT dynamo_nextval('by-default', 1)" \
+		-c "SET dynamo_atomic.counter_table = 'Shared'" -c "SELECT dynamo_nextval('by-default', 1)" \
+		-c "SET dynamo_atomic.counter_table = 'SharedToo'" -c "SELECT dynamo_nextval('by-default', 1)" | tr '\n' ' ' | sed 's/ $//')"
+sql -c "CREATE TABLE resolved_rows (id bigint, n int)" \
+	-c "CREATE TRIGGER ids BEFORE INSERT ON resolved_rows FOR EACH ROW EXECUTE FUNCTION dynamo_id_trigger('id', 'trig-a', '', 'Shared')" >/dev/null
+expect_eq "a trigger recreated with another counter between two INSERTs of a session: the second uses the new counter" "1 1" \
+	"$(sql -c "INSERT INTO resolved_rows (n) VALUES (1)" -c "DROP TRIGGER ids ON resolved_rows" \
+		-c "CREATE TRIGGER ids BEFORE INSERT ON resolved_rows FOR EACH ROW EXECUTE FUNCTION dynamo_id_trigger('id', 'trig-b', '', 'Shared')" \
+		-c "INSERT INTO resolved_rows (n) VALUES (2)" -c "SELECT id FROM resolved_rows ORDER BY n" | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "the trigger's cache from dynamo_atomic.id_cache, SET between two INSERTs: the second reserves the new size" "1 6" \
+	"$(sql -c "SET dynamo_atomic.id_cache = 1" -c "INSERT INTO resolved_rows (n) VALUES (3)" \
+		-c "SELECT dynamo_get_last_value('trig-b', 'Shared') - 1" -c "SET dynamo_atomic.id_cache = 5" \
+		-c "INSERT INTO resolved_rows (n) VALUES (4)" -c "SELECT dynamo_get_last_value('trig-b', 'Shared') - 1" | tr '\n' ' ' | sed 's/ $//')"
+# more counters in one session than the backend keeps resolved (32): the
+# first ones are resolved again, and still draw from their blocks
+expect_eq "40 counters twice in one session: each gives 1 then 2 (none lost or repeated after being dropped from the cache)" "40|40" \
+	"$(sql -c "SELECT count(*) FILTER (WHERE v = 1) FROM (SELECT dynamo_nextval('many-' || i, 10, 'Shared') v FROM generate_series(1, 40) i) s" \
+		-c "SELECT count(*) FILTER (WHERE v = 2) FROM (SELECT dynamo_nextval('many-' || i, 10, 'Shared') v FROM generate_series(1, 40) i) s" | tr '\n' '|' | sed 's/|$//')"
+
 # --- a LATIN1 database reading an item it cannot convert, 300 times: no memory kept per failure
 sql -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS case_latin1" >/dev/null
 sql -c "CREATE DATABASE case_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" >/dev/null
