@@ -13,4 +13,6 @@ source test/lib/harness.sh
 
 export ROWS=${1:-200000} REPS=${2:-3}
 harness_begin
+export RESULTS_DIR="$HARNESS_ROOT/test/bench/results"
+mkdir -p "$RESULTS_DIR"
 harness_run_in_cluster test/bench/ids_bulk_session.sh

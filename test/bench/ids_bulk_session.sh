@@ -19,8 +19,22 @@ CREATE TABLE cache1000_default (id bigint DEFAULT dynamo_nextval('cache1000-defa
 CREATE TABLE cache1000_trigger (id bigint, x int);
 CREATE TRIGGER id BEFORE INSERT ON cache1000_trigger
     FOR EACH ROW EXECUTE FUNCTION dynamo_id_trigger('id', 'cache1000-trigger', '1000');
+CREATE TABLE adaptive_default (id bigint DEFAULT dynamo_nextval('adaptive-default', 1000), x int);
+CREATE TABLE adaptive_trigger (id bigint, x int);
+CREATE TRIGGER id BEFORE INSERT ON adaptive_trigger
+    FOR EACH ROW EXECUTE FUNCTION dynamo_id_trigger('id', 'adaptive-trigger', '1000');
 SQL
-tables=(native_default reserved_default reserved_trigger cache1000_default cache1000_trigger)
+tables=(native_default reserved_default reserved_trigger cache1000_default cache1000_trigger adaptive_default adaptive_trigger)
+
+# dynamo_atomic.id_cache_max for the next statements: 1,000,000 for the
+# adaptive_ tables (blocks grow with demand from cache 1000), 0 for the others
+cache_max_for() {
+	local want=0
+	[[ $1 == adaptive_* ]] && want=1000000
+	[[ $(psql -X -qAt -c "SHOW dynamo_atomic.id_cache_max") == "$want" ]] && return
+	psql -X -qAt -c "ALTER SYSTEM SET dynamo_atomic.id_cache_max = $want" -c "SELECT pg_reload_conf()" >/dev/null
+	until [[ $(psql -X -qAt -c "SHOW dynamo_atomic.id_cache_max") == "$want" ]]; do sleep 0.05; done
+}
 # the first block of each counter, and the server's first connection, before any clock
 for t in "${tables[@]}"; do psql -X -qAt -c "INSERT INTO $t (x) VALUES (0)"; done
 
@@ -33,14 +47,19 @@ insert_ms() {
 }
 declare -A runs
 for rep in $(seq "$REPS"); do
-	for t in "${tables[@]}"; do runs[$t]+="$(insert_ms "$t") "; done
+	for t in "${tables[@]}"; do
+		cache_max_for "$t"
+		runs[$t]+="$(insert_ms "$t") "
+	done
 done
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 native=$(median "${runs[native_default]}")
+{
 printf "%-46s %12s %10s %8s\n" "INSERT ... SELECT of $ROWS rows, median of $REPS" "rows/s" "us/row" "/native"
 for t in "${tables[@]}"; do
 	ms=$(median "${runs[$t]}")
 	awk -v t="$t" -v n="$ROWS" -v ms="$ms" -v nat="$native" \
 		'BEGIN {printf "%-46s %12.0f %10.2f %8.2f\n", t, n * 1000 / ms, ms * 1000 / n, nat / ms}'
 done
+} | tee "$RESULTS_DIR/ids_bulk.txt"
 psql -X -qAt -c "SELECT 'blocks fetched: ' || requests || ', values reserved and unused: ' || ids_unused FROM dynamo_atomic_stats WHERE operation = 'nextval'"

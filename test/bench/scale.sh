@@ -2,7 +2,8 @@
 # scale.sh - the benchmark of issue "IDs at scale", against one DynamoDB Local
 # on loopback, interleaved, medians of REPS repetitions:
 #   1. sequential increments: dynamo_increment vs a raw libcurl loop vs boto3
-#   2. 8 clients: pgbench vs 8 raw-loop processes vs 8 boto3 threads
+#   2. 8 clients: 8 backends looping (as the raw loops do) and pgbench (a
+#      statement per increment) vs 8 raw-loop processes vs 8 boto3 threads
 #   3. CPU per increment: the backend's vs the raw loop's
 #   4. dynamo_nextval with cache 1, 100, 1000 vs nextval() of a CACHE 1000
 #      sequence: one backend with one ID per statement, one backend with IDS

@@ -25,7 +25,7 @@ panel() {
 panel seq.dat "sequential raw libcurl" "raw libcurl|sequential raw libcurl" \
 	"dynamo_increment|sequential dynamo_increment" "boto3|sequential boto3"
 panel par.dat "8 clients raw libcurl" "raw libcurl|8 clients raw libcurl" \
-	"dynamo_increment|8 clients dynamo_increment" "boto3|8 clients boto3"
+	"loops in backends|8 clients dynamo_increment" "pgbench|8 clients dynamo_increment (pgbench)" "boto3|8 clients boto3"
 panel one.dat "native nextval CACHE 1000 (1 backend: 1 per statement)" \
 	"native|native nextval CACHE 1000 (1 backend: 1 per statement)" \
 	"cache 1|nextval cache 1 (1 backend: 1 per statement)" "cache 100|nextval cache 100 (1 backend: 1 per statement)" \
@@ -37,7 +37,7 @@ panel bulk.dat "native nextval CACHE 1000 (1 backend: 1 statement)" \
 	"from a block|nextval from a reserved block (1 backend: 1 statement)"
 panel eight.dat "native nextval CACHE 1000 (8 clients)" "native|native nextval CACHE 1000 (8 clients)" \
 	"cache 1|nextval cache 1 (8 clients)" "cache 100|nextval cache 100 (8 clients)" \
-	"cache 1000|nextval cache 1000 (8 clients)"
+	"cache 1000|nextval cache 1000 (8 clients)" "adaptive|nextval cache 1000 adaptive (8 clients)"
 
 gnuplot <<GP
 set terminal pngcairo size 1500,900 font ",10"
