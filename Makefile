@@ -23,6 +23,7 @@ MODULE_big = dynamo_atomic
 OBJS = \
 	src/api/args.o \
 	src/api/counter.o \
+	src/api/global_tables.o \
 	src/api/info.o \
 	src/api/item.o \
 	src/api/item_value.o \
@@ -42,6 +43,7 @@ OBJS = \
 	src/dynamodb/ddb_error.o \
 	src/dynamodb/lock_item.o \
 	src/dynamodb/marshal.o \
+	src/dynamodb/table_replication.o \
 	src/aws/aws_profile.o \
 	src/aws/container_url.o \
 	src/aws/credentials.o \

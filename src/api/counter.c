@@ -17,6 +17,7 @@
 #include "args.h"
 #include "counter.h"
 #include "ddb.h"
+#include "global_tables.h"
 #include "lock_item.h"
 #include "settings.h"
 
@@ -82,6 +83,7 @@ increment_counter(FunctionCallInfo fcinfo, const CounterRef *ref, int64 incremen
 	if (increment == 0)
 		return counter_read(ref);
 
+	global_tables_check(ref->table, ref->endpoint_url, ref->region, GUARDED_COUNTER);
 	return counter_add(ref, increment, has_min, min_value, has_max, max_value,
 					   !has_min && !has_max && dynamo_retry_unknown_writes);
 }
@@ -148,6 +150,7 @@ set_counter(const CounterRef *ref, int64 value)
 	DdbCall		call = {0};
 	DdbResult	res;
 
+	global_tables_check(ref->table, ref->endpoint_url, ref->region, GUARDED_COUNTER);
 	req = counter_request(ref);
 	json_add_string(req, "UpdateExpression", "SET #v = :v");
 	snprintf(digits, sizeof(digits), INT64_FORMAT, value);

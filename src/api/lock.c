@@ -27,6 +27,7 @@
 
 #include "args.h"
 #include "endpoint.h"
+#include "global_tables.h"
 #include "lock_item.h"
 #include "lock_registry.h"
 #include "lock_session.h"
@@ -275,6 +276,8 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("the DynamoDB endpoint URL is too long to be recorded with a lock (over %d bytes)",
 						LOCK_ENDPOINT_SIZE - 1)));
+	/* Before a slot is taken: refused, nothing is written. */
+	global_tables_check(table, ep.url, ep.region, GUARDED_LOCK);
 	t.endpoint_url = ep.url;
 	t.region = ep.region;
 	t.table = table;

@@ -23,7 +23,9 @@
 
 #include "args.h"
 #include "counter.h"
+#include "ddb_error.h"
 #include "endpoint.h"
+#include "global_tables.h"
 #include "id_blocks.h"
 #include "lock_item.h"
 #include "lock_registry.h"
@@ -31,10 +33,10 @@
 #include "op_stats.h"
 #include "resolved_counters.h"
 #include "settings.h"
+#include "table_replication.h"
 
 #define MAX_CACHE 1000000000
 
-static int64 take_or_fetch(const CounterRef *ref, int slot, int cache);
 
 static int
 slot_for(CounterRef *ref)
@@ -69,12 +71,42 @@ slot_for(CounterRef *ref)
 	return slot;
 }
 
+/* Before a request about the counter: its table's origin, for a "does not exist" hint. */
+static void
+note_origin(const ResolvedCounter *c)
+{
+	ddb_note_table_origin(c->ref.table, c->origin_creator, c->origin_setting);
+}
+
+/*
+ * A counter's table is checked (global_tables.h) on the first ID of a
+ * statement once the last check is dynamo_atomic.table_recheck_interval
+ * old, and at once when the counter is resolved.  The blocks the worker
+ * fetches ahead are asked for by backends checked so.
+ */
+static void
+check_replication(ResolvedCounter *c)
+{
+	uint64		epoch = table_replication_epoch();
+
+	if (c->check_valid_until != 0 && GetCurrentStatementStartTimestamp() < c->check_valid_until &&
+		c->check_epoch == epoch)
+		return;
+	note_origin(c);
+	global_tables_check_until(c->ref.table, c->ref.endpoint_url, c->ref.region, GUARDED_IDS,
+							  &c->check_valid_until);
+	c->check_epoch = epoch;
+}
+
+
+
 static int64
-take_or_fetch(const CounterRef *ref, int slot, int cache)
+take_or_fetch(const ResolvedCounter *c, int cache)
 {
 	int64		value;
 	int64		last;
 	int			n = cache;
+	int			slot = c->slot;
 
 	if (id_blocks_take(slot, cache, &value, &n))
 	{
@@ -82,9 +114,10 @@ take_or_fetch(const CounterRef *ref, int slot, int cache)
 		return value;
 	}
 	/* This backend fetches the next block; the others wait for it. */
+	note_origin(c);
 	PG_TRY();
 	{
-		last = counter_add(ref, n, false, 0, false, 0, true);
+		last = counter_add(&c->ref, n, false, 0, false, 0, true);
 	}
 	PG_CATCH();
 	{
@@ -123,6 +156,7 @@ resolve_nextval(void *arg, ResolvedCounter *counter)
 	NextvalCall *call = arg;
 
 	call->resolve(call->fcinfo, &counter->ref);
+	ddb_noted_table_origin(&counter->origin_creator, &counter->origin_setting);
 	counter->slot = slot_for(&counter->ref);
 }
 
@@ -141,7 +175,7 @@ nextval(FunctionCallInfo fcinfo, char form, const int *name_args, int n, int tab
 	int			cache = cache_arg(fcinfo, 1);
 	StringInfoData key;
 	NextvalCall call = {fcinfo, resolve};
-	const ResolvedCounter *counter;
+	ResolvedCounter *counter;
 
 	initStringInfo(&key);
 	appendStringInfoChar(&key, form);
@@ -162,7 +196,8 @@ nextval(FunctionCallInfo fcinfo, char form, const int *name_args, int n, int tab
 		resolved_counter_key_field(&key, dynamo_counter_table, strlen(dynamo_counter_table));
 	counter = resolved_counter(&key, resolve_nextval, &call);
 	pfree(key.data);
-	return take_or_fetch(&counter->ref, counter->slot, cache);
+	check_replication(counter);
+	return take_or_fetch(counter, cache);
 }
 
 static void
@@ -215,10 +250,13 @@ resolve_trigger(void *arg, ResolvedCounter *site)
 					 errmsg("cache must be between 1 and %d", MAX_CACHE)));
 	}
 	site->ref.table = pstrdup(dynamo_counter_table);
+	site->origin_creator = "dynamo_create_counter_table";
+	site->origin_setting = "dynamo_atomic.counter_table";
 	if (trigger->tgnargs >= 4 && trigger->tgargs[3][0] != '\0')
 	{
 		require_valid_table_name(trigger->tgargs[3]);
 		site->ref.table = pstrdup(trigger->tgargs[3]);
+		site->origin_setting = NULL;
 	}
 	site->ref.key_attribute = "id";
 	site->ref.count_attribute = "lastValue";
@@ -264,7 +302,7 @@ dynamo_id_trigger(PG_FUNCTION_ARGS)
 	Oid			type;
 	bool		isnull;
 	StringInfoData key;
-	const ResolvedCounter *site;
+	ResolvedCounter *site;
 	const CounterRef *ref;
 	int64		id;
 	Datum		value;
@@ -297,16 +335,22 @@ dynamo_id_trigger(PG_FUNCTION_ARGS)
 	if (!isnull)
 		return PointerGetDatum(tuple);	/* a value given is kept */
 
-	/* Resolved once while the trigger's arguments and the settings stay the same. */
+	/*
+	 * Resolved once while the trigger's arguments and the settings stay the
+	 * same: by its arguments, not its OID, so that the partitions of a table
+	 * (a trigger each) share one.
+	 */
 	initStringInfo(&key);
-	appendBinaryStringInfo(&key, (const char *) &trigger->tgoid, sizeof(Oid));
+	appendStringInfoChar(&key, 't');
+	appendBinaryStringInfo(&key, (const char *) &trigger->tgnargs, sizeof(trigger->tgnargs));
 	for (int i = 1; i < trigger->tgnargs; i++)
 		resolved_counter_key_field(&key, trigger->tgargs[i], strlen(trigger->tgargs[i]));
 	resolved_counter_key_field(&key, dynamo_counter_table, strlen(dynamo_counter_table));
 	appendBinaryStringInfo(&key, (const char *) &dynamo_id_cache, sizeof(dynamo_id_cache));
 	site = resolved_counter(&key, resolve_trigger, trigger);
 	pfree(key.data);
-	id = take_or_fetch(&site->ref, site->slot, site->cache);
+	check_replication(site);
+	id = take_or_fetch(site, site->cache);
 	ref = &site->ref;
 
 	if ((type == INT2OID && (id < PG_INT16_MIN || id > PG_INT16_MAX)) ||

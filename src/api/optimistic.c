@@ -32,6 +32,7 @@
 #include "args.h"
 #include "ddb.h"
 #include "item_value.h"
+#include "global_tables.h"
 #include "lock_item.h"
 #include "lock_registry.h"
 #include "lock_session.h"
@@ -89,6 +90,8 @@ dynamo_read_lock(PG_FUNCTION_ARGS)
 	LockValue	l = {0};
 	TupleDesc	tupdesc;
 
+	/* The version read is what an optimistic write checks: only worth it where conditions are global. */
+	global_tables_check(table, NULL, NULL, GUARDED_READ_LOCK);
 	lock_item_read(&t, &item);
 	if (!item.exists)
 	{
@@ -294,6 +297,11 @@ set_atomic(const char *table, cJSON **items, int n_items, LockValue *locks, int 
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("a dynamo_set_atomic of %d items and %d locks is more than DynamoDB's %d actions per transaction",
 						n_items, n_locks, MAX_TRANSACTION_ACTIONS)));
+	/* Before anything is sent: every table the transaction writes. */
+	global_tables_check(table, NULL, NULL, GUARDED_TRANSACTION);
+	for (int i = 0; i < n_locks; i++)
+		if (strcmp(locks[i].table, table) != 0)
+			global_tables_check(locks[i].table, NULL, NULL, GUARDED_TRANSACTION);
 	for (int i = 0; i < n_locks; i++)
 	{
 		lock_new_version(new_versions[i]);

@@ -4,8 +4,9 @@
  */
 #include "postgres.h"
 
-#include "lib/ilist.h"
+#include "access/xact.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "resolved_counters.h"
 #include "settings.h"
@@ -15,15 +16,15 @@
 
 typedef struct Entry
 {
-	dlist_node	node;
 	MemoryContext context;		/* the entry and all it points to */
 	char	   *key;
 	int			key_len;
 	uint64		target;			/* settings_target_generation() when resolved */
+	TimestampTz resolved_at;	/* the start of the statement that resolved it */
 	ResolvedCounter counter;
 } Entry;
 
-static dlist_head recent = DLIST_STATIC_INIT(recent);	/* most recently used first */
+static Entry *recent[MAX_RESOLVED];	/* most recently used first */
 static int	n_recent = 0;
 static MemoryContext cache_context = NULL;
 
@@ -37,28 +38,46 @@ resolved_counter_key_field(StringInfo key, const char *data, int len)
 		appendBinaryStringInfo(key, data, len);
 }
 
-const ResolvedCounter *
+/* Takes recent[i] out of the list; returns it. */
+static Entry *
+take_out(int i)
+{
+	Entry	   *e = recent[i];
+
+	memmove(&recent[i], &recent[i + 1], (n_recent - i - 1) * sizeof(Entry *));
+	n_recent--;
+	return e;
+}
+
+static void
+put_first(Entry *e)
+{
+	memmove(&recent[1], &recent[0], n_recent * sizeof(Entry *));
+	recent[0] = e;
+	n_recent++;
+}
+
+ResolvedCounter *
 resolved_counter(const StringInfo key, CounterResolver resolve, void *arg)
 {
 	uint64		target = settings_target_generation();
-	dlist_mutable_iter iter;
+	TimestampTz now = GetCurrentStatementStartTimestamp();
 	MemoryContext context;
 	MemoryContext old;
 	Entry	   *e;
 
-	dlist_foreach_modify(iter, &recent)
+	for (int i = 0; i < n_recent; i++)
 	{
-		e = dlist_container(Entry, node, iter.cur);
+		e = recent[i];
 		if (e->key_len == key->len && memcmp(e->key, key->data, key->len) == 0)
 		{
-			if (e->target == target)
+			take_out(i);
+			if (e->target == target && now - e->resolved_at <= (TimestampTz) RESOLVED_TTL_MS * 1000)
 			{
-				dlist_move_head(&recent, &e->node);
+				put_first(e);
 				return &e->counter;
 			}
-			/* A SET or a reload since may send this counter elsewhere, or as someone else. */
-			dlist_delete(&e->node);
-			n_recent--;
+			/* A SET, a reload or a profile file since may send this counter elsewhere, or as someone else. */
 			MemoryContextDelete(e->context);
 			break;
 		}
@@ -77,6 +96,7 @@ resolved_counter(const StringInfo key, CounterResolver resolve, void *arg)
 	memcpy(e->key, key->data, key->len);
 	e->key_len = key->len;
 	e->target = target;
+	e->resolved_at = now;
 	resolve(arg, &e->counter);
 	MemoryContextSwitchTo(old);
 
@@ -84,14 +104,8 @@ resolved_counter(const StringInfo key, CounterResolver resolve, void *arg)
 		cache_context = AllocSetContextCreate(TopMemoryContext, "dynamo_atomic resolved counters",
 											  ALLOCSET_SMALL_SIZES);
 	MemoryContextSetParent(context, cache_context);
-	dlist_push_head(&recent, &e->node);
-	if (++n_recent > MAX_RESOLVED)
-	{
-		Entry	   *oldest = dlist_container(Entry, node, dlist_tail_node(&recent));
-
-		dlist_delete(&oldest->node);
-		n_recent--;
-		MemoryContextDelete(oldest->context);
-	}
+	if (n_recent == MAX_RESOLVED)
+		MemoryContextDelete(take_out(n_recent - 1)->context);	/* the least recently used */
+	put_first(e);
 	return &e->counter;
 }

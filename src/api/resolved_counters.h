@@ -11,6 +11,7 @@
 #ifndef DYNAMO_ATOMIC_RESOLVED_COUNTERS_H
 #define DYNAMO_ATOMIC_RESOLVED_COUNTERS_H
 
+#include "datatype/timestamp.h"
 #include "lib/stringinfo.h"
 
 #include "counter_item.h"
@@ -20,6 +21,12 @@ typedef struct ResolvedCounter
 	CounterRef	ref;
 	int			slot;			/* its ID block (id_blocks.h) */
 	int			cache;			/* a trigger's cache argument (else unused) */
+	/* Its table's replication checked (global_tables.h): good until then, in that epoch. */
+	TimestampTz check_valid_until;	/* 0: not checked yet */
+	uint64		check_epoch;
+	/* For the hint of a "does not exist" error (ddb_note_table_origin). */
+	const char *origin_creator;
+	const char *origin_setting;
 } ResolvedCounter;
 
 /* Fills counter from arg, or raises; allocates in the current memory context. */
@@ -28,9 +35,13 @@ typedef void (*CounterResolver) (void *arg, ResolvedCounter *counter);
 /*
  * The counter resolved for key (the caller's arguments, in bytes that name
  * them unambiguously) under the current settings; resolve is called when
- * there is none.  Valid until the next call.
+ * there is none, or when the one kept was resolved before the current
+ * statement's start by over RESOLVED_TTL_MS (a profile file's region may
+ * have changed since, moving no setting).  Valid until the next call.
  */
-extern const ResolvedCounter *resolved_counter(const StringInfo key, CounterResolver resolve, void *arg);
+#define RESOLVED_TTL_MS 1000
+
+extern ResolvedCounter *resolved_counter(const StringInfo key, CounterResolver resolve, void *arg);
 
 /* Appends a length-prefixed field (NULL: absent) to a key. */
 extern void resolved_counter_key_field(StringInfo key, const char *data, int len);

@@ -16,6 +16,7 @@
 #include "lock_item.h"
 #include "settings.h"
 #include "table.h"
+#include "table_replication.h"
 
 /* How long to wait for a table to become ACTIVE, or to go, before giving up. */
 #define TABLE_WAIT_LIMIT_MS (10 * 60 * 1000)
@@ -172,6 +173,7 @@ table_create(const char *table, const char *key, const char *range_key, bool if_
 		break;
 	}
 	wait_for_table(table, false);
+	table_replication_forget(table, NULL, NULL);	/* what an earlier table of this name was */
 }
 
 void
@@ -184,6 +186,7 @@ table_enable_ttl(const char *table, const char *attribute)
 	cJSON	   *spec;
 	DdbCall		call = {0};
 	DdbResult	res;
+	TableReplication replication;
 
 	if (status && current && strcmp(current, attribute) == 0 &&
 		(strcmp(status, "ENABLED") == 0 || strcmp(status, "ENABLING") == 0))
@@ -195,6 +198,18 @@ table_enable_ttl(const char *table, const char *attribute)
 						current ? current : "?"),
 				 errdetail("Lock items need TTL on \"%s\"; a table has at most one TTL attribute.", attribute)));
 
+	/* DynamoDB has no TTL on MRSC global tables (if_not_exists met one made so). */
+	table_replication_get(table, NULL, NULL, &replication, NULL);
+	if (replication.mode == TABLE_MRSC)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("DynamoDB table \"%s\" is a multi-Region strongly consistent (MRSC) global table: it gets no TTL",
+						table),
+				 errdetail("DynamoDB does not support TTL on MRSC tables. Items whose \"%s\" has passed are not "
+						   "removed; nothing else depends on it.", attribute)));
+		return;
+	}
 	req = table_request(table);
 	spec = json_add_object(req, "TimeToLiveSpecification");
 	json_add_string(spec, "AttributeName", attribute);
@@ -273,6 +288,8 @@ dynamo_delete_table(PG_FUNCTION_ARGS)
 	call.resend_safe = true;	/* a resend that finds no table: the first worked */
 	call.tolerated_error = "ResourceNotFoundException";
 	ddb_execute(&call, &res);
+	/* A table of this name made later starts as an ordinary one: described afresh. */
+	table_replication_forget(table, NULL, NULL);
 	if (res.response == NULL && !res.maybe_applied_before)
 		ereport(if_exists ? NOTICE : ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),

@@ -39,6 +39,7 @@ int			dynamo_max_retries = 3;
 char	   *dynamo_counter_table = NULL;
 bool		dynamo_retry_unknown_writes = false;
 char	   *dynamo_allowed_tables = NULL;
+char	   *dynamo_single_writer_tables = NULL;
 char	   *dynamo_lock_table = NULL;
 char	   *dynamo_item_table = NULL;
 int			dynamo_query_page_size = 0;
@@ -48,10 +49,13 @@ int			dynamo_max_id_counters = 64;
 int			dynamo_lock_workers = 3;
 int			dynamo_id_cache = 1;
 int			dynamo_id_cache_max = 0;
+int			dynamo_table_recheck_s = 60;
 bool		dynamo_id_prefetch = true;
 
 /* dynamo_atomic.allowed_tables as ",A,B,", or NULL for any table. */
 static const char *allowed_tables_list = NULL;
+/* dynamo_atomic.single_writer_tables, the same way. */
+static const char *single_writer_tables_list = NULL;
 
 void
 settings_credentials_digest(char *out)
@@ -199,9 +203,9 @@ check_secret(char **newval, void **extra, GucSource source)
 	return true;
 }
 
-/* Normalises "A, B" to ",A,B," (table names hold no comma) in *extra. */
+/* Normalises a list of tables "A, B" to ",A,B," (table names hold no comma) in *extra. */
 static bool
-check_allowed_tables(char **newval, void **extra, GucSource source)
+check_table_list(char **newval, void **extra, GucSource source)
 {
 	char	   *copy;
 	char	   *list;
@@ -251,6 +255,27 @@ assign_allowed_tables(const char *newval, void *extra)
 	allowed_tables_list = extra;
 	/* Counters resolved before were checked against the old list (resolved_counters.h). */
 	target_generation++;
+}
+
+static void
+assign_single_writer_tables(const char *newval, void *extra)
+{
+	single_writer_tables_list = extra;
+	target_generation++;		/* as for allowed_tables */
+}
+
+bool
+settings_table_is_single_writer(const char *table)
+{
+	char	   *needle;
+	bool		listed;
+
+	if (single_writer_tables_list == NULL)
+		return false;
+	needle = psprintf(",%s,", table);
+	listed = strstr(single_writer_tables_list, needle) != NULL;
+	pfree(needle);
+	return listed;
 }
 
 void
@@ -349,7 +374,14 @@ settings_define(bool (*url_is_valid) (const char *url))
 							   "DynamoDB tables this server's functions may use, separated by commas.",
 							   "Empty: any table the AWS identity may use.",
 							   &dynamo_allowed_tables, "", PGC_SUSET, 0,
-							   check_allowed_tables, assign_allowed_tables, NULL);
+							   check_table_list, assign_allowed_tables, NULL);
+	DefineCustomStringVariable("dynamo_atomic.single_writer_tables",
+							   "Global tables (MREC) that only this region writes, separated by commas.",
+							   "Counters, IDs, locks and optimistic writes refuse a multi-Region eventually "
+							   "consistent global table unless it is listed here: list it only when no other "
+							   "region ever writes these items (an active/passive deployment).",
+							   &dynamo_single_writer_tables, "", PGC_SUSET, 0,
+							   check_table_list, assign_single_writer_tables, NULL);
 
 	DefineCustomStringVariable("dynamo_atomic.lock_table",
 							   "DynamoDB table used by lock functions given no table name.",
@@ -407,6 +439,12 @@ settings_define(bool (*url_is_valid) (const char *url))
 							"one that lasts over ten seconds halves it, down to cache.",
 							&dynamo_id_cache_max, 0, 0, 1000000000,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("dynamo_atomic.table_recheck_interval",
+							"How long what DescribeTable said of a table's replication is used before it is asked again.",
+							"Counters, IDs, locks and optimistic writes check whether their table is a global "
+							"table; a replica can be added to a table at any time.",
+							&dynamo_table_recheck_s, 60, 1, 86400,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("dynamo_atomic");
 }

@@ -19,6 +19,7 @@ extern int	dynamo_max_retries;
 extern char *dynamo_counter_table;
 extern bool dynamo_retry_unknown_writes;
 extern char *dynamo_allowed_tables;
+extern char *dynamo_single_writer_tables;
 extern char *dynamo_lock_table;
 extern char *dynamo_item_table;
 extern int	dynamo_query_page_size;
@@ -28,6 +29,7 @@ extern int	dynamo_max_id_counters;
 extern int	dynamo_lock_workers;
 extern int	dynamo_id_cache;
 extern int	dynamo_id_cache_max;
+extern int	dynamo_table_recheck_s;
 extern bool dynamo_id_prefetch;
 
 /* The most lock workers dynamo_atomic.lock_workers allows. */
@@ -62,6 +64,12 @@ extern uint64 settings_target_fingerprint(void);
  * costs resolving again.
  */
 extern uint64 settings_target_generation(void);
+
+/*
+ * True when dynamo_atomic.single_writer_tables lists table: a superuser
+ * declared that no other region writes it (global_tables.h).
+ */
+extern bool settings_table_is_single_writer(const char *table);
 
 /* True for a valid DynamoDB table name: 3-255 of [A-Za-z0-9_.-]. */
 extern bool table_name_is_valid(const char *name);

@@ -19,6 +19,7 @@
 #include "settings.h"
 #include "sigv4.h"
 #include "stats.h"
+#include "table_replication.h"
 
 #define API_TARGET_PREFIX "DynamoDB_20120810."
 #define CONTENT_TYPE "application/x-amz-json-1.0"
@@ -138,11 +139,27 @@ is_read(const char *operation)
 {
 	static const char *const reads[] = {
 		"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems",
-		"DescribeTable", "DescribeTimeToLive", "ListTables"
+		"DescribeTable", "DescribeTimeToLive", "DescribeGlobalTable", "ListTables"
 	};
 
 	for (int i = 0; i < lengthof(reads); i++)
 		if (strcmp(reads[i], operation) == 0)
+			return true;
+	return false;
+}
+
+/* Is type one of the call's tolerated_error ("A" or "A,B,...")? */
+static bool
+tolerates(const DdbCall *call, const char *type)
+{
+	const char *list = call->tolerated_error;
+	size_t		len;
+
+	if (list == NULL || type == NULL)
+		return false;
+	len = strlen(type);
+	for (const char *p = list; (p = strstr(p, type)) != NULL; p += len)
+		if ((p == list || p[-1] == ',') && (p[len] == '\0' || p[len] == ','))
 			return true;
 	return false;
 }
@@ -169,20 +186,34 @@ describe_failure(DdbFailure *f, const DdbCall *call, const DdbEndpoint *ep,
  * TableName, a batch's RequestItems, a transaction's TransactItems.
  */
 static void
-check_tables_allowed(const cJSON *request)
+for_each_table(const cJSON *request, void (*fn) (const char *table, const DdbCall *call), const DdbCall *call)
 {
 	const cJSON *e;
 
-	settings_check_table_allowed(json_get_string(request, "TableName"));
+	if (json_get_string(request, "TableName"))
+		fn(json_get_string(request, "TableName"), call);
 	cJSON_ArrayForEach(e, json_get(request, "RequestItems"))
-		settings_check_table_allowed(e->string);
+		fn(e->string, call);
 	cJSON_ArrayForEach(e, json_get(request, "TransactItems"))
 	{
 		const cJSON *action;
 
 		cJSON_ArrayForEach(action, e)
-			settings_check_table_allowed(json_get_string(action, "TableName"));
+			if (json_get_string(action, "TableName"))
+			fn(json_get_string(action, "TableName"), call);
 	}
+}
+
+static void
+check_table_allowed(const char *table, const DdbCall *call)
+{
+	settings_check_table_allowed(table);
+}
+
+static void
+forget_replication(const char *table, const DdbCall *call)
+{
+	table_replication_forget(table, call->endpoint_url, call->region);
 }
 
 void
@@ -206,7 +237,7 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 	dynamo_backend_stats.calls++;
 	op_stats_add(row, OP_CALLS, 1);
 	ddb_endpoint_resolve(&ep, call->endpoint_url, call->region);
-	check_tables_allowed(call->request);
+	for_each_table(call->request, check_table_allowed, call);
 
 	for (int attempt = 1;; attempt++)
 	{
@@ -279,8 +310,7 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 
 		describe_failure(&failure, call, &ep, &resp, attempt);
 
-		if (call->tolerated_error && failure.aws_type &&
-			strcmp(failure.aws_type, call->tolerated_error) == 0)
+		if (tolerates(call, failure.aws_type))
 		{
 			result->tolerated = palloc(sizeof(DdbFailure));
 			*result->tolerated = failure;
@@ -345,6 +375,9 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 		*result->tolerated = failure;
 		return;
 	}
+	/* What was learned of the tables' replication may be out of date: describe them again next time. */
+	if (table_replication_error_suggests_change(call->operation, failure.aws_type))
+		for_each_table(call->request, forget_replication, call);
 	/* The request is over: one more, to say what the table's key is (not in a worker's bounded work). */
 	if (ddb_failure_is_key_complaint(&failure) && failure.table && strcmp(call->operation, "DescribeTable") != 0 &&
 		!IsBackgroundWorker)

@@ -40,7 +40,7 @@ typedef struct DdbCall
 	const char *what;
 	/* Extra advice when the outcome is unknown (errhint); NULL for none. */
 	const char *unknown_hint;
-	/* An AWS error type returned in the result instead of raised; or NULL. */
+	/* AWS error types returned in the result instead of raised ("A" or "A,B"); or NULL. */
 	const char *tolerated_error;
 	/*
 	 * A ValidationException saying the key does not fit the table's key

@@ -49,6 +49,9 @@ static const AwsErrorKind error_kinds[] = {
 	{"InvalidClientTokenId", ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION, CREDENTIALS},
 	{"SignatureDoesNotMatch", ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION, CREDENTIALS},
 	{"UnknownOperationException", ERRCODE_FEATURE_NOT_SUPPORTED, 0},
+	/* An MRSC item being written in another region: refused, not applied; it can be retried. */
+	{"ReplicatedWriteConflictException", ERRCODE_T_R_SERIALIZATION_FAILURE, RETRY},
+	{"GlobalTableNotFoundException", ERRCODE_UNDEFINED_OBJECT, 0},
 };
 
 /* The current call's table and where it came from (ddb_note_table_origin). */
@@ -62,6 +65,13 @@ ddb_note_table_origin(const char *table, const char *creator, const char *settin
 	strlcpy(origin_table, table, sizeof(origin_table));
 	origin_creator = creator;
 	origin_setting = setting;
+}
+
+void
+ddb_noted_table_origin(const char **creator, const char **setting)
+{
+	*creator = origin_creator;
+	*setting = origin_setting;
 }
 
 static int

@@ -35,6 +35,9 @@ typedef struct DdbFailure
  */
 extern void ddb_note_table_origin(const char *table, const char *creator, const char *setting);
 
+/* What ddb_note_table_origin noted last (for a caller that notes it again later). */
+extern void ddb_noted_table_origin(const char **creator, const char **setting);
+
 /* Fills the AWS fields of f from an error response. */
 extern void ddb_failure_parse(DdbFailure *f, const HttpResponse *resp);
 

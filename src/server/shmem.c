@@ -11,6 +11,7 @@
 #include "lock_registry.h"
 #include "op_stats.h"
 #include "shmem.h"
+#include "table_replication.h"
 
 #define TRANCHE_NAME "dynamo_atomic"
 
@@ -18,6 +19,7 @@ static const ShmemRegion regions[] = {
 	{"dynamo_atomic lock registry", lock_registry_shmem_size, lock_registry_shmem_init},
 	{"dynamo_atomic ID blocks", id_blocks_shmem_size, id_blocks_shmem_init},
 	{"dynamo_atomic operation stats", op_stats_shmem_size, op_stats_shmem_init},
+	{"dynamo_atomic table replication", table_replication_shmem_size, table_replication_shmem_init},
 };
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;

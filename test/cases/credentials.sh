@@ -125,7 +125,7 @@ inner() {
 			expect_true "instance metadata: both the role list and the role were read" \
 				grep -q '"path":"/latest/meta-data/iam/security-credentials/dynamo-atomic-test-role"' <<<"$imds_gets"
 			# A permission problem is not a credentials problem: keep them.
-			curl -s --max-time 5 "$FAKE/_control?fault=access-denied" >/dev/null
+			curl -s --max-time 5 "$FAKE/_control?fault=access-denied&target=UpdateItem" >/dev/null
 			r=$(sql_error "SET dynamo_atomic.endpoint = '$FAKE'" \
 				"SELECT dynamo_increment('cred-check', table_name => 'CredentialCounters')" \
 				"SELECT dynamo_increment('cred-check', table_name => 'CredentialCounters')")

@@ -38,6 +38,11 @@ expect_eq "...and the HINT suspects the endpoint" \
 	"If every call ends so, dynamo_atomic.endpoint may not be a DynamoDB endpoint." "$(err hint)"
 run "SET dynamo_atomic.max_retries = 0" "SET dynamo_atomic.endpoint = '$not_ddb'" \
 	"SELECT dynamo_increment('x', 1, '$T')"
+expect_eq "an increment there first asks DescribeTable (is the table global?): 08006, nothing written" \
+	"08006|the endpoint $not_ddb closed the connection without an HTTP answer" "$(err code)|$(err message)"
+# declared written by this region alone, the table is not described: the increment itself is sent
+run "SET dynamo_atomic.max_retries = 0" "SET dynamo_atomic.endpoint = '$not_ddb'" \
+	"SET dynamo_atomic.single_writer_tables = '$T'" "SELECT dynamo_increment('x', 1, '$T')"
 expect_eq "an increment there is still a lost answer (40003: it was sent)" 40003 "$(err code)"
 expect_true "...whose DETAIL says the endpoint may not be DynamoDB" \
 	grep -q "closed the connection without an HTTP answer (if every call ends so, dynamo_atomic.endpoint $not_ddb may not be a DynamoDB endpoint)" <<<"$(err detail)"
@@ -60,6 +65,12 @@ run "SET dynamo_atomic.counter_table = 'NoSuchCounters'" "SELECT dynamo_incremen
 expect_eq "a missing counter table named by the setting: 42P01, the HINT names its creator and the setting" \
 	"42P01|Create it with dynamo_create_counter_table('NoSuchCounters') (the name came from the setting dynamo_atomic.counter_table), or check dynamo_atomic.region and dynamo_atomic.endpoint." \
 	"$(err code)|$(err hint)"
+# ...and for dynamo_nextval on its second call, resolved before, after a call that named another table
+run "SET dynamo_atomic.counter_table = 'NoSuchCounters'" "SELECT dynamo_nextval('x', 1)" \
+	"SELECT dynamo_increment('y', 1, '$T')" "SELECT dynamo_nextval('x', 1)"
+expect_eq "a counter resolved earlier in the session: its missing table's HINT still names the setting" \
+	"2|Create it with dynamo_create_counter_table('NoSuchCounters') (the name came from the setting dynamo_atomic.counter_table), or check dynamo_atomic.region and dynamo_atomic.endpoint." \
+	"$(grep -c '^ERROR:  42P01' "$work/err")|$(sed -n 's/^HINT:  //p' "$work/err" | tail -1)"
 run "SELECT dynamo_try_get_lock('x', 30000, 'NoSuchLocks')"
 expect_eq "a missing lock table given as an argument: the HINT names dynamo_create_lock_table" \
 	"42P01|Create it with dynamo_create_lock_table('NoSuchLocks'), or check dynamo_atomic.region and dynamo_atomic.endpoint." \

@@ -36,6 +36,16 @@
 //                   raw NUL byte (0x00), as no JSON encoder writes it
 //   unprocessed     BatchWriteItem/BatchGetItem: the first half is forwarded,
 //                   the second half comes back as UnprocessedItems/Keys
+//   global          DescribeTable: forwarded, and the answer made a global table's
+//                   (DynamoDB Local has none): mode=mrec (MultiRegionConsistency
+//                   EVENTUAL), mrec-implicit (replicas, no MultiRegionConsistency),
+//                   mrsc (STRONG, with a witness), legacy-stream (no replicas, a
+//                   NEW_AND_OLD_IMAGES stream, as a 2017.11.29 global table has);
+//                   regions=R1,R2 the replicas (default us-east-1,eu-west-1)
+//   legacy-global   DescribeGlobalTable: answered as a 2017.11.29 global table
+//                   (without a rule the front answers GlobalTableNotFoundException)
+//   replicated-conflict  ReplicatedWriteConflictException (an MRSC item being
+//                   written in another region); not forwarded
 //
 // Usage: node fake_aws.js PORTFILE DYNAMODB_URL [TLS_CERT TLS_KEY]
 // With a certificate and key it serves https (for certificate failures).
@@ -153,11 +163,47 @@ function halfProcessed(req, body, res) {
   });
 }
 
+// DescribeTable's answer, as a global table in rule.mode would give it.
+function asGlobalTable(rule, res) {
+  return (status, headers, upBody) => {
+    const answer = JSON.parse(upBody.toString() || '{}');
+    const table = answer.Table;
+    if (status !== 200 || !table) return passOn(res)(status, headers, upBody);
+    const regions = (rule.regions || (rule.mode === 'mrsc' ? 'us-east-1,us-east-2' : 'us-east-1,eu-west-1')).split(',');
+    if (rule.mode === 'legacy-stream') {
+      table.StreamSpecification = { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' };
+      table.LatestStreamArn = table.TableArn + '/stream/2026-01-01T00:00:00.000';
+    } else {
+      table.GlobalTableVersion = '2019.11.21';
+      table.Replicas = regions.map((RegionName) => ({ RegionName, ReplicaStatus: 'ACTIVE' }));
+      if (rule.mode === 'mrec') table.MultiRegionConsistency = 'EVENTUAL';
+      if (rule.mode === 'mrsc') {
+        table.MultiRegionConsistency = 'STRONG';
+        table.GlobalTableWitnesses = [{ RegionName: 'us-west-2', WitnessStatus: 'ACTIVE' }];
+      }
+    }
+    send(res, 200, answer, 'application/x-amz-json-1.0');
+  };
+}
+
 function dynamodb(req, body, res) {
   const rule = matchingRule(req, body);
+  const target = req.headers['x-amz-target'] || '';
   switch (rule && rule.kind) {
     case null:
+      if (target.endsWith('.DescribeGlobalTable'))
+        return awsError(res, 400, 'GlobalTableNotFoundException', 'Global table not found');
       return forward(req, body, res, passOn(res));
+    case 'global':
+      return forward(req, body, res, asGlobalTable(rule, res));
+    case 'legacy-global': {
+      const name = JSON.parse(body.toString()).GlobalTableName;
+      return send(res, 200, { GlobalTableDescription: { GlobalTableName: name, GlobalTableStatus: 'ACTIVE',
+        ReplicationGroup: [{ RegionName: 'us-east-1' }, { RegionName: 'eu-west-1' }] } }, 'application/x-amz-json-1.0');
+    }
+    case 'replicated-conflict':
+      return awsError(res, 400, 'ReplicatedWriteConflictException',
+        'The request was rejected because one or more items in the request are being modified by a request in another Region.');
     case 'throttle':
       return awsError(res, 400, 'ThrottlingException', 'Rate of requests exceeds the allowed throughput.');
     case 'server-error':
@@ -242,7 +288,8 @@ const handler = (req, res) => {
         log.length = 0;
       }
       if (kind) rules.push({ kind, remaining: Number(p.get('count') || -1), target: p.get('target'), match: p.get('match'),
-        ms: Number(p.get('ms') || 3000), reasons: p.get('reasons'), ratio: Number(p.get('ratio') || 1) });
+        ms: Number(p.get('ms') || 3000), reasons: p.get('reasons'), ratio: Number(p.get('ratio') || 1),
+        mode: p.get('mode'), regions: p.get('regions') });
       return send(res, 200, { ok: true });
     }
     // The start of the body tells writes of one operation apart (no secret is in a DynamoDB body).
