@@ -110,4 +110,15 @@ expect_eq "200,000 IDs in one statement with cache 1000 and id_cache_max 64000: 
 expect_true "...in far fewer requests than 200 blocks of 1000 ($requests)" test "$requests" -le 40
 expect_eq "...and stored counter - IDs issued = the unused remainder the stats report" "$((stored - 200000))" "$unused"
 expect_true "...at most a block and a spare of 64000 ($unused)" test "$unused" -le 128000
+# ...and shrink: a counter of this server's own fetches (no prefetch) doubles
+# its block each time one is used up within a second (1000, 2000, 4000, 8000:
+# 15,000 IDs), and halves it when one lasted over ten seconds
+r=$(sql -c "SET dynamo_atomic.id_prefetch = off" \
+	-c "SELECT count(dynamo_nextval('shrinks', 1000, '$T')) FROM generate_series(1, 15000)" \
+	-c "SELECT dynamo_get_last_value('shrinks', '$T')" \
+	-c "SELECT pg_sleep(10.5)" \
+	-c "SELECT dynamo_nextval('shrinks', 1000, '$T')" -c "SELECT dynamo_get_last_value('shrinks', '$T')" | tr '\n' '|')
+expect_eq "blocks used up within a second double: 15,000 IDs reserved 1000 + 2000 + 4000 + 8000" 15000 "$(cut -d'|' -f2 <<<"$r")"
+expect_eq "...and after a block that lasted over 10 s, the next is half the last (4000), not twice (16000)" \
+	"15001|19000" "$(cut -d'|' -f4,5 <<<"$r")"
 sql -c "ALTER SYSTEM RESET dynamo_atomic.id_cache_max" -c "SELECT pg_reload_conf()" >/dev/null
