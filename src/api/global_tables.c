@@ -65,9 +65,11 @@ global_tables_check_until(const char *table, const char *endpoint_url, const cha
 	 * not even described.  (Taking it back moves the settings generation,
 	 * which resolves an ID counter, and checks it, again.)
 	 */
-	*valid_until = DT_NOEND;
 	if (settings_table_is_single_writer(table))
+	{
+		*valid_until = DT_NOEND;
 		return;
+	}
 	table_replication_get(table, endpoint_url, region, &r, valid_until);
 	switch (r.mode)
 	{

@@ -19,6 +19,7 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "mb/pg_wchar.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "args.h"
@@ -71,6 +72,26 @@ slot_for(CounterRef *ref)
 	return slot;
 }
 
+/*
+ * The buffer a call's key is built in, emptied: one for the backend, as a
+ * key is built on every ID (resolved_counter copies what it keeps).
+ */
+static StringInfo
+call_key(void)
+{
+	static StringInfo key = NULL;
+
+	if (key == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		key = makeStringInfo();
+		MemoryContextSwitchTo(old);
+	}
+	resetStringInfo(key);
+	return key;
+}
+
 /* Before a request about the counter: its table's origin, for a "does not exist" hint. */
 static void
 note_origin(const ResolvedCounter *c)
@@ -88,13 +109,16 @@ static void
 check_replication(ResolvedCounter *c)
 {
 	uint64		epoch = table_replication_epoch();
+	TimestampTz valid_until;
 
 	if (c->check_valid_until != 0 && GetCurrentStatementStartTimestamp() < c->check_valid_until &&
 		c->check_epoch == epoch)
 		return;
 	note_origin(c);
-	global_tables_check_until(c->ref.table, c->ref.endpoint_url, c->ref.region, GUARDED_IDS,
-							  &c->check_valid_until);
+	/* Kept only once it passed: a refused counter is checked (and refused) again on its next ID. */
+	c->check_valid_until = 0;
+	global_tables_check_until(c->ref.table, c->ref.endpoint_url, c->ref.region, GUARDED_IDS, &valid_until);
+	c->check_valid_until = valid_until;
 	c->check_epoch = epoch;
 }
 
@@ -157,6 +181,7 @@ resolve_nextval(void *arg, ResolvedCounter *counter)
 
 	call->resolve(call->fcinfo, &counter->ref);
 	ddb_noted_table_origin(&counter->origin_creator, &counter->origin_setting);
+	counter->check_epoch = table_replication_epoch();	/* not checked yet: check_valid_until 0 */
 	counter->slot = slot_for(&counter->ref);
 }
 
@@ -173,29 +198,27 @@ nextval(FunctionCallInfo fcinfo, char form, const int *name_args, int n, int tab
 		void (*resolve) (FunctionCallInfo fcinfo, CounterRef *ref))
 {
 	int			cache = cache_arg(fcinfo, 1);
-	StringInfoData key;
+	StringInfo	key = call_key();
 	NextvalCall call = {fcinfo, resolve};
 	ResolvedCounter *counter;
 
-	initStringInfo(&key);
-	appendStringInfoChar(&key, form);
+	appendStringInfoChar(key, form);
 	for (int i = 0; i < n; i++)
 	{
 		int			argno = name_args[i];
 
 		if (PG_ARGISNULL(argno))
-			resolved_counter_key_field(&key, NULL, 0);
+			resolved_counter_key_field(key, NULL, 0);
 		else
 		{
 			struct varlena *v = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(argno));
 
-			resolved_counter_key_field(&key, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+			resolved_counter_key_field(key, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
 		}
 	}
 	if (PG_ARGISNULL(table_arg))
-		resolved_counter_key_field(&key, dynamo_counter_table, strlen(dynamo_counter_table));
-	counter = resolved_counter(&key, resolve_nextval, &call);
-	pfree(key.data);
+		resolved_counter_key_field(key, dynamo_counter_table, strlen(dynamo_counter_table));
+	counter = resolved_counter(key, resolve_nextval, &call);
 	check_replication(counter);
 	return take_or_fetch(counter, cache);
 }
@@ -280,6 +303,7 @@ resolve_trigger(void *arg, ResolvedCounter *site)
 	}
 	settings_check_table_allowed(site->ref.table);
 	site->slot = slot_for(&site->ref);
+	site->check_epoch = table_replication_epoch();	/* not checked yet: check_valid_until 0 */
 }
 
 PG_FUNCTION_INFO_V1(dynamo_id_trigger);
@@ -301,7 +325,7 @@ dynamo_id_trigger(PG_FUNCTION_ARGS)
 	int			attnum;
 	Oid			type;
 	bool		isnull;
-	StringInfoData key;
+	StringInfo	key = call_key();
 	ResolvedCounter *site;
 	const CounterRef *ref;
 	int64		id;
@@ -340,15 +364,13 @@ dynamo_id_trigger(PG_FUNCTION_ARGS)
 	 * same: by its arguments, not its OID, so that the partitions of a table
 	 * (a trigger each) share one.
 	 */
-	initStringInfo(&key);
-	appendStringInfoChar(&key, 't');
-	appendBinaryStringInfo(&key, (const char *) &trigger->tgnargs, sizeof(trigger->tgnargs));
+	appendStringInfoChar(key, 't');
+	appendBinaryStringInfo(key, (const char *) &trigger->tgnargs, sizeof(trigger->tgnargs));
 	for (int i = 1; i < trigger->tgnargs; i++)
-		resolved_counter_key_field(&key, trigger->tgargs[i], strlen(trigger->tgargs[i]));
-	resolved_counter_key_field(&key, dynamo_counter_table, strlen(dynamo_counter_table));
-	appendBinaryStringInfo(&key, (const char *) &dynamo_id_cache, sizeof(dynamo_id_cache));
-	site = resolved_counter(&key, resolve_trigger, trigger);
-	pfree(key.data);
+		resolved_counter_key_field(key, trigger->tgargs[i], strlen(trigger->tgargs[i]));
+	resolved_counter_key_field(key, dynamo_counter_table, strlen(dynamo_counter_table));
+	appendBinaryStringInfo(key, (const char *) &dynamo_id_cache, sizeof(dynamo_id_cache));
+	site = resolved_counter(key, resolve_trigger, trigger);
 	check_replication(site);
 	id = take_or_fetch(site, site->cache);
 	ref = &site->ref;

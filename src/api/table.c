@@ -173,7 +173,7 @@ table_create(const char *table, const char *key, const char *range_key, bool if_
 		break;
 	}
 	wait_for_table(table, false);
-	table_replication_forget(table, NULL, NULL);	/* what an earlier table of this name was */
+	table_replication_forget(table, NULL, NULL, true);	/* what an earlier table of this name was */
 }
 
 void
@@ -289,7 +289,7 @@ dynamo_delete_table(PG_FUNCTION_ARGS)
 	call.tolerated_error = "ResourceNotFoundException";
 	ddb_execute(&call, &res);
 	/* A table of this name made later starts as an ordinary one: described afresh. */
-	table_replication_forget(table, NULL, NULL);
+	table_replication_forget(table, NULL, NULL, true);
 	if (res.response == NULL && !res.maybe_applied_before)
 		ereport(if_exists ? NOTICE : ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),

@@ -213,7 +213,7 @@ check_table_allowed(const char *table, const DdbCall *call)
 static void
 forget_replication(const char *table, const DdbCall *call)
 {
-	table_replication_forget(table, call->endpoint_url, call->region);
+	table_replication_forget(table, call->endpoint_url, call->region, false);
 }
 
 void

@@ -14,16 +14,27 @@
 #include "settings.h"
 #include "table_replication.h"
 
-#define N_ENTRIES 64
+#define N_ENTRIES 256
 #define KEY_SIZE 1200			/* endpoint, region, identity and table, length-prefixed */
 /* A description again that failed: the previous answer holds this much longer (at most the interval). */
 #define RETRY_AFTER_FAILURE_S 10
+/* A description again is bounded so: a call waits no longer than this for it. */
+#define REDESCRIBE_DEADLINE_MS 2000
 
 typedef struct Entry
 {
 	bool		used;
 	uint32		hash;
+	/* When the answer was asked for: it holds for the interval (0: described again at the next use). */
 	TimestampTz learned_at;
+	/*
+	 * When DynamoDB last gave it: should describing again fail, an answer
+	 * up to twice the interval old still holds, an older one does not.
+	 */
+	TimestampTz described_at;
+	/* A backend is describing the table again until then; the others keep the answer. */
+	TimestampTz refreshing_until;
+	TimestampTz last_used;		/* for eviction: the least recently used goes */
 	TableReplication replication;
 	char		key[KEY_SIZE];
 } Entry;
@@ -110,44 +121,83 @@ find(Shared *c, const char *key, uint32 hash)
 	return NULL;
 }
 
+/*
+ * Stores an answer asked for at learned_at (given by DynamoDB at
+ * described_at, 0: not given, keep the last), unless a newer one is there
+ * or the table was forgotten since the caller's epoch.
+ */
 static void
-store(const char *key, const TableReplication *r, TimestampTz learned_at)
+store(const char *key, const TableReplication *r, TimestampTz learned_at, TimestampTz described_at,
+	  uint64 epoch)
 {
 	Shared	   *c = cache();
 	uint32		hash = hash_bytes((const unsigned char *) key, strlen(key));
 	Entry	   *e;
 
 	cache_lock(LW_EXCLUSIVE);
+	if (pg_atomic_read_u64(&c->epoch) != epoch)
+	{
+		cache_unlock();			/* it may predate what made it be forgotten */
+		return;
+	}
 	e = find(c, key, hash);
-	/* A new table takes a free entry, else the one learned longest ago. */
-	for (int i = 0; e == NULL && i < N_ENTRIES; i++)
-		if (!c->entries[i].used)
-			e = &c->entries[i];
-	for (int i = 0; e == NULL && i < N_ENTRIES; i++)
-		if (i == 0 || c->entries[i].learned_at < e->learned_at)
-			e = &c->entries[i];
+	if (e && e->learned_at > learned_at)
+	{
+		cache_unlock();			/* another backend's newer answer */
+		return;
+	}
+	/* A new table takes a free entry, else the least recently used one. */
+	if (e == NULL)
+	{
+		e = &c->entries[0];
+		for (int i = 0; i < N_ENTRIES && e->used; i++)
+			if (!c->entries[i].used || c->entries[i].last_used < e->last_used)
+				e = &c->entries[i];
+		e->described_at = 0;
+	}
 	e->used = true;
 	e->hash = hash;
 	e->learned_at = learned_at;
+	if (described_at != 0)
+		e->described_at = described_at;
+	e->refreshing_until = 0;
+	e->last_used = learned_at;
 	e->replication = *r;
 	strlcpy(e->key, key, KEY_SIZE);
 	cache_unlock();
 }
 
-/* The cached answer and when it was learned; false when there is none. */
+typedef struct Cached
+{
+	TableReplication replication;
+	TimestampTz learned_at;
+	TimestampTz described_at;
+	bool		others_refresh;	/* another backend is describing it again */
+} Cached;
+
+/*
+ * The cached answer; false when there is none.  An answer past its
+ * interval that no other backend is describing again is claimed for this
+ * one to describe (the others keep using it meanwhile).
+ */
 static bool
-lookup(const char *key, TableReplication *out, TimestampTz *learned_at)
+lookup(const char *key, Cached *out, TimestampTz now, TimestampTz interval)
 {
 	Shared	   *c = cache();
 	uint32		hash = hash_bytes((const unsigned char *) key, strlen(key));
 	Entry	   *e;
 
-	cache_lock(LW_SHARED);
+	cache_lock(LW_EXCLUSIVE);	/* held for a few instructions; the hit path writes last_used */
 	e = find(c, key, hash);
 	if (e)
 	{
-		*out = e->replication;
-		*learned_at = e->learned_at;
+		out->replication = e->replication;
+		out->learned_at = e->learned_at;
+		out->described_at = e->described_at;
+		out->others_refresh = e->refreshing_until > now;
+		e->last_used = now;
+		if (now - e->learned_at >= interval && !out->others_refresh)
+			e->refreshing_until = TimestampTzPlusMilliseconds(now, REDESCRIBE_DEADLINE_MS + 1000);
 	}
 	cache_unlock();
 	return e != NULL;
@@ -217,6 +267,9 @@ static const cJSON *
 send_read(const char *operation, const char *name_field, const char *table, const DdbEndpoint *ep,
 		  bool best_effort, const char *tolerated, DdbFailure **failure)
 {
+	/* Again, with the answer in hand for now: bounded, whatever the timeouts set. */
+	TimestampTz deadline = best_effort ?
+		TimestampTzPlusMilliseconds(GetCurrentTimestamp(), REDESCRIBE_DEADLINE_MS) : 0;
 	DdbCall		call = {0};
 	DdbResult	res;
 	cJSON	   *req = json_new_object();
@@ -228,6 +281,7 @@ send_read(const char *operation, const char *name_field, const char *table, cons
 	call.region = ep->region;
 	call.best_effort = best_effort;
 	call.tolerated_error = tolerated;
+	call.deadline = deadline;
 	ddb_execute(&call, &res);
 	*failure = res.tolerated;
 	return res.response;
@@ -258,6 +312,18 @@ describe(const char *table, const DdbEndpoint *ep, bool best_effort, TableReplic
 	}
 	desc = json_get(answer, "Table");
 	replicas = json_get(desc, "Replicas");
+	/* An answer not understood is no answer: nothing is written on a guess. */
+	if (!cJSON_IsObject(desc) || json_get_string(desc, "TableName") == NULL ||
+		(replicas != NULL && !cJSON_IsArray(replicas)))
+	{
+		if (best_effort)
+			return false;
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("DynamoDB's DescribeTable answer for table \"%s\" could not be understood", table),
+				 errdetail("It has no Table with a TableName, or its Replicas is not a list: whether the "
+						   "table is a global table is unknown.")));
+	}
 	initStringInfo(&list);
 	if (cJSON_IsArray(replicas) && cJSON_GetArraySize(replicas) > 0)
 	{
@@ -304,37 +370,45 @@ table_replication_get(const char *table, const char *endpoint_url, const char *r
 {
 	DdbEndpoint ep;
 	char	   *key;
-	TimestampTz learned_at;
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz interval = (TimestampTz) dynamo_table_recheck_s * USECS_PER_SEC;
-	TableReplication fresh;
+	TimestampTz until;
+	uint64		epoch = table_replication_epoch();
+	Cached		cached;
 
 	ddb_endpoint_resolve(&ep, endpoint_url, region);
 	key = cache_key(table, &ep);
 	if (key == NULL)
 	{
 		(void) describe(table, &ep, false, out);
-		learned_at = now - interval;	/* good for this call only */
+		until = now;			/* good for this call only */
 	}
-	else if (!lookup(key, out, &learned_at))
+	else if (!lookup(key, &cached, now, interval) || now - cached.described_at >= 2 * interval)
 	{
+		/* Never described, or not for too long: DynamoDB must answer now, or the call fails. */
 		(void) describe(table, &ep, false, out);
-		store(key, out, learned_at = now);
+		store(key, out, now, now, epoch);
+		until = now + interval;
 	}
-	else if (now - learned_at >= interval)
+	else if (now - cached.learned_at < interval || cached.others_refresh)
 	{
-		/* Described again; should that fail, the previous answer holds a little longer. */
-		if (describe(table, &ep, true, &fresh))
-		{
-			*out = fresh;
-			learned_at = now;
-		}
-		else
-			learned_at = now - interval + Min((TimestampTz) RETRY_AFTER_FAILURE_S * USECS_PER_SEC, interval);
-		store(key, out, learned_at);
+		*out = cached.replication;
+		until = cached.others_refresh ? now : cached.learned_at + interval;
+	}
+	else if (describe(table, &ep, true, out))
+	{
+		store(key, out, now, now, epoch);
+		until = now + interval;
+	}
+	else
+	{
+		/* Described again and failed: the previous answer holds a little longer. */
+		*out = cached.replication;
+		until = now + Min((TimestampTz) RETRY_AFTER_FAILURE_S * USECS_PER_SEC, interval);
+		store(key, out, until - interval, 0, epoch);
 	}
 	if (valid_until)
-		*valid_until = learned_at + interval;
+		*valid_until = until;
 }
 
 uint64
@@ -344,12 +418,13 @@ table_replication_epoch(void)
 }
 
 void
-table_replication_forget(const char *table, const char *endpoint_url, const char *region)
+table_replication_forget(const char *table, const char *endpoint_url, const char *region, bool always)
 {
 	DdbEndpoint ep;
 	char	   *key;
 	Shared	   *c = cache();
 	Entry	   *e;
+	TimestampTz now = GetCurrentTimestamp();
 
 	ddb_endpoint_resolve(&ep, endpoint_url, region);
 	key = cache_key(table, &ep);
@@ -357,10 +432,19 @@ table_replication_forget(const char *table, const char *endpoint_url, const char
 		return;
 	cache_lock(LW_EXCLUSIVE);
 	e = find(c, key, hash_bytes((const unsigned char *) key, strlen(key)));
-	if (e)
-		e->used = false;
+	/*
+	 * Stale, not gone: should describing it again fail, the answer holds a
+	 * while.  An error any caller can provoke forgets a table at most once
+	 * per RETRY_AFTER_FAILURE_S (or interval), so that it cannot make every
+	 * call describe.
+	 */
+	if (e && (always || now - e->described_at >= Min((TimestampTz) RETRY_AFTER_FAILURE_S * USECS_PER_SEC,
+													  (TimestampTz) dynamo_table_recheck_s * USECS_PER_SEC)))
+	{
+		e->learned_at = 0;
+		pg_atomic_fetch_add_u64(&c->epoch, 1);
+	}
 	cache_unlock();
-	pg_atomic_fetch_add_u64(&c->epoch, 1);
 }
 
 bool
@@ -368,6 +452,9 @@ table_replication_error_suggests_change(const char *operation, const char *aws_t
 {
 	if (aws_type == NULL)
 		return false;
+	/* Deleted, and perhaps made again as another kind of table. */
+	if (strcmp(aws_type, "ResourceNotFoundException") == 0)
+		return true;
 	/* Only an MRSC item is written "in another Region". */
 	if (strcmp(aws_type, "ReplicatedWriteConflictException") == 0)
 		return true;

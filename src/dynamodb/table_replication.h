@@ -44,14 +44,21 @@ typedef struct TableReplication
 /*
  * The table's replication, from the cache or from DynamoDB.  A first
  * description that fails raises its error (AccessDenied gives UNKNOWN); a
- * description again that fails keeps the previous answer a while longer.
+ * description again (one backend at a time, bounded to 2 s) that fails
+ * keeps the previous answer 10 s longer, up to twice the interval after
+ * DynamoDB last gave it.  *valid_until: until when the answer holds.
  * endpoint_url and region NULL: where the settings say.
  */
 extern void table_replication_get(const char *table, const char *endpoint_url, const char *region,
 								  TableReplication *out, TimestampTz *valid_until);
 
-/* Describe the table again on its next use: an answer suggests it changed. */
-extern void table_replication_forget(const char *table, const char *endpoint_url, const char *region);
+/*
+ * Describe the table again on its next use: it was made or deleted here
+ * (always), or an answer suggests it changed (at most once per 10 s, or
+ * per the interval when shorter, after the last description).
+ */
+extern void table_replication_forget(const char *table, const char *endpoint_url, const char *region,
+									 bool always);
 
 /*
  * A number that moves whenever a description is forgotten: a caller that

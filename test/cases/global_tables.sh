@@ -125,6 +125,38 @@ out=$(psql -X -v VERBOSITY=verbose -c "$at_fake" -c "SELECT dynamo_increment('m'
 expect_true "40 replicas: the DETAIL lists the first ones and ends with ', ...' at a region's end" \
 	grep -qE "Its replicas \(.*xx-region-[0-9]+, \.\.\.\)" <<<"$out"
 
+# --- a refusal stays a refusal: the same session's next calls are refused too
+for f in nextval trigger increment get_lock; do
+	r=$(ferr "$(family_sql Mrec "$f")" "SELECT 1" "$(family_sql Mrec "$f")")
+	expect_eq "MREC: $f refused, then refused again in the same session (nothing kept from the refusal)" "55000|2" \
+		"$(field 1 "$r")|$(psql -X -qAt -c "$at_fake" -c "$(family_sql Mrec "$f")" -c "SELECT 1" -c "$(family_sql Mrec "$f")" 2>&1 | grep -c 'ERROR:  DynamoDB table')"
+done
+# a caught refusal inside one statement: each ID is refused
+expect_eq "MREC: 5 dynamo_nextval in a loop, each error caught: 5 refusals, no ID" 5 \
+	"$(fsql "DO \$\$ DECLARE refused int := 0; BEGIN FOR i IN 1..5 LOOP BEGIN PERFORM dynamo_nextval('loop$run_id', 10, 'CaseMrecCounters'); EXCEPTION WHEN object_not_in_prerequisite_state THEN refused := refused + 1; END; END LOOP; RAISE WARNING 'refused %', refused; END \$\$" 2>&1 | sed -n 's/.*refused \([0-9]*\).*/\1/p')"
+# dynamo_set_atomic with a lock from an MREC lock table and its item in a plain one: refused for the lock's table
+r=$(ferr "SELECT dynamo_set_atomic('{\"pk\": \"b$run_id\", \"sk\": \"1\"}', ROW('CaseMrecLocks', 'b$run_id', NULL, 'v1', 1, NULL)::dynamo_lock, 'CasePlainItems')")
+expect_eq "dynamo_set_atomic with a lock of an MREC lock table (its item in a plain table): refused naming the lock's table" \
+	"55000|DynamoDB table \"CaseMrecLocks\" is a multi-Region" "$(field 1 "$r")|$(field 3 "$r" | cut -c1-48)"
+# DescribeTable throttled at the first use of a table: the write is not made (53400); an answer not understood: XX000
+sql -c "SELECT dynamo_create_counter_table('CaseThrottled', if_not_exists => true)" -c "SELECT dynamo_create_counter_table('CaseMalformed', if_not_exists => true)" >/dev/null 2>&1
+control "add=1&fault=throttle&target=DescribeTable&match=CaseThrottled"
+control "add=1&fault=global&mode=malformed&target=DescribeTable&match=CaseMalformed"
+r=$(ferr "SET dynamo_atomic.max_retries = 1" "SELECT dynamo_increment('t$run_id', 1, 'CaseThrottled')")
+expect_eq "DescribeTable throttled at a table's first use: 53400, and no UpdateItem sent" "53400|0" "$(field 1 "$r")|$(sent UpdateItem CaseThrottled)"
+r=$(ferr "SELECT dynamo_increment('t$run_id', 1, 'CaseMalformed')")
+expect_eq "a DescribeTable answer whose Replicas is not a list: XX000, nothing written (not taken for a plain table)" \
+	"XX000|DynamoDB's DescribeTable answer for table \"CaseMalformed\" could not be understood|0" \
+	"$(field 1 "$r")|$(field 3 "$r")|$(sent UpdateItem CaseMalformed)"
+# ...and throttled when described again: the answer learned holds (for now), the call is not delayed past the bound
+sql -c "SELECT dynamo_create_counter_table('CaseRelearn', if_not_exists => true)" >/dev/null 2>&1
+fsql "SET dynamo_atomic.table_recheck_interval = '1s'" "SELECT dynamo_increment('t$run_id', 1, 'CaseRelearn')" >/dev/null
+control "add=1&fault=throttle&target=DescribeTable&match=CaseRelearn"
+relearned() { [[ $(field 1 "$(ferr "SET dynamo_atomic.table_recheck_interval = '1s'" "SELECT dynamo_increment('t$run_id', 1, 'CaseRelearn')")") == none && $(sent DescribeTable CaseRelearn) -ge 1 ]]; }
+expect_true "DescribeTable throttled when described again: the call still works on the answer learned" harness_wait_for 10 relearned
+r=$(ferr "SET dynamo_atomic.table_recheck_interval = '1s'" "SET dynamo_atomic.request_timeout_ms = 60000" "SELECT dynamo_increment('t$run_id', 1, 'CaseRelearn')")
+expect_true "...and a call meeting the description again waits for it at most about 2 s ($(field 2 "$r") ms)" test "$(field 2 "$r")" -lt 3500
+
 # --- a stream that is not a global table's: works (DescribeGlobalTable: not found)
 for f in increment get_lock read_lock; do
 	expect_eq "a table with a stream, not global: $f works" none "$(field 1 "$(ferr "$(family_sql Streamed "$f")")")"
@@ -157,12 +189,34 @@ control "add=1&fault=replicated-conflict&target=UpdateItem&match=cr$run_id&count
 expect_eq "an increment meeting two replicated write conflicts is retried and applied once" "1|1" \
 	"$(fsql "SELECT dynamo_increment('cr$run_id', 1, 'CaseMrscCounters')")|$(sql -c "SELECT dynamo_get_last_value('cr$run_id', 'CaseMrscCounters')")"
 control "add=1&fault=replicated-conflict&target=UpdateItem&match=cp$run_id"
-described=$(sent DescribeTable CaseMrscCounters)
 r=$(ferr "SET dynamo_atomic.max_retries = 1" "SELECT dynamo_increment('cp$run_id', 1, 'CaseMrscCounters')")
 expect_eq "a conflict that persists past max_retries is 40001 (a retry loop's error)" 40001 "$(field 1 "$r")"
-fsql "SELECT dynamo_increment('after$run_id', 1, 'CaseMrscCounters')" >/dev/null
-expect_eq "...and the counters' table is described again on its next use (one DescribeTable more)" 1 \
+# An error anyone can provoke has the table described again at most once per
+# 10 s after its last description.  First a description now (interval 1 s):
+described=$(sent DescribeTable CaseMrscCounters)
+described_anew() {
+	fsql "SET dynamo_atomic.table_recheck_interval = '1s'" "SELECT dynamo_increment('after$run_id', 1, 'CaseMrscCounters')" >/dev/null
+	(($(sent DescribeTable CaseMrscCounters) > described))
+}
+harness_wait_for 5 described_anew || fail "global_tables: the counters' table was not described again after 1 s"
+described_ms=$(now_ms) described=$(sent DescribeTable CaseMrscCounters)
+# then, with an interval of an hour (only the conflict can have it described):
+conflict_then_use() {
+	local r
+	r=$(ferr "SET dynamo_atomic.max_retries = 0" "SELECT dynamo_increment('cp$run_id', 1, 'CaseMrscCounters')")
+	fsql "SELECT dynamo_increment('after$run_id', 1, 'CaseMrscCounters')" >/dev/null
+}
+conflict_then_use
+expect_eq "...which, right after the table was described, does not have it described again" 0 \
 	"$(($(sent DescribeTable CaseMrscCounters) - described))"
+conflict_then_described() {
+	conflict_then_use
+	(($(sent DescribeTable CaseMrscCounters) > described))
+}
+harness_wait_for 15 conflict_then_described || true
+took=$(($(now_ms) - described_ms))
+expect_true "...but does 10 s after that description, on the next use, not much later (${took} ms)" \
+	test "$(sent DescribeTable CaseMrscCounters)" -gt "$described" -a "$took" -ge 9800 -a "$took" -le 12000
 rules
 
 # --- dynamo_atomic.single_writer_tables: a superuser's declaration
@@ -174,6 +228,9 @@ expect_eq "...a table not listed is still refused" 55000 "$(field 1 "$r")"
 r=$(ferr "SET dynamo_atomic.single_writer_tables = 'CaseMrecCounters'" "$(family_sql Mrec increment)" \
 	"RESET dynamo_atomic.single_writer_tables" "$(family_sql Mrec increment)")
 expect_eq "...and taken out of the list, the next statement of the session is refused" 55000 "$(field 1 "$r")"
+r=$(ferr "SET dynamo_atomic.single_writer_tables = 'CaseMrecCounters'" "SELECT dynamo_nextval('listed$run_id', 10, 'CaseMrecCounters')" \
+	"RESET dynamo_atomic.single_writer_tables" "SELECT dynamo_nextval('listed$run_id', 10, 'CaseMrecCounters')")
+expect_eq "...for dynamo_nextval too: its next ID, from a block already reserved, is refused" 55000 "$(field 1 "$r")"
 sql -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS gt_app" -c "CREATE ROLE gt_app LOGIN" \
 	-c "SELECT dynamo_atomic_grant('gt_app', 'counters')" >/dev/null
 r=$(sql_error "SET ROLE gt_app" "SET dynamo_atomic.single_writer_tables = 'CaseMrecCounters'")

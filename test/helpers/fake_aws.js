@@ -40,7 +40,8 @@
 //                   (DynamoDB Local has none): mode=mrec (MultiRegionConsistency
 //                   EVENTUAL), mrec-implicit (replicas, no MultiRegionConsistency),
 //                   mrsc (STRONG, with a witness), legacy-stream (no replicas, a
-//                   NEW_AND_OLD_IMAGES stream, as a 2017.11.29 global table has);
+//                   NEW_AND_OLD_IMAGES stream, as a 2017.11.29 global table has),
+//                   malformed (Replicas an object, not a list);
 //                   regions=R1,R2 the replicas (default us-east-1,eu-west-1)
 //   legacy-global   DescribeGlobalTable: answered as a 2017.11.29 global table
 //                   (without a rule the front answers GlobalTableNotFoundException)
@@ -170,7 +171,9 @@ function asGlobalTable(rule, res) {
     const table = answer.Table;
     if (status !== 200 || !table) return passOn(res)(status, headers, upBody);
     const regions = (rule.regions || (rule.mode === 'mrsc' ? 'us-east-1,us-east-2' : 'us-east-1,eu-west-1')).split(',');
-    if (rule.mode === 'legacy-stream') {
+    if (rule.mode === 'malformed') {
+      table.Replicas = { RegionName: 'us-east-1' };
+    } else if (rule.mode === 'legacy-stream') {
       table.StreamSpecification = { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' };
       table.LatestStreamArn = table.TableArn + '/stream/2026-01-01T00:00:00.000';
     } else {
