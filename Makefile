@@ -28,6 +28,7 @@ OBJS = \
 	src/api/item.o \
 	src/api/item_value.o \
 	src/api/lock.o \
+	src/api/lock_commit.o \
 	src/api/lock_session.o \
 	src/api/nextval.o \
 	src/api/resolved_counters.o \

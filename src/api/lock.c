@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "common/pg_prng.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -28,6 +29,7 @@
 #include "args.h"
 #include "endpoint.h"
 #include "global_tables.h"
+#include "lock_commit.h"
 #include "lock_item.h"
 #include "lock_registry.h"
 #include "lock_session.h"
@@ -444,6 +446,32 @@ dynamo_release_lock(PG_FUNCTION_ARGS)
 				(errmsg("lock \"%s\" had already been lost", name),
 				 why_not ? errdetail("%s.", why_not) : s.note[0] ? errdetail("%s.", s.note) : 0));
 	PG_RETURN_BOOL(released);
+}
+
+PG_FUNCTION_INFO_V1(dynamo_guard_xact);
+
+/*
+ * dynamo_guard_xact(lock) -> the lock: the current transaction commits only
+ * while this session still holds it with enough lease left (lock_commit.h).
+ */
+Datum
+dynamo_guard_xact(PG_FUNCTION_ARGS)
+{
+	LockSlot	s;
+	char	   *name;
+	int			handle = held_slot_of(fcinfo, &s, &name);
+
+	if (handle < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("lock \"%s\" is not held by this session", name)));
+	if (!IsTransactionBlock())
+		ereport(WARNING,
+				(errmsg("dynamo_guard_xact outside a transaction block guards only this statement's commit")));
+	/* Checked now as at commit: what is already unsafe is said at once. */
+	lock_commit_check(handle);
+	lock_session_guard_xact(handle);
+	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 }
 
 PG_FUNCTION_INFO_V1(dynamo_refresh_lock);

@@ -15,6 +15,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "lock_commit.h"
 #include "lock_session.h"
 #include "settings.h"
 
@@ -29,6 +30,7 @@ typedef struct HeldLock
 {
 	int			handle;
 	SubTransactionId subxact;
+	bool		guards_xact;	/* a session lock the current transaction's commit relies on */
 } HeldLock;
 
 static List *held = NIL;		/* of HeldLock, in TopMemoryContext */
@@ -247,6 +249,32 @@ holds_xact_locks(void)
 	return false;
 }
 
+/* Before the commit is durable: every lock it relies on is checked (lock_commit.h). */
+static void
+check_locks_at_commit(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, held)
+	{
+		HeldLock   *h = lfirst(lc);
+		LockSlot	s;
+
+		lock_registry_read(h->handle, &s);
+		if (s.scope == LOCK_SCOPE_XACT || h->guards_xact)
+			lock_commit_check(h->handle);
+	}
+}
+
+static void
+unguard_all(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, held)
+		((HeldLock *) lfirst(lc))->guards_xact = false;
+}
+
 static void
 at_xact_end(XactEvent event, void *arg)
 {
@@ -254,16 +282,23 @@ at_xact_end(XactEvent event, void *arg)
 		return;
 	switch (event)
 	{
+		case XACT_EVENT_PRE_COMMIT:
+			check_locks_at_commit();
+			break;
 		case XACT_EVENT_PRE_PREPARE:
 			if (holds_xact_locks())
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						 errmsg("cannot PREPARE a transaction that holds dynamo_atomic transaction-level locks")));
+			/* PREPARE is the commit point of what the guards protect: checked as a COMMIT. */
+			check_locks_at_commit();
+			unguard_all();
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			unguard_all();
 			release_scope(false, InvalidSubTransactionId);
 			break;
 		default:
@@ -357,6 +392,21 @@ lock_session_add(int handle)
 	h = palloc(sizeof(HeldLock));
 	h->handle = handle;
 	h->subxact = GetCurrentSubTransactionId();
+	h->guards_xact = false;
 	held = lappend(held, h);
 	MemoryContextSwitchTo(old);
+}
+
+void
+lock_session_guard_xact(int handle)
+{
+	ListCell   *lc;
+
+	foreach(lc, held)
+	{
+		HeldLock   *h = lfirst(lc);
+
+		if (h->handle == handle)
+			h->guards_xact = true;
+	}
 }

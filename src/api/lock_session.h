@@ -34,5 +34,7 @@ extern void lock_session_add(int handle);
 extern int	lock_session_find(const char *table, const char *name);
 /* Forgets a held lock: frees its slot and wakes this server's waiters. */
 extern void lock_session_forget(int handle);
+/* The current transaction's commit relies on this held lock (until it ends; lock_commit.h). */
+extern void lock_session_guard_xact(int handle);
 
 #endif

@@ -44,6 +44,14 @@ char	   *dynamo_lock_table = NULL;
 char	   *dynamo_item_table = NULL;
 int			dynamo_query_page_size = 0;
 int			dynamo_lock_clock_skew_ms = 1000;
+int			dynamo_lock_commit_margin_ms = 500;
+int			dynamo_lock_commit_check = LOCK_COMMIT_CHECK_LEASE;
+
+static const struct config_enum_entry lock_commit_check_options[] = {
+	{"lease", LOCK_COMMIT_CHECK_LEASE, false},
+	{"read", LOCK_COMMIT_CHECK_READ, false},
+	{NULL, 0, false}
+};
 int			dynamo_max_locks = 512;
 int			dynamo_max_id_counters = 64;
 int			dynamo_lock_workers = 3;
@@ -404,6 +412,18 @@ settings_define(bool (*url_is_valid) (const char *url))
 							"by the taker's clock. Every server sharing a lock table should use the same value.",
 							&dynamo_lock_clock_skew_ms, 1000, 0, 3600000,
 							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("dynamo_atomic.lock_commit_margin_ms",
+							"Lease a transaction's locks must have left at commit, beyond lock_clock_skew_ms.",
+							"A commit under a transaction-scope lock, or a session lock bound with "
+							"dynamo_guard_xact, fails (40001) when less of its lease is left.",
+							&dynamo_lock_commit_margin_ms, 500, 0, 3600000,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomEnumVariable("dynamo_atomic.lock_commit_check",
+							 "How a commit checks the locks it relies on.",
+							 "lease: the lease this server's registry records (no request); read: that, "
+							 "and a consistent read of each lock item (a request per lock at every commit).",
+							 &dynamo_lock_commit_check, LOCK_COMMIT_CHECK_LEASE, lock_commit_check_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	/* Sizes shared memory: exists only when preloaded (defining it later is FATAL). */
 	if (process_shared_preload_libraries_in_progress)
 		DefineCustomIntVariable("dynamo_atomic.max_locks",

@@ -29,6 +29,14 @@ extern int	dynamo_max_id_counters;
 extern int	dynamo_lock_workers;
 extern int	dynamo_id_cache;
 extern int	dynamo_id_cache_max;
+extern int	dynamo_lock_commit_margin_ms;
+
+typedef enum LockCommitCheck
+{
+	LOCK_COMMIT_CHECK_LEASE,	/* the registry's lease, by this server's clock */
+	LOCK_COMMIT_CHECK_READ		/* ...and a consistent read of the lock item */
+} LockCommitCheck;
+extern int	dynamo_lock_commit_check;
 extern int	dynamo_table_recheck_s;
 extern bool dynamo_id_prefetch;
 
