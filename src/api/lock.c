@@ -438,6 +438,14 @@ dynamo_release_lock(PG_FUNCTION_ARGS)
 		ereport(NOTICE, (errmsg("lock \"%s\" is not held by this session", name)));
 		PG_RETURN_BOOL(false);
 	}
+	/* The transaction's commit relies on it (lock_commit.h): not before the transaction ends. */
+	if (s.scope == LOCK_SCOPE_XACT || lock_session_guards_xact(handle))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot release lock \"%s\" before the transaction that relies on it ends", name),
+				 s.scope == LOCK_SCOPE_XACT ?
+				 errhint("A transaction-level lock is released at COMMIT or ROLLBACK.") :
+				 errhint("dynamo_guard_xact bound it to this transaction: release it after COMMIT or ROLLBACK.")));
 	t = (LockTarget) {s.endpoint, s.region, s.table, s.name, s.owner, s.key_form};
 	released = !s.lost && lock_item_release(&t, s.fencing_token, 0, &why_not);
 	lock_session_forget(handle);
@@ -469,7 +477,7 @@ dynamo_guard_xact(PG_FUNCTION_ARGS)
 		ereport(WARNING,
 				(errmsg("dynamo_guard_xact outside a transaction block guards only this statement's commit")));
 	/* Checked now as at commit: what is already unsafe is said at once. */
-	lock_commit_check(handle);
+	lock_commit_check(handle, true);
 	lock_session_guard_xact(handle);
 	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 }

@@ -14,12 +14,12 @@ refuse(const LockSlot *s, const char *why, const char *detail)
 			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 			 errmsg("could not commit: lock \"%s\" %s", s->name, why),
 			 detail ? errdetail("%s", detail) : 0,
-			 errhint("Nothing the transaction wrote was committed. Take the lock again and retry; a longer "
-					 "lease_ms leaves more time between heartbeats.")));
+			 errhint("Nothing the transaction wrote in this database was committed (what it sent to DynamoDB "
+					 "was). Take the lock again and retry; a longer lease_ms leaves more time between heartbeats.")));
 }
 
 void
-lock_commit_check(int handle)
+lock_commit_check(int handle, bool read_allowed)
 {
 	LockSlot	s;
 	int64		now = lock_now_ms();
@@ -39,7 +39,7 @@ lock_commit_check(int handle)
 						dynamo_lock_clock_skew_ms, dynamo_lock_commit_margin_ms,
 						s.refresh_failures > 0 ? " Its last heartbeats failed: " : "",
 						s.refresh_failures > 0 ? s.note : ""));
-	if (dynamo_lock_commit_check == LOCK_COMMIT_CHECK_READ)
+	if (read_allowed && dynamo_lock_commit_check == LOCK_COMMIT_CHECK_READ)
 	{
 		LockTarget	t = {s.endpoint, s.region, s.table, s.name, s.owner, s.key_form};
 		LockHolder	item;

@@ -17,7 +17,11 @@
 
 #include "lock_registry.h"
 
-/* Raises 40001 unless the lock in this slot may be relied on by a commit now. */
-extern void lock_commit_check(int handle);
+/*
+ * Raises 40001 unless the lock in this slot may be relied on by a commit
+ * now; read_allowed: with lock_commit_check = 'read', the lock item is read
+ * too.
+ */
+extern void lock_commit_check(int handle, bool read_allowed);
 
 #endif

@@ -249,21 +249,52 @@ holds_xact_locks(void)
 	return false;
 }
 
-/* Before the commit is durable: every lock it relies on is checked (lock_commit.h). */
+/*
+ * Before the commit is durable: every lock it relies on is checked
+ * (lock_commit.h).  After reads of the lock items (which take time) the
+ * registry is checked once more for all of them: each must hold at the end.
+ */
 static void
 check_locks_at_commit(void)
+{
+	ListCell   *lc;
+
+	for (int round = 0; round < (dynamo_lock_commit_check == LOCK_COMMIT_CHECK_READ ? 2 : 1); round++)
+		foreach(lc, held)
+		{
+			HeldLock   *h = lfirst(lc);
+			LockSlot	s;
+
+			lock_registry_read(h->handle, &s);
+			if (s.scope == LOCK_SCOPE_XACT || h->guards_xact)
+				lock_commit_check(h->handle, round == 0);
+		}
+}
+
+bool
+lock_session_guards_xact(int handle)
 {
 	ListCell   *lc;
 
 	foreach(lc, held)
 	{
 		HeldLock   *h = lfirst(lc);
-		LockSlot	s;
 
-		lock_registry_read(h->handle, &s);
-		if (s.scope == LOCK_SCOPE_XACT || h->guards_xact)
-			lock_commit_check(h->handle);
+		if (h->handle == handle && h->guards_xact)
+			return true;
 	}
+	return false;
+}
+
+static bool
+guards_any(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, held)
+		if (((HeldLock *) lfirst(lc))->guards_xact)
+			return true;
+	return false;
 }
 
 static void
@@ -290,9 +321,11 @@ at_xact_end(XactEvent event, void *arg)
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						 errmsg("cannot PREPARE a transaction that holds dynamo_atomic transaction-level locks")));
-			/* PREPARE is the commit point of what the guards protect: checked as a COMMIT. */
-			check_locks_at_commit();
-			unguard_all();
+			/* COMMIT PREPARED may come long after: nothing could check it then. */
+			if (guards_any())
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot PREPARE a transaction whose commit relies on a dynamo_atomic lock (dynamo_guard_xact)")));
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:

@@ -36,5 +36,6 @@ extern int	lock_session_find(const char *table, const char *name);
 extern void lock_session_forget(int handle);
 /* The current transaction's commit relies on this held lock (until it ends; lock_commit.h). */
 extern void lock_session_guard_xact(int handle);
+extern bool lock_session_guards_xact(int handle);
 
 #endif

@@ -417,7 +417,7 @@ settings_define(bool (*url_is_valid) (const char *url))
 							"A commit under a transaction-scope lock, or a session lock bound with "
 							"dynamo_guard_xact, fails (40001) when less of its lease is left.",
 							&dynamo_lock_commit_margin_ms, 500, 0, 3600000,
-							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomEnumVariable("dynamo_atomic.lock_commit_check",
 							 "How a commit checks the locks it relies on.",
 							 "lease: the lease this server's registry records (no request); read: that, "

@@ -19,6 +19,7 @@ if [[ ${1:-} == cluster-b ]]; then
 	# B: waits for A's holder to be stopped, takes the lock once its lease and
 	# the skew have passed, and says so.
 	psql -X -q -c "SET client_min_messages = warning" -c "CREATE EXTENSION dynamo_atomic"
+	touch "$WORK/b_ready"
 	harness_wait_for 20 test -e "$WORK/stopped" || exit 1
 	psql -X -qAt -c "SELECT fencing_token FROM dynamo_get_lock('stalled', 30000, 20000, '$T')" >"$WORK/b_token"
 	touch "$WORK/b_took"
@@ -34,7 +35,8 @@ at_fake="SET dynamo_atomic.endpoint = '$fake'"
 # the lock's heartbeats fail from now on (its acquire has been answered)
 fail_heartbeats="\\! curl -s --max-time 5 '$fake/_control?add=1&fault=server-error&target=UpdateItem&match=%s' >/dev/null"
 # waits (polling the registry) until the lock has less than ms of lease left
-wait_left() { printf "DO \$\$ BEGIN WHILE (SELECT expires_at - clock_timestamp() FROM dynamo_held_locks WHERE lock_name = '%s' AND pid = pg_backend_pid()) > interval '%s ms' LOOP PERFORM pg_sleep(0.02); END LOOP; END \$\$" "$1" "$2"; }
+# (and a heartbeat has failed)
+wait_left() { printf "DO \$\$ BEGIN WHILE (SELECT expires_at - clock_timestamp() > interval '%s ms' OR refresh_failures = 0 FROM dynamo_held_locks WHERE lock_name = '%s' AND pid = pg_backend_pid()) LOOP PERFORM pg_sleep(0.02); END LOOP; END \$\$" "$2" "$1"; }
 rows() { sql -c "SELECT count(*) FROM ledger WHERE lock = '$1'"; }
 commit_error() { grep -E '^ERROR' <<<"$1" | head -1; }
 
@@ -44,27 +46,45 @@ SET client_min_messages = warning;
 BEGIN;
 SELECT (dynamo_get_xact_lock('intime', 10000, 0, '$T')).lock_name IS NOT NULL;
 INSERT INTO ledger VALUES ('intime', 1), ('intime', 2);
-SELECT dynamo_atomic_stats_reset();
+SELECT http_requests AS before FROM dynamo_atomic_backend_stats() \gset
 COMMIT;
-SELECT coalesce(sum(requests), 0) FROM dynamo_atomic_stats WHERE operation <> 'UpdateItem';
-SELECT coalesce(sum(requests), 0) FROM dynamo_atomic_stats WHERE operation = 'UpdateItem';
+SELECT http_requests - :before FROM dynamo_atomic_backend_stats();
 SQL
 )
 expect_eq "a transaction lock with its lease: the commit keeps the rows" 2 "$(rows intime)"
-expect_eq "...and sends nothing at commit but the release (0 reads, 1 UpdateItem)" "0|1" "$(tail -2 <<<"$out" | tr '\n' '|' | sed 's/|$//')"
+expect_eq "...and this backend sends nothing at commit but the release (1 request)" 1 "$(tail -1 <<<"$out")"
 out=$(psql -X -qAt -v ON_ERROR_STOP=1 2>&1 <<SQL
 SET client_min_messages = warning;
 SET dynamo_atomic.lock_commit_check = 'read';
 BEGIN;
 SELECT (dynamo_get_xact_lock('intime-read', 10000, 0, '$T')).lock_name IS NOT NULL;
 INSERT INTO ledger VALUES ('intime-read', 1);
-SELECT dynamo_atomic_stats_reset();
+SELECT http_requests AS before FROM dynamo_atomic_backend_stats() \gset
 COMMIT;
-SELECT coalesce(sum(requests), 0) FROM dynamo_atomic_stats WHERE operation = 'GetItem';
+SELECT http_requests - :before FROM dynamo_atomic_backend_stats();
 SQL
 )
-expect_eq "lock_commit_check = 'read': committed, with one consistent read of the lock item at commit" "1|1" \
+expect_eq "lock_commit_check = 'read': committed, with one consistent read of the lock item at commit (2 requests)" "1|2" \
 	"$(rows intime-read)|$(tail -1 <<<"$out")"
+# ...and refused when the item is someone else's in DynamoDB (the registry does not know yet)
+cat >"$work/steal.sh" <<STEAL
+source test/lib/harness.sh
+DDB_ENDPOINT=$DDB_ENDPOINT
+ddb_raw UpdateItem '{"TableName":"$T","Key":{"lock_name":{"S":"stolen"}},"UpdateExpression":"SET #o = :o","ExpressionAttributeNames":{"#o":"owner"},"ExpressionAttributeValues":{":o":{"S":"thief"}}}' >/dev/null
+STEAL
+out=$(psql -X -qAt -v VERBOSITY=verbose 2>&1 <<SQL
+SET client_min_messages = warning;
+SET dynamo_atomic.lock_commit_check = 'read';
+BEGIN;
+SELECT (dynamo_get_xact_lock('stolen', 30000, 0, '$T')).lock_name IS NOT NULL;
+INSERT INTO ledger VALUES ('stolen', 1);
+\! bash $work/steal.sh
+COMMIT;
+SQL
+)
+expect_eq "lock_commit_check = 'read', the lock item taken over in DynamoDB meanwhile: 40001, the row gone" \
+	"ERROR:  40001: could not commit: lock \"stolen\" is no longer this session's in DynamoDB|0" \
+	"$(commit_error "$out")|$(rows stolen)"
 
 # --- 2. heartbeats failing, the commit after the lease is in danger: rolled back
 name=danger-$RANDOM
@@ -120,6 +140,20 @@ SQL
 		expect_eq "...not bound: the commit does not rely on it (the row stays)" 1 "$(rows "$name")"
 	fi
 done
+r=$(sql_error "CREATE TEMP TABLE l AS SELECT * FROM dynamo_get_lock('guard-kept', 10000, 0, '$T')" "BEGIN" \
+	"SELECT dynamo_guard_xact(ROW(l.*)::dynamo_lock) FROM l" "SELECT dynamo_release_lock(ROW(l.*)::dynamo_lock) FROM l")
+expect_eq "a guarded session lock cannot be released before the transaction ends (55000)" \
+	"55000|cannot release lock \"guard-kept\" before the transaction that relies on it ends" "$(field 1 "$r")|$(field 3 "$r")"
+r=$(sql_error "BEGIN" "SELECT dynamo_release_lock(l) FROM dynamo_get_xact_lock('xact-kept', 10000, 0, '$T') l")
+expect_eq "...nor a transaction-level lock (55000)" 55000 "$(field 1 "$r")"
+r=$(sql_error "CREATE TEMP TABLE l AS SELECT * FROM dynamo_get_lock('guard-prepared', 10000, 0, '$T')" "BEGIN" \
+	"SELECT dynamo_guard_xact(ROW(l.*)::dynamo_lock) FROM l" "PREPARE TRANSACTION 'guarded'")
+expect_eq "a transaction whose commit relies on a lock cannot be PREPAREd (0A000: COMMIT PREPARED could not be checked)" \
+	"0A000|cannot PREPARE a transaction whose commit relies on a dynamo_atomic lock (dynamo_guard_xact)" "$(field 1 "$r")|$(field 3 "$r")"
+r=$(psql -X -qAt -c "CREATE TEMP TABLE l AS SELECT * FROM dynamo_get_lock('guard-autocommit', 10000, 0, '$T')" \
+	-c "SELECT dynamo_guard_xact(ROW(l.*)::dynamo_lock) FROM l" 2>&1 >/dev/null)
+expect_true "dynamo_guard_xact outside a transaction block: a WARNING that it guards only that statement" \
+	grep -q "WARNING:  dynamo_guard_xact outside a transaction block guards only this statement's commit" <<<"$r"
 r=$(sql_error "SELECT dynamo_guard_xact(ROW('$T', 'nobody', 'someone-else', 'v', 1, NULL)::dynamo_lock)")
 expect_eq "dynamo_guard_xact of a lock another session took: 22023" 22023 "$(field 1 "$r")"
 r=$(sql_error "CREATE TEMP TABLE l AS SELECT * FROM dynamo_get_lock('guard-released', 10000, 0, '$T')" \
@@ -144,6 +178,8 @@ harness_wait_for 20 test -e "$work/a_wrote" || fail "two clusters: A's holder di
 mapfile -t pg_options < <(harness_pg_options)
 pg_virtualenv "${pg_options[@]}" bash "${BASH_SOURCE[0]}" cluster-b >"$work/b.out" 2>&1 &
 b_cluster=$!
+# B's server up first: the time it takes to start is not in the takeover's
+harness_wait_for 60 test -e "$work/b_ready" || fail "two clusters: B did not start"
 # the whole server A stops: postmaster, backends, lock workers
 a_pids="$postmaster $(pgrep -P "$postmaster" -d ' ')"
 stopped_at=$(now_ms)
