@@ -276,7 +276,7 @@ lock_expressions(cJSON *req, const char *update, const char *condition)
 	static const char *const names[][2] = {
 		{"#owner", "owner"}, {"#token", "fencing_token"}, {"#version", "version"},
 		{"#lease", "lease_until"}, {"#ttl", "ttl"}, {"#holder", "holder"},
-		{"#acquired", "acquired_at"}, {"#released", "last_release"}
+		{"#acquired", "acquired_at"}, {"#released", "last_release"}, {"#sent", "sent_at"}
 	};
 	cJSON	   *used = json_add_object(req, "ExpressionAttributeNames");
 
@@ -345,6 +345,12 @@ lease_times_for_attempt(void *arg)
 
 	lt->out->lease_until_ms = now + lt->lease_ms;
 	set_number(lt->values, ":lease", lt->out->lease_until_ms);
+	/*
+	 * When this attempt was sent: an earlier attempt of the owner's that lands
+	 * after it (its answer given up for lost) is refused, so that the lease
+	 * DynamoDB keeps is never older than the one recorded here.
+	 */
+	set_number(lt->values, ":sent", (int64) GetCurrentTimestamp());	/* microseconds: a resend can follow within a millisecond */
 	set_number(lt->values, ":ttl", lt->out->lease_until_ms / 1000 + LOCK_TTL_AFTER_LEASE_S);
 	if (lt->skew_ms >= 0)
 	{
@@ -370,9 +376,10 @@ lock_item_acquire(const LockTarget *t, int lease_ms, int skew_ms, const char *ho
 	lock_new_version(out->version);
 	lock_expressions(req,
 					 "SET #owner = :me, #version = :version, #lease = :lease, #ttl = :ttl, "
-					 "#holder = :holder, #acquired = :now, "
+					 "#holder = :holder, #acquired = :now, #sent = :sent, "
 					 "#token = if_not_exists(#token, :token_base) + :one",
-					 "attribute_not_exists(#owner) OR #owner = :me OR #lease < :ended_before");
+					 "attribute_not_exists(#owner) OR (#owner = :me AND (attribute_not_exists(#sent) OR #sent <= :sent)) "
+					 "OR #lease < :ended_before");
 	json_add_string(req, "ReturnValues", "UPDATED_NEW");
 	ddb_add_string_value(values, ":version", out->version);
 	ddb_add_string_value(values, ":holder", holder);
@@ -400,8 +407,8 @@ lock_item_heartbeat(const LockTarget *t, int64 token, int lease_ms, TimestampTz 
 
 	lock_new_version(out->version);
 	out->fencing_token = token;
-	lock_expressions(req, "SET #version = :version, #lease = :lease, #ttl = :ttl",
-					 "#owner = :me AND #token = :token");
+	lock_expressions(req, "SET #version = :version, #lease = :lease, #ttl = :ttl, #sent = :sent",
+					 "#owner = :me AND #token = :token AND (attribute_not_exists(#sent) OR #sent <= :sent)");
 	ddb_add_string_value(values, ":version", out->version);
 	add_number(values, ":token", token);
 	call.before_attempt = lease_times_for_attempt;
