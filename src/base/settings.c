@@ -65,11 +65,8 @@ static const char *allowed_tables_list = NULL;
 /* dynamo_atomic.single_writer_tables, the same way. */
 static const char *single_writer_tables_list = NULL;
 
-/* Moves whenever a setting of settings_target_fingerprint may have changed. */
-static uint64 target_generation = 1;
-
-static void
-compute_credentials_digest(char *out)
+void
+settings_credentials_digest(char *out)
 {
 	const char *const values[] = {
 		dynamo_access_key_id, dynamo_secret_access_key, dynamo_session_token, dynamo_profile
@@ -109,24 +106,8 @@ compute_credentials_digest(char *out)
 	pfree(buf.data);
 }
 
-/*
- * Computed again only when a credentials setting may have moved (their
- * assign hooks move target_generation): the global-table check asks for it
- * on every counter, lock and optimistic write.
- */
-void
-settings_credentials_digest(char *out)
-{
-	static char cached[CREDENTIALS_DIGEST_LEN];
-	static uint64 cached_generation = 0;
-
-	if (cached_generation != target_generation)
-	{
-		compute_credentials_digest(cached);
-		cached_generation = target_generation;
-	}
-	memcpy(out, cached, CREDENTIALS_DIGEST_LEN);
-}
+/* Moves whenever a setting of settings_target_fingerprint may have changed. */
+static uint64 target_generation = 1;
 
 static void
 bump_target_generation(const char *newval, void *extra)
