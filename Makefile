@@ -29,6 +29,8 @@ OBJS = \
 	src/api/item_value.o \
 	src/api/lock.o \
 	src/api/lock_commit.o \
+	src/api/lock_info.o \
+	src/api/lock_interrupt.o \
 	src/api/lock_session.o \
 	src/api/nextval.o \
 	src/api/resolved_counters.o \

@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "ddb_error.h"
+#include "lock_session.h"
 #include "settings.h"
 
 static void
@@ -62,6 +63,8 @@ arg_table_name(FunctionCallInfo fcinfo, int argno, TableKind kind)
 	const char *setting = table_kinds[kind].setting;
 	char	   *name;
 
+	/* Every function that names a table says first if a lock of the session's was lost. */
+	lock_session_check_lost();
 	if (PG_ARGISNULL(argno))
 	{
 		if (setting == NULL)

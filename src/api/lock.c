@@ -23,6 +23,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/guc.h"
+#include "utils/jsonb.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
@@ -41,6 +42,8 @@
  * round trip or a few retries: a shorter lease cannot be kept alive.
  */
 #define MIN_LEASE_MS 1000
+/* A payload names a leader (an address, a few fields), not data: JSON text. */
+#define MAX_PAYLOAD_BYTES 16384
 #define FIRST_PAUSE_MS 5
 #define MAX_PAUSE_MS 100
 
@@ -82,6 +85,27 @@ arg_lease_ms(FunctionCallInfo fcinfo, int argno)
 				 errdetail("lease_ms is in milliseconds; a lease shorter than %d ms cannot be kept alive.",
 						   MIN_LEASE_MS)));
 	return lease;
+}
+
+/*
+ * A lock that a commit relies on, or whose holder is cancelled in its
+ * danger zone, needs a lease whose heartbeat (due with two thirds left)
+ * comes well before that zone: with lock_clock_skew_ms +
+ * lock_commit_margin_ms left, a commit is refused and the zone begins.
+ */
+static void
+check_lease_before_danger(const char *name, int lease_ms, const char *what)
+{
+	int64		margin = (int64) dynamo_lock_clock_skew_ms + dynamo_lock_commit_margin_ms;
+
+	if (lease_ms < 2 * margin)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lease_ms of lock \"%s\" must be at least %lld for %s, not %d",
+						name, (long long) (2 * margin), what, lease_ms),
+				 errdetail("With dynamo_atomic.lock_clock_skew_ms + lock_commit_margin_ms (%lld ms) of lease left "
+						   "its commit is refused and its holder cancelled; its heartbeat comes with two thirds left. "
+						   "Twice that margin leaves a heartbeat time to get through.", (long long) margin)));
 }
 
 /*
@@ -154,7 +178,8 @@ lease_still_good(const LockTarget *t, int lease_ms, LockGrant *grant)
  * only for try when it is held.
  */
 static bool
-acquire(int handle, const LockTarget *t, int lease_ms, int wait_ms, bool try, LockGrant *grant)
+acquire(int handle, const LockTarget *t, int lease_ms, int wait_ms, bool try, const char *payload,
+		LockGrant *grant)
 {
 	int64		start = lock_now_ms();
 	int64		deadline = start + wait_ms;
@@ -176,7 +201,7 @@ acquire(int handle, const LockTarget *t, int lease_ms, int wait_ms, bool try, Lo
 			int64		now;
 			long		sleep_ms;
 
-			if (lock_item_acquire(t, lease_ms, dynamo_lock_clock_skew_ms, lock_session_holder(), grant))
+			if (lock_item_acquire(t, lease_ms, dynamo_lock_clock_skew_ms, lock_session_holder(), payload, grant))
 			{
 				/* Granted: an ERROR from here on leaves the slot to the workers to release. */
 				lock_registry_note_grant(handle, grant, lease_ms);
@@ -236,7 +261,30 @@ record_key_form(void *arg, LockKeyForm form)
 	lock_registry_prepare(r->handle, r->held);
 }
 
-/* dynamo_[try_]get[_xact]_lock(lock_name, lease_ms, [wait_ms,] table_name) */
+/*
+ * The payload argument as JSON text, size-checked; NULL when none (or when
+ * the catalog is older than 1.3 and has no such argument).
+ */
+static pg_noinline char *
+arg_payload(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	Jsonb	   *payload;
+	char	   *text;
+
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return NULL;
+	payload = PG_GETARG_JSONB_P(argno);
+	text = JsonbToCString(NULL, &payload->root, VARSIZE(payload));
+	if (strlen(text) > MAX_PAYLOAD_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the payload of lock \"%s\" is %zu bytes, over the %d allowed", name, strlen(text),
+						MAX_PAYLOAD_BYTES),
+				 errdetail("A lock's payload says who holds it (an address, a few fields); keep data in items.")));
+	return text;
+}
+
+/* dynamo_[try_]get[_xact]_lock(lock_name, lease_ms, [wait_ms,] table_name, payload) */
 static Datum
 get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 {
@@ -244,6 +292,7 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 	int			lease_ms = arg_lease_ms(fcinfo, 1);
 	int			wait_ms = 0;
 	int			table_arg = try ? 2 : 3;
+	char	   *payload = arg_payload(fcinfo, table_arg + 1, name);
 	char	   *table;
 	DdbEndpoint ep;
 	LockTarget	t;
@@ -263,6 +312,10 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 					 errmsg("wait_ms must not be negative")));
 	}
 	table = arg_table_name(fcinfo, table_arg, TABLE_FOR_LOCKS);
+	if (scope == LOCK_SCOPE_XACT)
+		check_lease_before_danger(name, lease_ms, "a transaction-level lock");
+	else if (lock_session_cancel_for(scope) != LOCK_CANCEL_NONE)
+		check_lease_before_danger(name, lease_ms, "a session lock under dynamo_atomic.lock_loss_cancels = 'all'");
 	if (lock_session_find(table, name) >= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
@@ -313,7 +366,7 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 	t.key_form_learned_arg = &learned;
 	PG_TRY();
 	{
-		if (!acquire(handle, &t, lease_ms, wait_ms, try, &grant))
+		if (!acquire(handle, &t, lease_ms, wait_ms, try, payload, &grant))
 		{
 			lock_registry_free(handle);
 			handle = -1;
@@ -330,12 +383,13 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 		PG_RETURN_NULL();
 
 	held.scope = scope;
+	held.cancel = lock_session_cancel_for(scope);
 	held.key_form = lock_item_known_key_form(&t);	/* learned by now */
 	strlcpy(held.version, grant.version, sizeof(held.version));
 	held.fencing_token = grant.fencing_token;
 	held.lease_until_ms = grant.lease_until_ms;
 	lock_registry_activate(handle, &held);
-	lock_session_add(handle);
+	lock_session_add(handle, scope);
 	PG_RETURN_DATUM(lock_datum(fcinfo, &held));
 }
 
@@ -469,6 +523,7 @@ dynamo_guard_xact(PG_FUNCTION_ARGS)
 	char	   *name;
 	int			handle = held_slot_of(fcinfo, &s, &name);
 
+	lock_session_check_lost();
 	if (handle < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
@@ -476,6 +531,7 @@ dynamo_guard_xact(PG_FUNCTION_ARGS)
 	if (!IsTransactionBlock())
 		ereport(WARNING,
 				(errmsg("dynamo_guard_xact outside a transaction block guards only this statement's commit")));
+	check_lease_before_danger(name, s.lease_ms, "dynamo_guard_xact");
 	/* Checked now as at commit: what is already unsafe is said at once. */
 	lock_commit_check(handle, true);
 	lock_session_guard_xact(handle);
@@ -495,12 +551,19 @@ dynamo_refresh_lock(PG_FUNCTION_ARGS)
 	LockGrant	grant = {0};	/* an output; cleared so no path reads it unset */
 	volatile bool refreshed = false;
 
+	lock_session_check_lost();
 	if (handle < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 				 errmsg("lock \"%s\" is not held by this session", name)));
 	if (!PG_ARGISNULL(1))
+	{
 		s.lease_ms = arg_lease_ms(fcinfo, 1);
+		if (s.scope == LOCK_SCOPE_XACT || lock_session_guards_xact(handle))
+			check_lease_before_danger(name, s.lease_ms, "a lock its transaction's commit relies on");
+		else if (s.cancel != LOCK_CANCEL_NONE)
+			check_lease_before_danger(name, s.lease_ms, "a session lock under dynamo_atomic.lock_loss_cancels = 'all'");
+	}
 	t = (LockTarget) {s.endpoint, s.region, s.table, s.name, s.owner, s.key_form};
 
 	/* No heartbeat of this lock is in flight meanwhile: see lock_registry_claim. */
@@ -553,13 +616,24 @@ require_select_on_held_locks_view(FunctionCallInfo fcinfo)
 
 PG_FUNCTION_INFO_V1(dynamo_held_locks);
 
-/* The registry: every session's locks when preloaded, else this session's. */
+static const char *const state_names[] = {
+	[LOCK_STATE_HELD] = "held",
+	[LOCK_STATE_DANGER] = "danger",
+	[LOCK_STATE_LOST] = "lost",
+};
+
+/*
+ * The registry: every session's locks when preloaded, else this session's.
+ * Two SQL functions: dynamo_lock_registry(), all columns (the view's), and
+ * dynamo_held_locks(), the first eleven (what views made on 1.0-1.2 use).
+ */
 Datum
 dynamo_held_locks(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	LockSlot   *slots;
 	int			n;
+	int64		now = lock_now_ms();
 
 	require_select_on_held_locks_view(fcinfo);
 	InitMaterializedSRF(fcinfo, 0);
@@ -567,8 +641,9 @@ dynamo_held_locks(PG_FUNCTION_ARGS)
 	for (int i = 0; i < n; i++)
 	{
 		LockSlot   *s = &slots[i];
-		Datum		values[11];
-		bool		nulls[11] = {0};
+		LockState	state = lock_slot_state(s, now);
+		Datum		values[13];
+		bool		nulls[13] = {0};
 
 		values[0] = Int32GetDatum(s->pid);
 		values[1] = CStringGetTextDatum(s->name);
@@ -587,6 +662,17 @@ dynamo_held_locks(PG_FUNCTION_ARGS)
 			nulls[10] = true;
 		else
 			values[10] = CStringGetTextDatum(s->note);
+		values[11] = CStringGetTextDatum(state_names[state]);
+		/* Since when: found lost, or in the danger zone (where the workers have not marked it yet: its start). */
+		if (state == LOCK_STATE_LOST)
+			values[12] = TimestampTzGetDatum(s->lost_at);
+		else if (state == LOCK_STATE_DANGER)
+			values[12] = TimestampTzGetDatum(s->danger_since ? s->danger_since :
+											 lock_ms_to_timestamptz(s->lease_until_ms -
+																	lock_danger_left_ms(s->lease_ms)));
+		else
+			nulls[12] = true;
+		Assert(rsinfo->setDesc->natts == 11 || rsinfo->setDesc->natts == 13);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

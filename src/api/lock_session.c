@@ -16,6 +16,7 @@
 #include "utils/timestamp.h"
 
 #include "lock_commit.h"
+#include "lock_interrupt.h"
 #include "lock_session.h"
 #include "settings.h"
 
@@ -31,6 +32,8 @@ typedef struct HeldLock
 	int			handle;
 	SubTransactionId subxact;
 	bool		guards_xact;	/* a session lock the current transaction's commit relies on */
+	LockCancel	cancel;			/* what the workers do in its danger zone, unguarded */
+	bool		loss_reported;	/* its loss was said to this session (once is enough) */
 } HeldLock;
 
 static List *held = NIL;		/* of HeldLock, in TopMemoryContext */
@@ -303,7 +306,13 @@ unguard_all(void)
 	ListCell   *lc;
 
 	foreach(lc, held)
-		((HeldLock *) lfirst(lc))->guards_xact = false;
+	{
+		HeldLock   *h = lfirst(lc);
+
+		if (h->guards_xact && h->cancel != LOCK_CANCEL_REPEAT)
+			lock_registry_set_cancel(h->handle, h->cancel);
+		h->guards_xact = false;
+	}
 }
 
 static void
@@ -408,6 +417,7 @@ lock_session_register_callbacks(void)
 		return;
 	release_context = AllocSetContextCreate(TopMemoryContext, "dynamo_atomic lock release",
 											ALLOCSET_SMALL_SIZES);
+	lock_interrupt_install();
 	RegisterXactCallback(at_xact_end, NULL);
 	RegisterSubXactCallback(at_subxact_end, NULL);
 	before_shmem_exit(at_backend_exit, 0);
@@ -415,7 +425,7 @@ lock_session_register_callbacks(void)
 }
 
 void
-lock_session_add(int handle)
+lock_session_add(int handle, LockScope scope)
 {
 	MemoryContext old;
 	HeldLock   *h;
@@ -426,8 +436,65 @@ lock_session_add(int handle)
 	h->handle = handle;
 	h->subxact = GetCurrentSubTransactionId();
 	h->guards_xact = false;
+	h->cancel = lock_session_cancel_for(scope);
+	h->loss_reported = false;
 	held = lappend(held, h);
 	MemoryContextSwitchTo(old);
+}
+
+LockCancel
+lock_session_cancel_for(LockScope scope)
+{
+	if (dynamo_lock_loss_cancels == LOCK_LOSS_CANCELS_NONE)
+		return LOCK_CANCEL_NONE;
+	if (scope == LOCK_SCOPE_XACT)
+		return LOCK_CANCEL_REPEAT;
+	return dynamo_lock_loss_cancels == LOCK_LOSS_CANCELS_ALL ? LOCK_CANCEL_ONCE : LOCK_CANCEL_NONE;
+}
+
+void
+lock_session_check_lost(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, held)
+	{
+		HeldLock   *h = lfirst(lc);
+		LockSlot	s;
+
+		if (h->loss_reported || lock_registry_lost_at(h->handle) == 0)
+			continue;
+		h->loss_reported = true;
+		lock_registry_read(h->handle, &s);
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("lock \"%s\" of this session was lost at %s", s.name, timestamptz_to_str(s.lost_at)),
+				 s.note[0] ? errdetail("A lock worker found it %s.", s.note) : 0,
+				 errhint("Whatever this session did under it since then may have overlapped another holder. "
+						 "Release it with dynamo_release_lock() and take it again (this is said once).")));
+	}
+}
+
+bool
+lock_session_cancelled(LockSlot *out, bool *repeat)
+{
+	ListCell   *lc;
+
+	foreach(lc, held)
+	{
+		HeldLock   *h = lfirst(lc);
+
+		lock_registry_read(h->handle, out);
+		if (out->cancel == LOCK_CANCEL_NONE || out->cancel_sent_at == 0 ||
+			lock_slot_state(out, lock_now_ms()) == LOCK_STATE_HELD)
+			continue;
+		/* Said now: the session's next call need not say it again. */
+		if (out->lost)
+			h->loss_reported = true;
+		*repeat = out->cancel == LOCK_CANCEL_REPEAT;
+		return true;
+	}
+	return false;
 }
 
 void
@@ -440,6 +507,10 @@ lock_session_guard_xact(int handle)
 		HeldLock   *h = lfirst(lc);
 
 		if (h->handle == handle)
+		{
 			h->guards_xact = true;
+			if (dynamo_lock_loss_cancels != LOCK_LOSS_CANCELS_NONE)
+				lock_registry_set_cancel(handle, LOCK_CANCEL_REPEAT);
+		}
 	}
 }

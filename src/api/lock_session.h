@@ -29,7 +29,9 @@ extern LockRegistryCredentials lock_session_worker_credentials(void);
 /* The scope and exit callbacks: before a slot is reserved, so that any exit frees it. */
 extern void lock_session_register_callbacks(void);
 /* Registers a held lock's slot with this session (and the scope callbacks). */
-extern void lock_session_add(int handle);
+extern void lock_session_add(int handle, LockScope scope);
+/* What the workers do to this session in a lock's danger zone, by its scope and the setting. */
+extern LockCancel lock_session_cancel_for(LockScope scope);
 /* The slot of a lock this session holds, or -1. */
 extern int	lock_session_find(const char *table, const char *name);
 /* Forgets a held lock: frees its slot and wakes this server's waiters. */
@@ -37,5 +39,16 @@ extern void lock_session_forget(int handle);
 /* The current transaction's commit relies on this held lock (until it ends; lock_commit.h). */
 extern void lock_session_guard_xact(int handle);
 extern bool lock_session_guards_xact(int handle);
+
+/*
+ * Raises 55P03, once per lock, when a lock of this session's was found
+ * lost: every dynamo_* function that does work calls it first.
+ */
+extern void lock_session_check_lost(void);
+/*
+ * A lock of this session whose danger zone made a worker cancel it
+ * (*repeat: its transaction cannot commit), for lock_interrupt.c.
+ */
+extern bool lock_session_cancelled(LockSlot *out, bool *repeat);
 
 #endif

@@ -218,6 +218,7 @@ nextval(FunctionCallInfo fcinfo, char form, const int *name_args, int n, int tab
 	}
 	if (PG_ARGISNULL(table_arg))
 		resolved_counter_key_field(key, dynamo_counter_table, strlen(dynamo_counter_table));
+	lock_session_check_lost();
 	counter = resolved_counter(key, resolve_nextval, &call);
 	check_replication(counter);
 	return take_or_fetch(counter, cache);
@@ -370,6 +371,7 @@ dynamo_id_trigger(PG_FUNCTION_ARGS)
 		resolved_counter_key_field(key, trigger->tgargs[i], strlen(trigger->tgargs[i]));
 	resolved_counter_key_field(key, dynamo_counter_table, strlen(dynamo_counter_table));
 	appendBinaryStringInfo(key, (const char *) &dynamo_id_cache, sizeof(dynamo_id_cache));
+	lock_session_check_lost();
 	site = resolved_counter(key, resolve_trigger, trigger);
 	check_replication(site);
 	id = take_or_fetch(site, site->cache);

@@ -52,6 +52,14 @@ static const struct config_enum_entry lock_commit_check_options[] = {
 	{"read", LOCK_COMMIT_CHECK_READ, false},
 	{NULL, 0, false}
 };
+int			dynamo_lock_loss_cancels = LOCK_LOSS_CANCELS_TRANSACTION;
+
+static const struct config_enum_entry lock_loss_cancels_options[] = {
+	{"none", LOCK_LOSS_CANCELS_NONE, false},
+	{"transaction", LOCK_LOSS_CANCELS_TRANSACTION, false},
+	{"all", LOCK_LOSS_CANCELS_ALL, false},
+	{NULL, 0, false}
+};
 int			dynamo_max_locks = 512;
 int			dynamo_max_id_counters = 64;
 int			dynamo_lock_workers = 3;
@@ -423,6 +431,13 @@ settings_define(bool (*url_is_valid) (const char *url))
 							 "lease: the lease this server's registry records (no request); read: that, "
 							 "and a consistent read of each lock item (a request per lock at every commit).",
 							 &dynamo_lock_commit_check, LOCK_COMMIT_CHECK_LEASE, lock_commit_check_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("dynamo_atomic.lock_loss_cancels",
+							 "Whose running statements are cancelled when a lock's lease is in danger or lost.",
+							 "transaction: the holders of transaction-level locks and of session locks bound "
+							 "with dynamo_guard_xact (until the transaction ends); all: session locks' holders "
+							 "too (once per danger); none: nobody. As it is when the lock is taken or bound.",
+							 &dynamo_lock_loss_cancels, LOCK_LOSS_CANCELS_TRANSACTION, lock_loss_cancels_options,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	/* Sizes shared memory: exists only when preloaded (defining it later is FATAL). */
 	if (process_shared_preload_libraries_in_progress)

@@ -37,6 +37,14 @@ typedef enum LockCommitCheck
 	LOCK_COMMIT_CHECK_READ		/* ...and a consistent read of the lock item */
 } LockCommitCheck;
 extern int	dynamo_lock_commit_check;
+
+typedef enum LockLossCancels
+{
+	LOCK_LOSS_CANCELS_NONE,
+	LOCK_LOSS_CANCELS_TRANSACTION,	/* transaction-level and guarded locks' holders */
+	LOCK_LOSS_CANCELS_ALL		/* ...and session locks' */
+} LockLossCancels;
+extern int	dynamo_lock_loss_cancels;
 extern int	dynamo_table_recheck_s;
 extern bool dynamo_id_prefetch;
 

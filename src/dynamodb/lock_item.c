@@ -276,7 +276,8 @@ lock_expressions(cJSON *req, const char *update, const char *condition)
 	static const char *const names[][2] = {
 		{"#owner", "owner"}, {"#token", "fencing_token"}, {"#version", "version"},
 		{"#lease", "lease_until"}, {"#ttl", "ttl"}, {"#holder", "holder"},
-		{"#acquired", "acquired_at"}, {"#released", "last_release"}, {"#sent", "sent_at"}
+		{"#acquired", "acquired_at"}, {"#released", "last_release"}, {"#sent", "sent_at"},
+		{"#payload", "payload"}
 	};
 	cJSON	   *used = json_add_object(req, "ExpressionAttributeNames");
 
@@ -363,7 +364,7 @@ lease_times_for_attempt(void *arg)
 
 bool
 lock_item_acquire(const LockTarget *t, int lease_ms, int skew_ms, const char *holder,
-				  LockGrant *out)
+				  const char *payload, LockGrant *out)
 {
 	cJSON	   *values;
 	bool		guess;
@@ -374,15 +375,22 @@ lock_item_acquire(const LockTarget *t, int lease_ms, int skew_ms, const char *ho
 	LeaseTimes	lt = {values, lease_ms, skew_ms, out};
 
 	lock_new_version(out->version);
+	/* The payload is the acquisition's: replaced, or removed, by every acquire. */
 	lock_expressions(req,
+					 payload ?
+					 "SET #owner = :me, #version = :version, #lease = :lease, #ttl = :ttl, "
+					 "#holder = :holder, #acquired = :now, #sent = :sent, #payload = :payload, "
+					 "#token = if_not_exists(#token, :token_base) + :one" :
 					 "SET #owner = :me, #version = :version, #lease = :lease, #ttl = :ttl, "
 					 "#holder = :holder, #acquired = :now, #sent = :sent, "
-					 "#token = if_not_exists(#token, :token_base) + :one",
+					 "#token = if_not_exists(#token, :token_base) + :one REMOVE #payload",
 					 "attribute_not_exists(#owner) OR (#owner = :me AND (attribute_not_exists(#sent) OR #sent <= :sent)) "
 					 "OR #lease < :ended_before");
 	json_add_string(req, "ReturnValues", "UPDATED_NEW");
 	ddb_add_string_value(values, ":version", out->version);
 	ddb_add_string_value(values, ":holder", holder);
+	if (payload)
+		ddb_add_string_value(values, ":payload", payload);
 	add_number(values, ":one", 1);
 	call.before_attempt = lease_times_for_attempt;
 	call.before_attempt_arg = &lt;
@@ -434,7 +442,7 @@ lock_item_release(const LockTarget *t, int64 token, TimestampTz deadline, char *
 
 	lock_new_version(version);
 	/* last_release, which no acquire touches, tells a resend whether the first sending landed. */
-	lock_expressions(req, "REMOVE #owner, #holder SET #version = :version, #released = :version, "
+	lock_expressions(req, "REMOVE #owner, #holder, #payload SET #version = :version, #released = :version, "
 					 "#lease = :zero, #ttl = :ttl",
 					 token ? "#owner = :me AND #token = :token" : "#owner = :me");
 	ddb_add_string_value(values, ":version", version);
@@ -502,6 +510,8 @@ lock_item_read(const LockTarget *t, LockHolder *out)
 	out->lease_until_ms = number_attribute(item, "lease_until");
 	out->fencing_token = number_attribute(item, "fencing_token");
 	out->ttl_s = number_attribute(item, "ttl");
+	out->acquired_at_ms = number_attribute(item, "acquired_at");
+	out->payload = (char *) json_get_string(json_get(item, "payload"), "S");
 }
 
 void

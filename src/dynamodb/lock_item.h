@@ -11,7 +11,9 @@
  *   version        changes on every write (acquire, heartbeat, release)
  *   lease_until    N, epoch ms: the lease ends then, by the holder's clock
  *   ttl            N, epoch s: DynamoDB's cleanup only, a day past the lease
- *   holder, acquired_at   for people reading the table
+ *   holder, acquired_at   for people reading the table (epoch ms)
+ *   payload        S, JSON text the acquire gave (dynamo_get_lock's payload),
+ *                  removed by an acquire without one and by a release
  *   last_release   the version the last release set (no acquire touches it)
  *
  * Each write says what a lost answer means for it:
@@ -103,6 +105,8 @@ typedef struct LockHolder
 	char	   *version;
 	char	   *last_release;
 	int64		ttl_s;
+	int64		acquired_at_ms;	/* 0: not said */
+	char	   *payload;		/* JSON text, or NULL */
 } LockHolder;
 
 /* Milliseconds since the Unix epoch, by this server's clock. */
@@ -131,11 +135,11 @@ extern void lock_new_version(char *out);
 
 /*
  * One conditional UpdateItem: takes the lock when it is free, when its
- * lease ended more than skew_ms ago, or when t->owner holds it.  Returns
- * false when someone else holds it.
+ * lease ended more than skew_ms ago, or when t->owner holds it, with this
+ * payload (JSON text; NULL: none).  Returns false when someone else holds it.
  */
 extern bool lock_item_acquire(const LockTarget *t, int lease_ms, int skew_ms,
-							  const char *holder, LockGrant *out);
+							  const char *holder, const char *payload, LockGrant *out);
 
 /*
  * Extends the lease of the acquisition identified by owner and token.

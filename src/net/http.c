@@ -50,6 +50,7 @@ static CURL *easy_handle = NULL;
  * start: the next transfer detaches it first.
  */
 static bool easy_attached = false;
+static HttpWaitHook wait_hook = NULL;
 
 /* The response body, filled by write_body(); reused between calls. */
 static struct
@@ -313,11 +314,19 @@ drive_transfer(void)
 		if (timeout_ms > 0)
 			curl_multi_wait(multi_handle, NULL, 0, (int) timeout_ms, NULL);
 		CHECK_FOR_INTERRUPTS();
+		if (wait_hook)
+			wait_hook();
 	}
 	while ((msg = curl_multi_info_read(multi_handle, &queued)) != NULL)
 		if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy_handle)
 			return msg->data.result;
 	return CURLE_RECV_ERROR;
+}
+
+void
+http_set_wait_hook(HttpWaitHook hook)
+{
+	wait_hook = hook;
 }
 
 static HttpOutcome

@@ -81,6 +81,14 @@ extern void http_perform(const HttpRequest *req, HttpResponse *resp);
 /* Wipes the last response body (it held credentials) at once. */
 extern void http_wipe_response(void);
 
+/*
+ * Called at least every 100 ms while a transfer waits, after the
+ * interrupt check (NULL: none): the lock workers watch leases meanwhile.
+ * It must not raise an ERROR.
+ */
+typedef void (*HttpWaitHook) (void);
+extern void http_set_wait_hook(HttpWaitHook hook);
+
 /* A short name for an outcome, for messages. */
 extern const char *http_outcome_name(HttpOutcome outcome);
 

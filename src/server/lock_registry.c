@@ -207,6 +207,23 @@ refresh_due(const LockSlot *s)
 	return s->lease_until_ms - (2 * (int64) s->lease_ms) / 3;
 }
 
+/* Lost, since at (0: now), and why. */
+static void
+set_lost(LockSlot *s, const char *why, TimestampTz at)
+{
+	s->lost = true;
+	s->lost_at = at ? at : GetCurrentTimestamp();
+	strlcpy(s->note, why, sizeof(s->note));
+}
+
+/* A heartbeat got through: the lease is safe again. */
+static void
+end_danger(LockSlot *s)
+{
+	s->danger_since = 0;
+	s->cancel_sent_at = 0;
+}
+
 void
 lock_registry_activate(int handle, const LockSlot *held)
 {
@@ -302,6 +319,7 @@ lock_registry_record_grant(int handle, const LockGrant *grant, int lease_ms)
 	s->last_refresh = GetCurrentTimestamp();
 	s->refresh_failures = 0;
 	s->in_flight = -1;
+	end_danger(s);
 	unlock();
 }
 
@@ -348,8 +366,7 @@ lock_registry_mark_lost(int handle, const char *why)
 	LockSlot   *s = slot(handle);
 
 	lock_exclusive();
-	s->lost = true;
-	strlcpy(s->note, why, sizeof(s->note));
+	set_lost(s, why, 0);
 	unlock();
 }
 
@@ -568,14 +585,15 @@ lock_registry_next_work(int64 now_ms, int *handle, LockSlot *copy, LockWork *wor
 		if (!s->active || s->lost)
 			continue;
 		/*
-		 * Past its lease and the skew margin with no heartbeat through:
-		 * another server may have taken it.  Say so, and stop spending
-		 * attempts on it (it would always sort first).
+		 * Past its lease with no heartbeat through: another server whose
+		 * clock is ahead may take it from now.  Say so, and stop spending
+		 * attempts on it (it would always sort first).  (lock_registry_watch
+		 * says so too, in time for the holder.)
 		 */
-		if (now_ms > s->lease_until_ms + dynamo_lock_clock_skew_ms)
+		if (now_ms >= s->lease_until_ms)
 		{
-			s->lost = true;
-			strlcpy(s->note, "lost: its lease ended before a heartbeat got through", sizeof(s->note));
+			set_lost(s, "lost: its lease ended before a heartbeat got through",
+					 lock_ms_to_timestamptz(s->lease_until_ms));
 			continue;
 		}
 		if (s->next_refresh_ms > now_ms)
@@ -626,15 +644,13 @@ lock_registry_record_heartbeat(int handle, const LockSlot *copy, bool held,
 			memcpy(s->version, grant->version, sizeof(s->version));
 			s->lease_until_ms = grant->lease_until_ms;
 			s->lease_max_ms = Max(s->lease_max_ms, s->lease_until_ms);
+			end_danger(s);
 			/* Handed over meanwhile: its release stays due now. */
 			if (!s->release_pending)
 				s->next_refresh_ms = refresh_due(s);
 		}
 		else
-		{
-			s->lost = true;
-			strlcpy(s->note, note, sizeof(s->note));
-		}
+			set_lost(s, note, 0);
 	}
 	unlock();
 }
@@ -695,6 +711,107 @@ lock_registry_drop_orphans(void)
 		orphan_to_release(s);
 	}
 	unlock();
+}
+
+TimestampTz
+lock_registry_lost_at(int handle)
+{
+	TimestampTz at;
+
+	lock_shared();
+	at = slot(handle)->lost ? slot(handle)->lost_at : 0;
+	unlock();
+	return at;
+}
+
+void
+lock_registry_set_cancel(int handle, LockCancel cancel)
+{
+	lock_exclusive();
+	slot(handle)->cancel = cancel;
+	unlock();
+}
+
+int64
+lock_danger_left_ms(int lease_ms)
+{
+	return Max((int64) lease_ms / 3, (int64) dynamo_lock_clock_skew_ms + dynamo_lock_commit_margin_ms);
+}
+
+LockState
+lock_slot_state(const LockSlot *s, int64 now_ms)
+{
+	if (s->lost)
+		return LOCK_STATE_LOST;
+	/* Past its lease too, while a heartbeat still in flight may extend it. */
+	if (s->danger_since != 0 || now_ms >= s->lease_until_ms - lock_danger_left_ms(s->lease_ms))
+		return LOCK_STATE_DANGER;
+	return LOCK_STATE_HELD;
+}
+
+/*
+ * A cancel that came while the holder was idle is dropped by PostgreSQL:
+ * a lock whose transaction cannot commit has its holder cancelled again
+ * this often, so that its next statement does not run on either.
+ */
+#define CANCEL_REPEAT_MS 500
+
+void
+lock_registry_watch(int64 now_ms, long *wait_ms)
+{
+	int64		soonest = PG_INT64_MAX;
+	TimestampTz now = GetCurrentTimestamp();
+
+	*wait_ms = -1;
+	if (!shared)
+		return;
+	lock_exclusive();
+	for (int i = 0; i < n_slots(); i++)
+	{
+		LockSlot   *s = slot(i);
+
+		if (!s->in_use || !s->active || s->release_pending)
+			continue;
+		if (!s->lost)
+		{
+			int64		danger_at = s->lease_until_ms - lock_danger_left_ms(s->lease_ms);
+
+			if (now_ms < danger_at)
+			{
+				soonest = Min(soonest, danger_at);
+				continue;
+			}
+			if (s->danger_since == 0)
+				s->danger_since = now;
+			/* Ended, and no write in flight could extend it any more. */
+			if (now_ms >= s->lease_until_ms && s->in_flight < 0)
+				set_lost(s, "lost: its lease ended before a heartbeat got through",
+						 lock_ms_to_timestamptz(s->lease_until_ms));
+		}
+		if (s->cancel == LOCK_CANCEL_NONE ||
+			(s->cancel_sent_at != 0 && s->cancel == LOCK_CANCEL_ONCE))
+			continue;
+		if (s->cancel_sent_at != 0 && now - s->cancel_sent_at < (TimestampTz) CANCEL_REPEAT_MS * 1000)
+		{
+			soonest = Min(soonest, now_ms + CANCEL_REPEAT_MS - (now - s->cancel_sent_at) / 1000);
+			continue;
+		}
+		/*
+		 * Under the registry's lock: the holder cannot hand its slots over
+		 * and exit meanwhile, so the PID is still its own.  As
+		 * pg_cancel_backend, SIGINT: what it interrupts raises 57014, which
+		 * the holder reports as this lock's (lock_interrupt.c).
+		 */
+		if (holder_alive(s) && kill(s->pid, SIGINT) == 0)
+		{
+			s->cancel_sent_at = now;
+			if (s->cancel == LOCK_CANCEL_REPEAT)
+				soonest = Min(soonest, now_ms + CANCEL_REPEAT_MS);
+		}
+	}
+	unlock();
+	if (soonest != PG_INT64_MAX)
+		*wait_ms = (long) Max(0, Min(soonest - now_ms, (int64) LONG_MAX));
 }
 
 uint32

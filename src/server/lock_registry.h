@@ -34,6 +34,27 @@ typedef enum LockScope
 	LOCK_SCOPE_XACT
 } LockScope;
 
+/*
+ * What the workers do to the holder when the lease is in danger or lost
+ * (lock_registry_watch): nothing, cancel its running statement once per
+ * danger, or cancel whatever it runs until the lock's scope ends (a
+ * transaction-level or guarded lock: that transaction cannot commit).
+ */
+typedef enum LockCancel
+{
+	LOCK_CANCEL_NONE,
+	LOCK_CANCEL_ONCE,
+	LOCK_CANCEL_REPEAT
+} LockCancel;
+
+/* As dynamo_held_locks shows it. */
+typedef enum LockState
+{
+	LOCK_STATE_HELD,
+	LOCK_STATE_DANGER,			/* heartbeats have not got through: too little lease left */
+	LOCK_STATE_LOST				/* taken over, gone, or its lease ended */
+} LockState;
+
 typedef struct LockSlot
 {
 	bool		in_use;			/* reserved, held, or waiting for its release */
@@ -67,6 +88,10 @@ typedef struct LockSlot
 	TimestampTz last_refresh;	/* 0 until the first heartbeat */
 	int			refresh_failures;	/* in a row */
 	char		note[LOCK_NOTE_SIZE];	/* why it was lost, or the last failure */
+	LockCancel	cancel;
+	TimestampTz danger_since;	/* 0: not in danger (a heartbeat's success ends it) */
+	TimestampTz cancel_sent_at; /* the last cancel of this danger, or 0 */
+	TimestampTz lost_at;		/* 0: not lost */
 } LockSlot;
 
 /* For shmem.c. */
@@ -110,6 +135,28 @@ extern void lock_registry_note_grant(int handle, const LockGrant *grant, int lea
 extern void lock_registry_hand_over(int handle);
 /* After dynamo_set_atomic moved a held lock's item to a new version. */
 extern void lock_registry_set_version(int handle, const char *version);
+
+/* When the slot was found lost, or 0. */
+extern TimestampTz lock_registry_lost_at(int handle);
+/* Whether the workers cancel the holder's statements when the lease is in danger. */
+extern void lock_registry_set_cancel(int handle, LockCancel cancel);
+
+/*
+ * Lease left when a lock enters its danger zone: a third of its lease, or
+ * lock_clock_skew_ms + lock_commit_margin_ms (what a commit needs) if that
+ * is more.  Heartbeats are due with two thirds left, so only a lease whose
+ * heartbeats have not got through for a while gets there.
+ */
+extern int64 lock_danger_left_ms(int lease_ms);
+extern LockState lock_slot_state(const LockSlot *s, int64 now_ms);
+
+/*
+ * The workers' watch, also run while they wait for an answer: marks the
+ * locks whose lease is in danger, or ended with no heartbeat in flight
+ * (lost), and sends SIGINT to their holders as each slot's cancel says.
+ * *wait_ms: how long until the next lock enters its danger zone (-1: none).
+ */
+extern void lock_registry_watch(int64 now_ms, long *wait_ms);
 
 /* Every active slot, for dynamo_held_locks; palloc'd. */
 extern int	lock_registry_snapshot(LockSlot **out);

@@ -19,6 +19,12 @@
  * exited (lock_registry_hand_over_mine), so that a dying backend sends
  * nothing.
  *
+ * The workers also watch every held lease (lock_registry_watch), in their
+ * loop and, through the HTTP layer's wait hook, while they wait for an
+ * answer themselves: a lease in its danger zone, or lost, gets its holder
+ * signalled in time even while every worker waits on a heartbeat that
+ * hangs.
+ *
  * The workers start once the server is consistent, so they run on a hot
  * standby too (its sessions can take locks), and keep running across a
  * promotion.  Each publishes a digest of its credentials settings: a
@@ -41,9 +47,11 @@
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
 #include "counter_item.h"
+#include "http.h"
 #include "settings.h"
 #include "id_blocks.h"
 #include "lock_item.h"
@@ -54,7 +62,12 @@
 /* The longest sleep: also how soon a dead backend's slot is noticed. */
 #define MAX_SLEEP_MS 1000
 
+/* How often a worker waiting for an answer watches the leases. */
+#define WATCH_WHILE_WAITING_MS 50
+
 PGDLLEXPORT void dynamo_atomic_lock_worker_main(Datum arg);
+
+static TimestampTz last_watch = 0;
 
 void
 lock_worker_register(void)
@@ -194,6 +207,23 @@ prefetch(int slot, IdCounter *c, const char *digest, MemoryContext scratch)
 	PG_END_TRY();
 }
 
+/*
+ * While this worker waits for an answer (a heartbeat that hangs is cut
+ * only when its lease ends), the other leases' danger zones still come
+ * in time: see lock_registry_watch.
+ */
+static void
+watch_while_waiting(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	long		ignored;
+
+	if (now - last_watch < (TimestampTz) WATCH_WHILE_WAITING_MS * 1000)
+		return;
+	last_watch = now;
+	lock_registry_watch(lock_now_ms(), &ignored);
+}
+
 /* Makes the call in the scratch context, which is reset afterwards. */
 #define IN_SCRATCH(scratch, call) \
 	do { \
@@ -220,6 +250,7 @@ dynamo_atomic_lock_worker_main(Datum arg)
 									ALLOCSET_DEFAULT_SIZES);
 	settings_credentials_digest(digest);
 	lock_registry_attach_worker(index, digest);
+	http_set_wait_hook(watch_while_waiting);
 	ereport(LOG, (errmsg("dynamo_atomic lock worker %d started", index + 1)));
 
 	for (;;)
@@ -228,6 +259,7 @@ dynamo_atomic_lock_worker_main(Datum arg)
 		LockSlot	copy;
 		LockWork	work;
 		long		wait_ms = MAX_SLEEP_MS;
+		long		watch_wait_ms;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -260,6 +292,11 @@ dynamo_atomic_lock_worker_main(Datum arg)
 		}
 		if (wait_ms < 0 || wait_ms > MAX_SLEEP_MS)
 			wait_ms = MAX_SLEEP_MS;
+		/* Last before the sleep: it wakes when the next lease enters its danger zone. */
+		lock_registry_watch(lock_now_ms(), &watch_wait_ms);
+		last_watch = GetCurrentTimestamp();
+		if (watch_wait_ms >= 0)
+			wait_ms = Min(wait_ms, watch_wait_ms);
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 Max(wait_ms, 1), PG_WAIT_EXTENSION);

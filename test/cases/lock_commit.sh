@@ -91,6 +91,8 @@ name=danger-$RANDOM
 out=$(psql -X -qAt -v VERBOSITY=verbose 2>&1 <<SQL
 SET client_min_messages = warning;
 $at_fake;
+-- the commit check alone: no cancel in the danger zone (lock_danger.sh)
+SET dynamo_atomic.lock_loss_cancels = 'none';
 BEGIN;
 SELECT (dynamo_get_xact_lock('$name', 3000, 0, '$T')).lock_name IS NOT NULL;
 $(printf "$fail_heartbeats" "$name")
@@ -124,6 +126,7 @@ for guard in yes no; do
 	out=$(psql -X -qAt -v VERBOSITY=verbose 2>&1 <<SQL
 SET client_min_messages = warning;
 $at_fake;
+SET dynamo_atomic.lock_loss_cancels = 'none';
 CREATE TEMP TABLE l AS SELECT * FROM dynamo_get_lock('$name', 3000, 0, '$T');
 $(printf "$fail_heartbeats" "$name")
 BEGIN;

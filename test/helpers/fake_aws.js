@@ -7,7 +7,7 @@
 //                             (IMDSv2: every GET must carry the session token)
 //   - a DynamoDB front        POST /             forwards to DynamoDB Local, or
 //                             injects faults set through /_control
-//   - request log             GET  /_log         what it received, as JSON lines
+//   - request log             GET  /_log         what it received (at: epoch ms), as JSON lines
 //
 // Faults: GET /_control?fault=KIND[&count=N][&target=OP][&match=TEXT][&add=1]
 // sets one rule (add=1: appends one); a rule applies to the next N requests
@@ -296,7 +296,7 @@ const handler = (req, res) => {
       return send(res, 200, { ok: true });
     }
     // The start of the body tells writes of one operation apart (no secret is in a DynamoDB body).
-    if (logging) log.push({ method: req.method, path: url.pathname, target: req.headers['x-amz-target'] || null,
+    if (logging) log.push({ at: Date.now(), method: req.method, path: url.pathname, target: req.headers['x-amz-target'] || null,
       body: body.toString('utf8', 0, 4000), headers: req.headers });
 
     if (req.method === 'POST' && url.pathname === '/') return dynamodb(req, body, res);

@@ -1,0 +1,66 @@
+/*
+ * lock_info.c - dynamo_lock_info: who holds a lock, since when, until
+ * when, its token and its payload, read without taking it (one consistent
+ * GetItem; nothing is written, not even a missing item).
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+#include "args.h"
+#include "endpoint.h"
+#include "lock_item.h"
+
+PG_FUNCTION_INFO_V1(dynamo_lock_info);
+
+/*
+ * dynamo_lock_info(lock_name, table_name) -> (held, holder, acquired_at,
+ * expires_at, fencing_token, payload)
+ */
+Datum
+dynamo_lock_info(PG_FUNCTION_ARGS)
+{
+	char	   *name = arg_key_value(fcinfo, 0, "lock_name");
+	char	   *table = arg_table_name(fcinfo, 1, TABLE_FOR_LOCKS);
+	DdbEndpoint ep;
+	LockTarget	t = {0};
+	LockHolder	h;
+	TupleDesc	tupdesc;
+	Datum		values[6];
+	bool		nulls[6] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	ddb_endpoint_resolve(&ep, NULL, NULL);
+	t.endpoint_url = ep.url;
+	t.region = ep.region;
+	t.table = table;
+	t.name = name;
+	lock_item_read(&t, &h);
+
+	/* Held by this server's clock: an owner whose lease has not ended. */
+	values[0] = BoolGetDatum(h.exists && h.held && h.lease_until_ms > lock_now_ms());
+	/* Who holds it, or held it last while its lease simply ended. */
+	nulls[1] = h.holder == NULL && h.owner == NULL;
+	if (!nulls[1])
+		values[1] = CStringGetTextDatum(h.holder ? h.holder : h.owner);
+	nulls[2] = h.acquired_at_ms == 0;
+	if (!nulls[2])
+		values[2] = TimestampTzGetDatum(lock_ms_to_timestamptz(h.acquired_at_ms));
+	nulls[3] = !h.held;
+	if (!nulls[3])
+		values[3] = TimestampTzGetDatum(lock_ms_to_timestamptz(h.lease_until_ms));
+	nulls[4] = !h.exists;
+	if (!nulls[4])
+		values[4] = Int64GetDatum(h.fencing_token);
+	nulls[5] = h.payload == NULL;
+	if (!nulls[5])
+		values[5] = DirectFunctionCall1(jsonb_in, CStringGetDatum(h.payload));
+	tupdesc = BlessTupleDesc(tupdesc);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}

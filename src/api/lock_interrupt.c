@@ -1,0 +1,69 @@
+/*
+ * lock_interrupt.c - a lock worker's cancel, said as the lock's (see
+ * lock_interrupt.h).
+ */
+#include "postgres.h"
+
+#include "utils/elog.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "lock_interrupt.h"
+#include "lock_item.h"
+#include "lock_session.h"
+
+static emit_log_hook_type previous_emit_log_hook = NULL;
+static bool installed = false;
+
+static void
+say_which_lock(ErrorData *edata)
+{
+	LockSlot	s;
+	bool		repeat;
+	MemoryContext old;
+
+	if (edata->elevel != ERROR || edata->sqlerrcode != ERRCODE_QUERY_CANCELED ||
+		!lock_session_cancelled(&s, &repeat))
+		return;
+	/* The report's own context: freed with it. */
+	old = MemoryContextSwitchTo(ErrorContext);
+	edata->sqlerrcode = repeat ? ERRCODE_T_R_SERIALIZATION_FAILURE : ERRCODE_LOCK_NOT_AVAILABLE;
+	if (s.lost)
+	{
+		edata->message = psprintf("canceling statement: lock \"%s\" was lost at %s",
+								  s.name, timestamptz_to_str(s.lost_at));
+		edata->detail = s.note[0] ? psprintf("A lock worker found it %s.", s.note) : NULL;
+	}
+	else
+	{
+		edata->message = psprintf("canceling statement: lock \"%s\" may be lost: its lease ends at %s",
+								  s.name, timestamptz_to_str(lock_ms_to_timestamptz(s.lease_until_ms)));
+		edata->detail = psprintf("No heartbeat has got through since %s%s%s; %lld ms of lease left count as danger "
+								 "(a third of the lease, or lock_clock_skew_ms + lock_commit_margin_ms).",
+								 s.last_refresh ? timestamptz_to_str(s.last_refresh) : "it was taken",
+								 s.note[0] ? ": " : "", s.note,
+								 (long long) lock_danger_left_ms(s.lease_ms));
+	}
+	edata->hint = pstrdup(repeat ?
+						  "The transaction cannot commit under it: roll back, take the lock again and retry." :
+						  "Release it with dynamo_release_lock() and take it again.");
+	MemoryContextSwitchTo(old);
+}
+
+static void
+emit_log(ErrorData *edata)
+{
+	say_which_lock(edata);
+	if (previous_emit_log_hook)
+		previous_emit_log_hook(edata);
+}
+
+void
+lock_interrupt_install(void)
+{
+	if (installed)
+		return;
+	previous_emit_log_hook = emit_log_hook;
+	emit_log_hook = emit_log;
+	installed = true;
+}
