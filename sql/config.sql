@@ -88,4 +88,4 @@ DROP ROLE dynamo_regress_plain;
 SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS arguments, p.proretset
 FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'dynamo_atomic'
-ORDER BY 1;
+ORDER BY 1, 2;
