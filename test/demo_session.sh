@@ -43,12 +43,14 @@ echo "-- Locks: one DynamoDB table of locks shared by every server; leases kept 
 psql -X -q -e -c "SELECT dynamo_create_lock_table()"
 # A session holds 'nightly-job' for a while; meanwhile another session tries to take it.
 psql -X -q -c "SET application_name = 'demo-holder'" \
-	-c "SELECT lock_name, fencing_token FROM dynamo_get_lock('nightly-job', lease_ms => 2000)" \
+	-c "SELECT lock_name, fencing_token FROM dynamo_get_lock('nightly-job', lease_ms => 2000, payload => '{\"worker\": \"demo-holder\"}')" \
 	-c "SELECT pg_sleep(5)" >/dev/null &
 holder=$!
 until [[ $(psql -X -qAt -c "SELECT count(*) FROM dynamo_held_locks WHERE lock_name = 'nightly-job'") == 1 ]]; do sleep 0.1; done
 psql -X -q -e -c "SELECT pid, lock_name, scope, fencing_token, expires_at FROM dynamo_held_locks"
 psql -X -q -e -c "SELECT dynamo_try_get_lock('nightly-job', 2000) IS NULL AS held_elsewhere"
+echo "-- anyone can read who holds it, until when, and the payload it published (leader election):"
+psql -X -q -e -c "SELECT held, fencing_token, expires_at, payload FROM dynamo_lock_info('nightly-job')"
 echo "-- waiting for it: the holder's lease (2 s) is refreshed, so this waits until the holder's session ends (5 s)"
 psql -X -q -e -c "SELECT lock_name, fencing_token FROM dynamo_get_lock('nightly-job', 2000, wait_ms => 10000)"
 wait $holder

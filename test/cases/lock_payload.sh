@@ -128,7 +128,11 @@ expect_eq "...while the leader lives, the follower does not take over" "t|B" \
 	"$(sql -c "SELECT held, payload->>'leader' FROM dynamo_lock_info('$name', '$T')")"
 b_pm=$(cat "$work/b_postmaster")
 killed_at=$(now_ms)
-kill -KILL "$b_pm" $(pgrep -P "$b_pm" -d ' ') 2>/dev/null || true
+# stopped first, then killed: no process of B's sees another die and exits cleanly
+# (a backend that sees its postmaster gone exits, releasing its locks)
+b_pids="$b_pm $(pgrep -P "$b_pm" -d ' ')"
+kill -STOP $b_pids 2>/dev/null || true
+kill -KILL $b_pids 2>/dev/null || true
 sleep 0.2
 b_until=$(sql -c "SELECT (extract(epoch FROM expires_at) * 1000)::bigint FROM dynamo_lock_info('$name', '$T')")
 harness_wait_for 15 grep -qE '^[0-9]{13}$' "$work/a_follower.out" || true
