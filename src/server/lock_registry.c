@@ -216,6 +216,17 @@ set_lost(LockSlot *s, const char *why, TimestampTz at)
 	strlcpy(s->note, why, sizeof(s->note));
 }
 
+/*
+ * Its lease has ended, and no write in flight (heartbeat, refresh) could
+ * extend it any more: lost, since another server whose clock is ahead may
+ * take it from now.
+ */
+static bool
+lease_ended_unheard(const LockSlot *s, int64 now_ms)
+{
+	return now_ms >= s->lease_until_ms && s->in_flight < 0;
+}
+
 /* A heartbeat got through: the lease is safe again. */
 static void
 end_danger(LockSlot *s)
@@ -590,7 +601,7 @@ lock_registry_next_work(int64 now_ms, int *handle, LockSlot *copy, LockWork *wor
 		 * attempts on it (it would always sort first).  (lock_registry_watch
 		 * says so too, in time for the holder.)
 		 */
-		if (now_ms >= s->lease_until_ms)
+		if (lease_ended_unheard(s, now_ms))
 		{
 			set_lost(s, "lost: its lease ended before a heartbeat got through",
 					 lock_ms_to_timestamptz(s->lease_until_ms));
@@ -783,8 +794,7 @@ lock_registry_watch(int64 now_ms, long *wait_ms)
 			}
 			if (s->danger_since == 0)
 				s->danger_since = now;
-			/* Ended, and no write in flight could extend it any more. */
-			if (now_ms >= s->lease_until_ms && s->in_flight < 0)
+			if (lease_ended_unheard(s, now_ms))
 				set_lost(s, "lost: its lease ended before a heartbeat got through",
 						 lock_ms_to_timestamptz(s->lease_until_ms));
 		}

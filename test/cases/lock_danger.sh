@@ -51,30 +51,31 @@ first_heartbeat_after() {
 wait_state() { printf "DO \$\$ BEGIN WHILE coalesce((SELECT state <> '%s' FROM dynamo_held_locks WHERE lock_name = '%s'), true) LOOP PERFORM pg_sleep(0.02); END LOOP; END \$\$;" "$2" "$1"; }
 
 # --- 1. a statement under a transaction-level lock: cancelled in the danger zone, before the lease ends
-# (the heartbeats fail, or the first one hangs and the release at the abort goes
-# through, so that the client hears of the cancel at once)
-for fault in server-error hang; do
-	name=sleep-$fault-$RANDOM
-	if [[ $fault == hang ]]; then rule=$(heartbeats "$name" "delay&ms=20000&count=1"); else rule=$(heartbeats "$name" server-error); fi
-	out=$(psql -X -qAt -v VERBOSITY=verbose 2>&1 <<SQL
+# The heartbeats fail; or the first one of each of three locks hangs, so that
+# every lock worker (3) waits on one (the release at the abort then goes
+# through, so that the client hears of the cancel at once).
+sleeper() { # NAME RULE: a transaction that holds NAME and sleeps; prints its clocks
+	psql -X -qAt -v VERBOSITY=verbose 2>&1 <<SQL
 SET client_min_messages = warning;
 $at_fake;
 BEGIN;
 $clock
-SELECT (dynamo_get_xact_lock('$name', 3000, 0, '$T')).lock_name IS NOT NULL;
+SELECT (dynamo_get_xact_lock('$1', 3000, 0, '$T')).lock_name IS NOT NULL;
 $clock
-$rule
-INSERT INTO ledger VALUES ('$name', 1), ('$name', 2);
+$2
+INSERT INTO ledger VALUES ('$1', 1), ('$1', 2);
 SELECT pg_sleep(10);
 $clock
 ROLLBACK;
 SQL
-)
+}
+check_cancelled() { # WHAT NAME OUTPUT
+	local what=$1 name=$2 out=$3 before after cancelled first
 	before=$(time_line "$out" 1)
 	after=$(time_line "$out" 2)
 	cancelled=$(time_line "$out" 3)
 	# the lease (3 s) began between the two clocks: the zone (1.5 s left) too, 1.5 s later
-	expect_eq "heartbeats $fault: a statement under a transaction-level lock is cancelled with 40001 naming the lock" \
+	expect_eq "$what: a statement under a transaction-level lock is cancelled with 40001 naming the lock" \
 		"ERROR:  40001: canceling statement: lock \"$name\" may be lost: its lease ends at" \
 		"$(first_error "$out" | sed 's/ at .*/ at/')"
 	expect_true "...in the danger zone, not before it, long before the lease ends: $((cancelled - before)) ms after the acquire was sent, $((cancelled - after)) ms after its answer" \
@@ -83,11 +84,24 @@ SQL
 	expect_true "...the first heartbeat was sent a third into the lease, $((cancelled - ${first:-0})) ms before the cancel" \
 		test -n "$first" -a $((first - before)) -ge 990 -a $((first - after)) -le 1300
 	expect_eq "...and the rows its transaction wrote are gone" 0 "$(rows "$name")"
-	if [[ $fault == server-error ]]; then
-		expect_true "...the DETAIL says no heartbeat got through and why" \
-			grep -qE "DETAIL:  No heartbeat has got through since it was taken: .*; 1500 ms of lease left count as danger" <<<"$out"
-		expect_true "...the HINT says the transaction cannot commit" grep -q "HINT:  The transaction cannot commit under it" <<<"$out"
-	fi
+}
+name=sleep-fail-$RANDOM
+out=$(sleeper "$name" "$(heartbeats "$name" server-error)")
+check_cancelled "heartbeats failing" "$name" "$out"
+expect_true "...the DETAIL says no heartbeat got through and why" \
+	grep -qE "DETAIL:  No heartbeat has got through since it was taken: .*; 1500 ms of lease left count as danger" <<<"$out"
+expect_true "...the HINT says the transaction cannot commit" grep -q "HINT:  The transaction cannot commit under it" <<<"$out"
+curl -s "$fake/_control" >/dev/null
+sleepers=()
+for i in 1 2 3; do
+	name=sleep-hang$i-$RANDOM
+	echo "$name" >"$work/hang$i.name"
+	sleeper "$name" "$(heartbeats "$name" "delay&ms=20000&count=1")" >"$work/hang$i.out" &
+	sleepers+=($!)
+done
+wait "${sleepers[@]}"
+for i in 1 2 3; do
+	check_cancelled "heartbeats hanging in every lock worker ($i of 3)" "$(cat "$work/hang$i.name")" "$(cat "$work/hang$i.out")"
 done
 curl -s "$fake/_control" >/dev/null	# no rule left
 
