@@ -105,7 +105,7 @@ check_lease_before_danger(const char *name, int lease_ms, const char *what)
 						name, (long long) (2 * margin), what, lease_ms),
 				 errdetail("With dynamo_atomic.lock_clock_skew_ms + lock_commit_margin_ms (%lld ms) of lease left "
 						   "its commit is refused and its holder cancelled; its heartbeat comes with two thirds left. "
-						   "Twice that margin leaves a heartbeat time to get through.", (long long) margin)));
+						   "Twice that margin leaves a heartbeat time for a second attempt.", (long long) margin)));
 }
 
 /*
@@ -384,6 +384,7 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 
 	held.scope = scope;
 	held.cancel = lock_session_cancel_for(scope);
+	held.danger_left_ms = (int) lock_danger_left_ms(lease_ms);
 	held.key_form = lock_item_known_key_form(&t);	/* learned by now */
 	strlcpy(held.version, grant.version, sizeof(held.version));
 	held.fencing_token = grant.fencing_token;
@@ -551,7 +552,7 @@ dynamo_refresh_lock(PG_FUNCTION_ARGS)
 	LockGrant	grant = {0};	/* an output; cleared so no path reads it unset */
 	volatile bool refreshed = false;
 
-	lock_session_check_lost();
+	/* (No lost notice first: a lease that ended unheard may still be ours to refresh.) */
 	if (handle < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
@@ -668,8 +669,7 @@ dynamo_held_locks(PG_FUNCTION_ARGS)
 			values[12] = TimestampTzGetDatum(s->lost_at);
 		else if (state == LOCK_STATE_DANGER)
 			values[12] = TimestampTzGetDatum(s->danger_since ? s->danger_since :
-											 lock_ms_to_timestamptz(s->lease_until_ms -
-																	lock_danger_left_ms(s->lease_ms)));
+											 lock_ms_to_timestamptz(lock_slot_danger_at(s)));
 		else
 			nulls[12] = true;
 		Assert(rsinfo->setDesc->natts == 11 || rsinfo->setDesc->natts == 13);

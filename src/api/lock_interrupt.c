@@ -22,7 +22,9 @@ say_which_lock(ErrorData *edata)
 	bool		repeat;
 	MemoryContext old;
 
+	/* A cancel, not a statement_timeout or lock_timeout (their messages differ). */
 	if (edata->elevel != ERROR || edata->sqlerrcode != ERRCODE_QUERY_CANCELED ||
+		edata->message_id == NULL || strcmp(edata->message_id, "canceling statement due to user request") != 0 ||
 		!lock_session_cancelled(&s, &repeat))
 		return;
 	/* The report's own context: freed with it. */
@@ -42,11 +44,11 @@ say_which_lock(ErrorData *edata)
 								 "(a third of the lease, or lock_clock_skew_ms + lock_commit_margin_ms).",
 								 s.last_refresh ? timestamptz_to_str(s.last_refresh) : "it was taken",
 								 s.note[0] ? ": " : "", s.note,
-								 (long long) lock_danger_left_ms(s.lease_ms));
+								 (long long) (s.lease_until_ms - lock_slot_danger_at(&s)));
 	}
 	edata->hint = pstrdup(repeat ?
-						  "The transaction cannot commit under it: roll back, take the lock again and retry." :
-						  "Release it with dynamo_release_lock() and take it again.");
+						  "Another server may take it before this transaction could commit: roll back, take the lock again and retry." :
+						  "Another server may take it soon: release it with dynamo_release_lock() and take it again.");
 	MemoryContextSwitchTo(old);
 }
 

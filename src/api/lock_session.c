@@ -33,7 +33,6 @@ typedef struct HeldLock
 	SubTransactionId subxact;
 	bool		guards_xact;	/* a session lock the current transaction's commit relies on */
 	LockCancel	cancel;			/* what the workers do in its danger zone, unguarded */
-	bool		loss_reported;	/* its loss was said to this session (once is enough) */
 } HeldLock;
 
 static List *held = NIL;		/* of HeldLock, in TopMemoryContext */
@@ -41,6 +40,16 @@ static bool callbacks_registered = false;
 static char *owner = NULL;
 static char *holder = NULL;
 static MemoryContext release_context = NULL;
+
+/*
+ * The last lock released while a worker's cancel of it may still be on its
+ * way (a PL/pgSQL block with an EXCEPTION clause rolls back, releasing the
+ * lock, before the cancel's report is emitted): lock_session_cancelled
+ * still names it, for a moment.
+ */
+#define RELEASED_CANCEL_MEMORY_US (2 * USECS_PER_SEC)
+static LockSlot released_cancelled;
+static TimestampTz released_cancelled_at = 0;
 
 const char *
 lock_session_owner(void)
@@ -158,6 +167,13 @@ release_at_scope_end(int handle, TimestampTz deadline, bool at_exit)
 	MemoryContext old = MemoryContextSwitchTo(release_context);
 
 	lock_registry_read(handle, &s);
+	/* Its scope is over: no cancel may reach what the session does next. */
+	lock_registry_set_cancel(handle, LOCK_CANCEL_NONE);
+	if (s.cancel != LOCK_CANCEL_NONE && s.cancel_sent_at != 0)
+	{
+		released_cancelled = s;
+		released_cancelled_at = GetCurrentTimestamp();
+	}
 	dynamo_request_timeout_ms = Min(saved_timeout, SCOPE_END_TIMEOUT_MS);
 	dynamo_connect_timeout_ms = Min(saved_connect, SCOPE_END_TIMEOUT_MS);
 	dynamo_max_retries = Min(saved_retries, SCOPE_END_RETRIES);
@@ -272,6 +288,20 @@ check_locks_at_commit(void)
 			if (s.scope == LOCK_SCOPE_XACT || h->guards_xact)
 				lock_commit_check(h->handle, round == 0);
 		}
+	/*
+	 * Checked: the commit goes on (the WAL flush, a synchronous standby's
+	 * answer), and a cancel now could only cut a synchronous commit's wait
+	 * short.  The transaction's locks are released or unbound right after.
+	 */
+	foreach(lc, held)
+	{
+		HeldLock   *h = lfirst(lc);
+		LockSlot	s;
+
+		lock_registry_read(h->handle, &s);
+		if (s.scope == LOCK_SCOPE_XACT || h->guards_xact)
+			lock_registry_set_cancel(h->handle, LOCK_CANCEL_NONE);
+	}
 }
 
 bool
@@ -309,7 +339,7 @@ unguard_all(void)
 	{
 		HeldLock   *h = lfirst(lc);
 
-		if (h->guards_xact && h->cancel != LOCK_CANCEL_REPEAT)
+		if (h->guards_xact)
 			lock_registry_set_cancel(h->handle, h->cancel);
 		h->guards_xact = false;
 	}
@@ -437,7 +467,6 @@ lock_session_add(int handle, LockScope scope)
 	h->subxact = GetCurrentSubTransactionId();
 	h->guards_xact = false;
 	h->cancel = lock_session_cancel_for(scope);
-	h->loss_reported = false;
 	held = lappend(held, h);
 	MemoryContextSwitchTo(old);
 }
@@ -461,17 +490,19 @@ lock_session_check_lost(void)
 	{
 		HeldLock   *h = lfirst(lc);
 		LockSlot	s;
+		TimestampTz lost_at = lock_registry_lost_at(h->handle);
 
-		if (h->loss_reported || lock_registry_lost_at(h->handle) == 0)
+		if (lost_at == 0)
 			continue;
-		h->loss_reported = true;
 		lock_registry_read(h->handle, &s);
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-				 errmsg("lock \"%s\" of this session was lost at %s", s.name, timestamptz_to_str(s.lost_at)),
-				 s.note[0] ? errdetail("A lock worker found it %s.", s.note) : 0,
+				 errmsg("lock \"%s\" of this session was lost at %s", s.name, timestamptz_to_str(lost_at)),
+				 s.lost && s.note[0] ? errdetail("A lock worker found it %s.", s.note) :
+				 errdetail("Its lease ended with no heartbeat through."),
 				 errhint("Whatever this session did under it since then may have overlapped another holder. "
-						 "Release it with dynamo_release_lock() and take it again (this is said once).")));
+						 "Release it with dynamo_release_lock() (until then every dynamo_* call says this), "
+						 "and take it again.")));
 	}
 }
 
@@ -488,10 +519,17 @@ lock_session_cancelled(LockSlot *out, bool *repeat)
 		if (out->cancel == LOCK_CANCEL_NONE || out->cancel_sent_at == 0 ||
 			lock_slot_state(out, lock_now_ms()) == LOCK_STATE_HELD)
 			continue;
-		/* Said now: the session's next call need not say it again. */
-		if (out->lost)
-			h->loss_reported = true;
 		*repeat = out->cancel == LOCK_CANCEL_REPEAT;
+		if (!*repeat)
+			lock_registry_ack_cancel(h->handle);
+		return true;
+	}
+	if (released_cancelled_at != 0 &&
+		GetCurrentTimestamp() - released_cancelled_at < RELEASED_CANCEL_MEMORY_US)
+	{
+		*out = released_cancelled;
+		*repeat = out->cancel == LOCK_CANCEL_REPEAT;
+		released_cancelled_at = 0;
 		return true;
 	}
 	return false;
@@ -509,8 +547,8 @@ lock_session_guard_xact(int handle)
 		if (h->handle == handle)
 		{
 			h->guards_xact = true;
-			if (dynamo_lock_loss_cancels != LOCK_LOSS_CANCELS_NONE)
-				lock_registry_set_cancel(handle, LOCK_CANCEL_REPEAT);
+			lock_registry_set_cancel(handle, dynamo_lock_loss_cancels == LOCK_LOSS_CANCELS_NONE ?
+									 LOCK_CANCEL_NONE : LOCK_CANCEL_REPEAT);
 		}
 	}
 }

@@ -41,8 +41,9 @@ extern void lock_session_guard_xact(int handle);
 extern bool lock_session_guards_xact(int handle);
 
 /*
- * Raises 55P03, once per lock, when a lock of this session's was found
- * lost: every dynamo_* function that does work calls it first.
+ * Raises 55P03 while a lock of this session's is lost (found lost, or its
+ * lease ended with no write in flight) and not yet released: every
+ * dynamo_* function that does work calls it first.
  */
 extern void lock_session_check_lost(void);
 /*

@@ -49,10 +49,12 @@ ddb_sleep_ms(long ms)
 
 	while (remaining > 0)
 	{
+		/* In slices: a lock worker watches leases meanwhile (http_run_wait_hook). */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 remaining, PG_WAIT_EXTENSION);
+						 Min(remaining, 50), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
+		http_run_wait_hook();
 		remaining = (long) ((deadline - GetCurrentTimestamp()) / 1000);
 	}
 }

@@ -421,7 +421,12 @@ lock_item_heartbeat(const LockTarget *t, int64 token, int lease_ms, TimestampTz 
 	add_number(values, ":token", token);
 	call.before_attempt = lease_times_for_attempt;
 	call.before_attempt_arg = &lt;
-	call.attempt_timeout_ms = lease_ms;
+	/*
+	 * A third of the lease an attempt: the heartbeat, due with two thirds
+	 * left, gets a second attempt before its lease ends, should the first
+	 * meet a connection that stalls.
+	 */
+	call.attempt_timeout_ms = Max(250, lease_ms / 3);
 	call.deadline = deadline;
 	/* A resend after a lost answer finds its own write: owner and token unchanged. */
 	return run_conditional(&call, t, req, guess, sent, NULL, NULL);

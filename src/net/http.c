@@ -329,6 +329,13 @@ http_set_wait_hook(HttpWaitHook hook)
 	wait_hook = hook;
 }
 
+void
+http_run_wait_hook(void)
+{
+	if (wait_hook)
+		wait_hook();
+}
+
 static HttpOutcome
 classify(CURLcode rc)
 {

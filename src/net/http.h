@@ -82,12 +82,15 @@ extern void http_perform(const HttpRequest *req, HttpResponse *resp);
 extern void http_wipe_response(void);
 
 /*
- * Called at least every 100 ms while a transfer waits, after the
+ * Called at least every 100 ms while a transfer waits (and every 50 ms in
+ * a retry's backoff, through http_run_wait_hook), after the
  * interrupt check (NULL: none): the lock workers watch leases meanwhile.
  * It must not raise an ERROR.
  */
 typedef void (*HttpWaitHook) (void);
 extern void http_set_wait_hook(HttpWaitHook hook);
+/* For other waits of a request (a retry's backoff). */
+extern void http_run_wait_hook(void);
 
 /* A short name for an outcome, for messages. */
 extern const char *http_outcome_name(HttpOutcome outcome);

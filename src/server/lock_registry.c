@@ -211,9 +211,14 @@ refresh_due(const LockSlot *s)
 static void
 set_lost(LockSlot *s, const char *why, TimestampTz at)
 {
+	/* The first finding stands: a later refusal does not move when it was lost. */
+	if (s->lost)
+		return;
 	s->lost = true;
 	s->lost_at = at ? at : GetCurrentTimestamp();
 	strlcpy(s->note, why, sizeof(s->note));
+	/* A once-only cancel is sent once more, now that it is lost. */
+	s->cancel_acked = false;
 }
 
 /*
@@ -233,6 +238,7 @@ end_danger(LockSlot *s)
 {
 	s->danger_since = 0;
 	s->cancel_sent_at = 0;
+	s->cancel_acked = false;
 }
 
 void
@@ -330,7 +336,14 @@ lock_registry_record_grant(int handle, const LockGrant *grant, int lease_ms)
 	s->last_refresh = GetCurrentTimestamp();
 	s->refresh_failures = 0;
 	s->in_flight = -1;
+	s->danger_left_ms = (int) lock_danger_left_ms(lease_ms);
 	end_danger(s);
+	/*
+	 * The refresh was conditioned on owner and token: it is still ours, even
+	 * if the watch took it for lost while the refresh was being sent.
+	 */
+	s->lost = false;
+	s->lost_at = 0;
 	unlock();
 }
 
@@ -727,12 +740,24 @@ lock_registry_drop_orphans(void)
 TimestampTz
 lock_registry_lost_at(int handle)
 {
-	TimestampTz at;
+	LockSlot   *s = slot(handle);
+	TimestampTz at = 0;
 
 	lock_shared();
-	at = slot(handle)->lost ? slot(handle)->lost_at : 0;
+	if (s->lost)
+		at = s->lost_at;
+	else if (lease_ended_unheard(s, lock_now_ms()))
+		at = lock_ms_to_timestamptz(s->lease_until_ms);
 	unlock();
 	return at;
+}
+
+void
+lock_registry_ack_cancel(int handle)
+{
+	lock_exclusive();
+	slot(handle)->cancel_acked = true;
+	unlock();
 }
 
 void
@@ -749,77 +774,114 @@ lock_danger_left_ms(int lease_ms)
 	return Max((int64) lease_ms / 3, (int64) dynamo_lock_clock_skew_ms + dynamo_lock_commit_margin_ms);
 }
 
+int64
+lock_slot_danger_at(const LockSlot *s)
+{
+	return s->lease_until_ms - (s->danger_left_ms > 0 ? s->danger_left_ms : lock_danger_left_ms(s->lease_ms));
+}
+
 LockState
 lock_slot_state(const LockSlot *s, int64 now_ms)
 {
 	if (s->lost)
 		return LOCK_STATE_LOST;
 	/* Past its lease too, while a heartbeat still in flight may extend it. */
-	if (s->danger_since != 0 || now_ms >= s->lease_until_ms - lock_danger_left_ms(s->lease_ms))
+	if (s->danger_since != 0 || now_ms >= lock_slot_danger_at(s))
 		return LOCK_STATE_DANGER;
 	return LOCK_STATE_HELD;
 }
 
 /*
- * A cancel that came while the holder was idle is dropped by PostgreSQL:
- * a lock whose transaction cannot commit has its holder cancelled again
- * this often, so that its next statement does not run on either.
+ * A cancel that comes while the holder is idle is dropped by PostgreSQL:
+ * one is sent again this often, until the holder reports it (a ONCE
+ * cancel) or the lock's scope ends (REPEAT: that transaction could not
+ * commit, and its next long statement does not run on either).
  */
 #define CANCEL_REPEAT_MS 500
+
+/*
+ * What the watch does to one slot at now (act: or only says whether it
+ * would do something); *soonest: when it next has to look.
+ */
+static bool
+watch_slot(LockSlot *s, int64 now_ms, TimestampTz now, bool act, int64 *soonest)
+{
+	bool		acted = false;
+
+	if (!s->in_use || !s->active || s->release_pending)
+		return false;
+	if (!s->lost)
+	{
+		if (now_ms < lock_slot_danger_at(s))
+		{
+			*soonest = Min(*soonest, lock_slot_danger_at(s));
+			return false;
+		}
+		if (s->danger_since == 0)
+		{
+			acted = true;
+			if (act)
+				s->danger_since = now;
+		}
+		if (lease_ended_unheard(s, now_ms))
+		{
+			acted = true;
+			if (act)
+				set_lost(s, "lost: its lease ended before a heartbeat got through",
+						 lock_ms_to_timestamptz(s->lease_until_ms));
+		}
+		else
+			*soonest = Min(*soonest, s->lease_until_ms);
+	}
+	/* A ONCE cancel the holder reported: not again (set_lost asks for one more). */
+	if (s->cancel == LOCK_CANCEL_NONE || (s->cancel == LOCK_CANCEL_ONCE && s->cancel_acked))
+		return acted;
+	if (s->cancel_sent_at != 0 && now - s->cancel_sent_at < (TimestampTz) CANCEL_REPEAT_MS * 1000)
+	{
+		*soonest = Min(*soonest, now_ms + CANCEL_REPEAT_MS - (now - s->cancel_sent_at) / 1000);
+		return acted;
+	}
+	if (!act)
+		return true;
+	/*
+	 * Under the registry's lock: the holder cannot hand its slots over and
+	 * exit meanwhile, so the PID is still its own.  As pg_cancel_backend,
+	 * SIGINT: what it interrupts raises 57014, which the holder reports as
+	 * this lock's (lock_interrupt.c).  Until the holder reports one (a
+	 * cancel that comes while it is idle is dropped), it is sent again every
+	 * CANCEL_REPEAT_MS; a REPEAT cancel until the scope ends.
+	 */
+	if (holder_alive(s) && kill(s->pid, SIGINT) == 0)
+	{
+		s->cancel_sent_at = now;
+		*soonest = Min(*soonest, now_ms + CANCEL_REPEAT_MS);
+	}
+	return true;
+}
 
 void
 lock_registry_watch(int64 now_ms, long *wait_ms)
 {
 	int64		soonest = PG_INT64_MAX;
 	TimestampTz now = GetCurrentTimestamp();
+	bool		to_do = false;
 
 	*wait_ms = -1;
 	if (!shared)
 		return;
-	lock_exclusive();
+	/* Looked at shared, as it mostly finds nothing to do; then done exclusive. */
+	lock_shared();
 	for (int i = 0; i < n_slots(); i++)
-	{
-		LockSlot   *s = slot(i);
-
-		if (!s->in_use || !s->active || s->release_pending)
-			continue;
-		if (!s->lost)
-		{
-			int64		danger_at = s->lease_until_ms - lock_danger_left_ms(s->lease_ms);
-
-			if (now_ms < danger_at)
-			{
-				soonest = Min(soonest, danger_at);
-				continue;
-			}
-			if (s->danger_since == 0)
-				s->danger_since = now;
-			if (lease_ended_unheard(s, now_ms))
-				set_lost(s, "lost: its lease ended before a heartbeat got through",
-						 lock_ms_to_timestamptz(s->lease_until_ms));
-		}
-		if (s->cancel == LOCK_CANCEL_NONE ||
-			(s->cancel_sent_at != 0 && s->cancel == LOCK_CANCEL_ONCE))
-			continue;
-		if (s->cancel_sent_at != 0 && now - s->cancel_sent_at < (TimestampTz) CANCEL_REPEAT_MS * 1000)
-		{
-			soonest = Min(soonest, now_ms + CANCEL_REPEAT_MS - (now - s->cancel_sent_at) / 1000);
-			continue;
-		}
-		/*
-		 * Under the registry's lock: the holder cannot hand its slots over
-		 * and exit meanwhile, so the PID is still its own.  As
-		 * pg_cancel_backend, SIGINT: what it interrupts raises 57014, which
-		 * the holder reports as this lock's (lock_interrupt.c).
-		 */
-		if (holder_alive(s) && kill(s->pid, SIGINT) == 0)
-		{
-			s->cancel_sent_at = now;
-			if (s->cancel == LOCK_CANCEL_REPEAT)
-				soonest = Min(soonest, now_ms + CANCEL_REPEAT_MS);
-		}
-	}
+		to_do |= watch_slot(slot(i), now_ms, now, false, &soonest);
 	unlock();
+	if (to_do)
+	{
+		soonest = PG_INT64_MAX;
+		lock_exclusive();
+		for (int i = 0; i < n_slots(); i++)
+			(void) watch_slot(slot(i), now_ms, now, true, &soonest);
+		unlock();
+	}
 	if (soonest != PG_INT64_MAX)
 		*wait_ms = (long) Max(0, Min(soonest - now_ms, (int64) LONG_MAX));
 }

@@ -89,9 +89,11 @@ typedef struct LockSlot
 	int			refresh_failures;	/* in a row */
 	char		note[LOCK_NOTE_SIZE];	/* why it was lost, or the last failure */
 	LockCancel	cancel;
+	bool		cancel_acked;	/* the holder reported a ONCE cancel (lock_interrupt.c) */
+	int			danger_left_ms; /* lock_danger_left_ms, by the acquiring session's settings */
 	TimestampTz danger_since;	/* 0: not in danger (a heartbeat's success ends it) */
 	TimestampTz cancel_sent_at; /* the last cancel of this danger, or 0 */
-	TimestampTz lost_at;		/* 0: not lost */
+	TimestampTz lost_at;		/* 0: not lost (the first time it was found lost) */
 } LockSlot;
 
 /* For shmem.c. */
@@ -136,8 +138,13 @@ extern void lock_registry_hand_over(int handle);
 /* After dynamo_set_atomic moved a held lock's item to a new version. */
 extern void lock_registry_set_version(int handle, const char *version);
 
-/* When the slot was found lost, or 0. */
+/*
+ * When the slot was found lost, or when its lease ended with no write in
+ * flight (even without workers); 0 while neither.
+ */
 extern TimestampTz lock_registry_lost_at(int handle);
+/* The holder reported the workers' cancel: a ONCE cancel is not sent again. */
+extern void lock_registry_ack_cancel(int handle);
 /* Whether the workers cancel the holder's statements when the lease is in danger. */
 extern void lock_registry_set_cancel(int handle, LockCancel cancel);
 
@@ -149,6 +156,8 @@ extern void lock_registry_set_cancel(int handle, LockCancel cancel);
  */
 extern int64 lock_danger_left_ms(int lease_ms);
 extern LockState lock_slot_state(const LockSlot *s, int64 now_ms);
+/* Where the slot's danger zone begins (epoch ms), by its danger_left_ms. */
+extern int64 lock_slot_danger_at(const LockSlot *s);
 
 /*
  * The workers' watch, also run while they wait for an answer: marks the

@@ -5,7 +5,7 @@
 # the holder's running statement: under a transaction-level or guarded lock
 # with 40001 (its transaction cannot commit), under a session lock only with
 # lock_loss_cancels = 'all' (55P03).  A session whose lock was found lost is
-# told by its next dynamo_* call (55P03, once).  The fake front makes the
+# told by every dynamo_* call (55P03) until it releases the lock.  The fake front makes the
 # lock's heartbeats fail, or hang.  Two clusters: the holder is cancelled
 # before the other cluster takes the lock.
 set -euo pipefail
@@ -66,7 +66,7 @@ $2
 INSERT INTO ledger VALUES ('$1', 1), ('$1', 2);
 SELECT pg_sleep(10);
 $clock
-ROLLBACK;
+COMMIT;
 SQL
 }
 check_cancelled() { # WHAT NAME OUTPUT
@@ -90,7 +90,7 @@ out=$(sleeper "$name" "$(heartbeats "$name" server-error)")
 check_cancelled "heartbeats failing" "$name" "$out"
 expect_true "...the DETAIL says no heartbeat got through and why" \
 	grep -qE "DETAIL:  No heartbeat has got through since it was taken: .*; 1500 ms of lease left count as danger" <<<"$out"
-expect_true "...the HINT says the transaction cannot commit" grep -q "HINT:  The transaction cannot commit under it" <<<"$out"
+expect_true "...the HINT says the transaction cannot commit" grep -q "HINT:  Another server may take it before this transaction could commit" <<<"$out"
 curl -s "$fake/_control" >/dev/null
 sleepers=()
 for i in 1 2 3; do
@@ -113,8 +113,9 @@ $at_fake;
 BEGIN;
 SELECT (dynamo_get_xact_lock('$name', 3000, 0, '$T')).lock_name IS NOT NULL;
 $(heartbeats "$name" server-error)
+SET statement_timeout = '30s';
 INSERT INTO ledger SELECT '$name', g FROM generate_series(1, 200000000) g;
-ROLLBACK;
+COMMIT;
 SQL
 )
 expect_eq "a bulk INSERT under a transaction-level lock whose heartbeats fail: cancelled (40001), no row kept" \
@@ -134,7 +135,7 @@ $(heartbeats "$name" server-error)
 $clock
 SELECT pg_sleep(5);
 $clock
-ROLLBACK;
+COMMIT;
 SQL
 )
 expect_eq "a holder idle in its transaction when the zone began: its next statement is cancelled (40001)" \
@@ -142,7 +143,7 @@ expect_eq "a holder idle in its transaction when the zone began: its next statem
 expect_true "...within the repeat interval (500 ms): $(($(time_line "$out" 2) - $(time_line "$out" 1))) ms" \
 	test $(($(time_line "$out" 2) - $(time_line "$out" 1))) -le 700
 
-# --- 4. a session lock: not cancelled (by default); found lost, the next dynamo_* call says so, once
+# --- 4. a session lock: not cancelled (by default); found lost, every dynamo_* call says so until it is released
 name=session-$RANDOM
 out=$(psql -X -qAt -v VERBOSITY=verbose 2>&1 <<SQL
 SET client_min_messages = warning;
@@ -154,8 +155,11 @@ SELECT state, state_since IS NOT NULL FROM dynamo_held_locks WHERE lock_name = '
 $(wait_state "$name" lost)
 SELECT state, lost, state_since = expires_at FROM dynamo_held_locks WHERE lock_name = '$name';
 SELECT (dynamo_try_get_lock('other-$RANDOM', 3000, '$T')).lock_name IS NOT NULL;
+SAVEPOINT s;
 SELECT (dynamo_try_get_lock('other-$RANDOM', 3000, '$T')).lock_name IS NOT NULL;
+ROLLBACK TO s;
 SELECT dynamo_release_lock(ROW(l.*)::dynamo_lock) FROM l;
+SELECT (dynamo_try_get_lock('other-$RANDOM', 3000, '$T')).lock_name IS NOT NULL;
 SQL
 )
 expect_eq "a session lock's holder is not cancelled in the danger zone (lock_loss_cancels = 'transaction')" "" \
@@ -165,10 +169,10 @@ expect_eq "...dynamo_held_locks shows it in danger (state, state_since), then lo
 expect_eq "...the session's next dynamo_* call raises 55P03 naming the lock and when it was lost" \
 	"ERROR:  55P03: lock \"$name\" of this session was lost at" "$(first_error "$out" | sed 's/ at .*/ at/')"
 expect_true "...with why in the DETAIL" grep -q "DETAIL:  A lock worker found it lost: its lease ended before a heartbeat got through." <<<"$out"
-expect_eq "...once: the call after it works, and releasing the lost lock says false" "t|f" \
-	"$(grep -E '^[tf]$' <<<"$out" | tr '\n' '|' | sed 's/|$//')"
+expect_eq "...and every call after it (a caught one too) until the lock is released (false: it was lost); then calls work" \
+	"2|f|t" "$(grep -c "^ERROR:  55P03: lock \"$name\" of this session was lost" <<<"$out")|$(grep -E '^[tf]$' <<<"$out" | tr '\n' '|' | sed 's/|$//')"
 
-# --- 5. lock_loss_cancels = 'all': the session lock's holder is cancelled too (55P03), once
+# --- 5. lock_loss_cancels = 'all': the session lock's holder is cancelled too (55P03), once per danger, once more when lost
 name=all-$RANDOM
 out=$(psql -X -qAt -v VERBOSITY=verbose 2>&1 <<SQL
 SET client_min_messages = warning;
@@ -177,14 +181,14 @@ $at_fake;
 CREATE TEMP TABLE l AS SELECT * FROM dynamo_get_lock('$name', 3000, 0, '$T');
 $(heartbeats "$name" server-error)
 SELECT pg_sleep(10);
-SELECT true FROM pg_sleep(0.3);
-$(wait_state "$name" lost)
-SELECT dynamo_refresh_lock(ROW(l.*)::dynamo_lock) FROM l;
+SELECT true FROM pg_sleep(1.2);
+SELECT pg_sleep(10);
+SELECT dynamo_try_get_lock('other-$RANDOM', 3000, '$T');
 SQL
 )
-expect_eq "lock_loss_cancels = 'all': a session lock's holder is cancelled (55P03), once, then told it was lost" \
-	"ERROR:  55P03: canceling statement: lock \"$name\" may be lost|t|ERROR:  55P03: lock \"$name\" of this session was lost" \
-	"$(grep -E '^ERROR' <<<"$out" | sed -n 1p | sed 's/: its lease.*//')|$(grep -E '^[tf]$' <<<"$out" | head -1)|$(grep -E '^ERROR' <<<"$out" | sed -n 2p | sed 's/ at .*//')"
+expect_eq "lock_loss_cancels = 'all': a session lock's holder is cancelled in the danger zone (55P03), not again (a 1.2 s statement after it runs), again when it is lost, then told" \
+	"ERROR:  55P03: canceling statement: lock \"$name\" may be lost|t|ERROR:  55P03: canceling statement: lock \"$name\" was lost|ERROR:  55P03: lock \"$name\" of this session was lost" \
+	"$(grep -E '^ERROR' <<<"$out" | sed -n 1p | sed 's/: its lease.*//')|$(grep -E '^[tf]$' <<<"$out" | head -1)|$(grep -E '^ERROR' <<<"$out" | sed -n 2p | sed 's/ at .*//')|$(grep -E '^ERROR' <<<"$out" | sed -n 3p | sed 's/ at .*//')"
 
 # --- 6. a session lock bound with dynamo_guard_xact: cancelled with 40001 while bound, not after
 name=guarded-$RANDOM
@@ -236,7 +240,53 @@ expect_eq "...and dynamo_guard_xact of a session lock with a 2000 ms lease: 2202
 r=$(sql_error "SELECT dynamo_get_lock('short-ok', 2000, 0, '$T')")
 expect_eq "...a session lock with a short lease, not cancelled, is fine" none "$(field 1 "$r")"
 
-# --- 9. two clusters: the holder is cancelled before the other cluster takes its lock
+# --- 9. heartbeats through again: the danger ends, no more cancels, the commit keeps the rows
+name=recovered-$RANDOM
+printf '%s\n' "$(wait_state "$name" danger)" >"$work/wait_danger2.sql"
+printf '%s\n' "$(wait_state "$name" held)" >"$work/wait_held.sql"
+out=$(psql -X -qAt -v VERBOSITY=verbose 2>&1 <<SQL
+SET client_min_messages = warning;
+$at_fake;
+BEGIN;
+SELECT (dynamo_get_xact_lock('$name', 4500, 0, '$T')).lock_name IS NOT NULL;
+$(heartbeats "$name" server-error)
+INSERT INTO ledger VALUES ('$name', 1);
+\! psql -X -qAt -f $work/wait_danger2.sql
+\! curl -s --max-time 5 '$fake/_control' >/dev/null
+\! psql -X -qAt -f $work/wait_held.sql
+SELECT state, state_since IS NULL FROM dynamo_held_locks WHERE lock_name = '$name';
+SELECT true FROM pg_sleep(1.2);
+COMMIT;
+SQL
+)
+expect_eq "heartbeats through again after the danger zone began: held again (state_since NULL), a later statement runs, the commit keeps the row" \
+	"t held|t t|1" "$(grep -E '^(held|danger|lost)\||^t$' <<<"$out" | tr '\n' ' ' | sed 's/ $//')|$(rows "$name")"
+expect_eq "...and no error at all" "" "$(grep '^ERROR' <<<"$out")"
+
+# --- 10. the lock taken in a PL/pgSQL block with an EXCEPTION clause (released as the block rolls back): still said
+name=plpgsql-$RANDOM
+out=$(psql -X -qAt -v VERBOSITY=verbose 2>&1 <<SQL
+SET client_min_messages = warning;
+$at_fake;
+BEGIN;
+-- every heartbeat fails (this session's only lock): its condition, not its name, is matched
+\\! curl -s --max-time 5 '$fake/_control?add=1&fault=server-error&target=UpdateItem&match=%3Atoken%20AND%20(attribute_not_exists' >/dev/null
+DO \$\$
+BEGIN
+    PERFORM dynamo_get_xact_lock('$name', 3000, 0, '$T');
+    INSERT INTO ledger VALUES ('$name', 1);
+    PERFORM pg_sleep(10);
+EXCEPTION WHEN unique_violation THEN NULL;
+END
+\$\$;
+COMMIT;
+SQL
+)
+expect_eq "a lock taken in a PL/pgSQL block with an EXCEPTION clause: the cancel still names it (40001), no row" \
+	"ERROR:  40001: canceling statement: lock \"$name\" may be lost|0" "$(first_error "$out" | sed 's/: its lease.*//')|$(rows "$name")"
+curl -s "$fake/_control" >/dev/null
+
+# --- 11. two clusters: the holder is cancelled before the other cluster takes its lock
 name=shared-$RANDOM
 export A_PGHOST=$PGHOST A_PGPORT=$PGPORT A_PGUSER=$PGUSER A_PGPASSWORD=$PGPASSWORD A_PGDATABASE=$PGDATABASE
 export WORK=$work T NAME=$name
@@ -255,7 +305,7 @@ $(heartbeats "$name" server-error)
 INSERT INTO ledger VALUES ('$name', 1);
 SELECT pg_sleep(20);
 $clock
-ROLLBACK;
+COMMIT;
 SQL
 )
 wait "$b_cluster" || cat "$work/b.out"
