@@ -37,16 +37,32 @@ GRANT EXECUTE ON FUNCTION dynamo_lock_registry() TO PUBLIC;
 -- The acquire functions gain payload (the lock item's, for leader
 -- election).  A new argument with a default cannot be added in place (two
 -- overloads would make every call ambiguous): each is dropped and made
--- again, and the grants it had are given again.  (A view or rule of yours
--- that calls one of them makes the DROP fail: drop it first.)
+-- again.  Grants on them are not given again here (a grant made by an
+-- extension script would count as the extension's own, and pg_dump would
+-- leave it out): a WARNING names each role to grant again, with
+-- dynamo_atomic_grant(role, 'locks').  (A view, rule, policy or BEGIN ATOMIC
+-- function of yours that calls one of them makes the DROP fail: drop it
+-- first.)
 DO $$
 DECLARE
     f text;
+    grantee text;
 BEGIN
     FOREACH f IN ARRAY ARRAY['dynamo_get_lock(text,integer,integer,text)', 'dynamo_try_get_lock(text,integer,text)',
                              'dynamo_get_xact_lock(text,integer,integer,text)', 'dynamo_try_get_xact_lock(text,integer,text)'] LOOP
-        PERFORM set_config('dynamo_atomic_upgrade.' || split_part(f, '(', 1),
-                           coalesce((SELECT proacl::text FROM pg_proc WHERE oid = f::regprocedure), ''), true);
+        FOR grantee IN
+            SELECT DISTINCT CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0::oid THEN 'PUBLIC'
+                                 ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END
+            FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a
+            WHERE p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure(
+                      pg_catalog.format('%I.%s', (SELECT n.nspname FROM pg_catalog.pg_namespace n, pg_catalog.pg_extension e
+                                                  WHERE e.extname OPERATOR(pg_catalog.=) 'dynamo_atomic'
+                                                    AND n.oid OPERATOR(pg_catalog.=) e.extnamespace), f))
+              AND a.grantee OPERATOR(pg_catalog.<>) p.proowner
+        LOOP
+            RAISE WARNING 'dynamo_atomic 1.3 re-creates %: % had EXECUTE on it', f, grantee
+                USING HINT = pg_catalog.format('Give it again: SELECT dynamo_atomic_grant(%L, ''locks'');', grantee);
+        END LOOP;
     END LOOP;
 END
 $$;
@@ -113,25 +129,16 @@ REVOKE ALL ON FUNCTION
     dynamo_try_get_xact_lock(text, integer, text, jsonb)
 FROM PUBLIC;
 
-DO $$
-DECLARE
-    f text;
-    acl text;
-    item record;
-BEGIN
-    FOREACH f IN ARRAY ARRAY['dynamo_get_lock(text,integer,integer,text,jsonb)', 'dynamo_try_get_lock(text,integer,text,jsonb)',
-                             'dynamo_get_xact_lock(text,integer,integer,text,jsonb)', 'dynamo_try_get_xact_lock(text,integer,text,jsonb)'] LOOP
-        acl := current_setting('dynamo_atomic_upgrade.' || split_part(f, '(', 1), true);
-        CONTINUE WHEN acl IS NULL OR acl = '';
-        FOR item IN SELECT * FROM aclexplode(acl::aclitem[]) a
-                    WHERE a.grantee <> (SELECT proowner FROM pg_proc WHERE oid = f::regprocedure) LOOP
-            EXECUTE format('GRANT %s ON FUNCTION %s TO %s%s', item.privilege_type, f::regprocedure,
-                           CASE WHEN item.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(item.grantee)) END,
-                           CASE WHEN item.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
-        END LOOP;
-    END LOOP;
-END
-$$;
+-- A lock released by its name, when its dynamo_lock value is not at hand.
+CREATE FUNCTION dynamo_release_lock(lock_name text, table_name text DEFAULT NULL)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'dynamo_release_lock_by_name'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_release_lock(text, text) IS
+'Releases the lock of that name this session holds (as dynamo_release_lock(lock), when the dynamo_lock value is not at hand); false (with a NOTICE) when it was lost or is not held.';
+
+REVOKE ALL ON FUNCTION dynamo_release_lock(text, text) FROM PUBLIC;
 
 -- Who holds a lock, and its payload, without taking it.
 CREATE FUNCTION dynamo_lock_info(

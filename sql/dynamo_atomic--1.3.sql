@@ -175,6 +175,16 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dynamo_release_lock(dynamo_lock) IS
 'Releases a lock this session holds; false (with a NOTICE) when it was already lost or released.';
 
+CREATE FUNCTION dynamo_release_lock(lock_name text, table_name text DEFAULT NULL)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'dynamo_release_lock_by_name'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_release_lock(text, text) IS
+'Releases the lock of that name this session holds (as dynamo_release_lock(lock), when the dynamo_lock value is not at hand); false (with a NOTICE) when it was lost or is not held.';
+
+REVOKE ALL ON FUNCTION dynamo_release_lock(text, text) FROM PUBLIC;
+
 CREATE FUNCTION dynamo_refresh_lock(lock dynamo_lock, lease_ms integer DEFAULT NULL)
 RETURNS dynamo_lock
 AS 'MODULE_PATHNAME', 'dynamo_refresh_lock'

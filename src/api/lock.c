@@ -475,6 +475,32 @@ held_slot_of(FunctionCallInfo fcinfo, LockSlot *out, char **name_out)
 	return out->fencing_token == token ? handle : -1;
 }
 
+/* Releases a lock this session holds: true, or false (NOTICE) when it had been lost. */
+static bool
+release_held(int handle, const LockSlot *s, const char *name)
+{
+	LockTarget	t;
+	bool		released;
+	char	   *why_not = NULL;
+
+	/* The transaction's commit relies on it (lock_commit.h): not before the transaction ends. */
+	if (s->scope == LOCK_SCOPE_XACT || lock_session_guards_xact(handle))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot release lock \"%s\" before the transaction that relies on it ends", name),
+				 s->scope == LOCK_SCOPE_XACT ?
+				 errhint("A transaction-level lock is released at COMMIT or ROLLBACK.") :
+				 errhint("dynamo_guard_xact bound it to this transaction: release it after COMMIT or ROLLBACK.")));
+	t = (LockTarget) {s->endpoint, s->region, s->table, s->name, s->owner, s->key_form};
+	released = !s->lost && lock_item_release(&t, s->fencing_token, 0, &why_not);
+	lock_session_forget(handle);
+	if (!released)
+		ereport(NOTICE,
+				(errmsg("lock \"%s\" had already been lost", name),
+				 why_not ? errdetail("%s.", why_not) : s->note[0] ? errdetail("%s.", s->note) : 0));
+	return released;
+}
+
 PG_FUNCTION_INFO_V1(dynamo_release_lock);
 
 /* dynamo_release_lock(lock) -> true when released, false (NOTICE) when no longer held */
@@ -484,31 +510,45 @@ dynamo_release_lock(PG_FUNCTION_ARGS)
 	LockSlot	s;
 	char	   *name;
 	int			handle = held_slot_of(fcinfo, &s, &name);
-	LockTarget	t;
-	bool		released;
-	char	   *why_not = NULL;
 
 	if (handle < 0)
 	{
 		ereport(NOTICE, (errmsg("lock \"%s\" is not held by this session", name)));
 		PG_RETURN_BOOL(false);
 	}
-	/* The transaction's commit relies on it (lock_commit.h): not before the transaction ends. */
-	if (s.scope == LOCK_SCOPE_XACT || lock_session_guards_xact(handle))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cannot release lock \"%s\" before the transaction that relies on it ends", name),
-				 s.scope == LOCK_SCOPE_XACT ?
-				 errhint("A transaction-level lock is released at COMMIT or ROLLBACK.") :
-				 errhint("dynamo_guard_xact bound it to this transaction: release it after COMMIT or ROLLBACK.")));
-	t = (LockTarget) {s.endpoint, s.region, s.table, s.name, s.owner, s.key_form};
-	released = !s.lost && lock_item_release(&t, s.fencing_token, 0, &why_not);
-	lock_session_forget(handle);
-	if (!released)
-		ereport(NOTICE,
-				(errmsg("lock \"%s\" had already been lost", name),
-				 why_not ? errdetail("%s.", why_not) : s.note[0] ? errdetail("%s.", s.note) : 0));
-	PG_RETURN_BOOL(released);
+	PG_RETURN_BOOL(release_held(handle, &s, name));
+}
+
+PG_FUNCTION_INFO_V1(dynamo_release_lock_by_name);
+
+/*
+ * dynamo_release_lock(lock_name, table_name): the same for the lock of
+ * that name this session holds, when its dynamo_lock value is not at hand.
+ */
+Datum
+dynamo_release_lock_by_name(PG_FUNCTION_ARGS)
+{
+	char	   *name = arg_key_value(fcinfo, 0, "lock_name");
+	char	   *table;
+	int			handle;
+	LockSlot	s;
+
+	/* Not through arg_table_name: that would say first that a lock was lost. */
+	if (PG_ARGISNULL(1))
+		table = pstrdup(dynamo_lock_table);
+	else
+	{
+		table = text_to_cstring(PG_GETARG_TEXT_PP(1));
+		require_valid_table_name(table);
+	}
+	handle = lock_session_find(table, name);
+	if (handle < 0)
+	{
+		ereport(NOTICE, (errmsg("lock \"%s\" is not held by this session", name)));
+		PG_RETURN_BOOL(false);
+	}
+	lock_registry_read(handle, &s);
+	PG_RETURN_BOOL(release_held(handle, &s, name));
 }
 
 PG_FUNCTION_INFO_V1(dynamo_guard_xact);

@@ -10,11 +10,43 @@
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "args.h"
 #include "endpoint.h"
 #include "lock_item.h"
+
+/*
+ * The stored payload as jsonb; one that is not JSON (written by another
+ * client) is a WARNING and NULL, so that who holds the lock is still said.
+ */
+static Datum
+payload_jsonb(const char *name, const char *text, bool *isnull)
+{
+	MemoryContext old = CurrentMemoryContext;
+	volatile Datum result = (Datum) 0;
+
+	*isnull = false;
+	PG_TRY();
+	{
+		result = DirectFunctionCall1(jsonb_in, CStringGetDatum(text));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error;
+
+		MemoryContextSwitchTo(old);
+		error = CopyErrorData();
+		FlushErrorState();
+		ereport(WARNING,
+				(errmsg("the payload of lock \"%s\" is not JSON: shown as NULL", name),
+				 errdetail("%s", error->message)));
+		*isnull = true;
+	}
+	PG_END_TRY();
+	return result;
+}
 
 PG_FUNCTION_INFO_V1(dynamo_lock_info);
 
@@ -58,9 +90,10 @@ dynamo_lock_info(PG_FUNCTION_ARGS)
 	nulls[4] = !h.exists;
 	if (!nulls[4])
 		values[4] = Int64GetDatum(h.fencing_token);
-	nulls[5] = h.payload == NULL;
+	/* Only the acquisition's own: a server on an older version may leave an earlier one. */
+	nulls[5] = h.payload == NULL || h.payload_token != h.fencing_token;
 	if (!nulls[5])
-		values[5] = DirectFunctionCall1(jsonb_in, CStringGetDatum(h.payload));
+		values[5] = payload_jsonb(name, h.payload, &nulls[5]);
 	tupdesc = BlessTupleDesc(tupdesc);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

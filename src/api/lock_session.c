@@ -47,9 +47,8 @@ static MemoryContext release_context = NULL;
  * lock, before the cancel's report is emitted): lock_session_cancelled
  * still names it, for a moment.
  */
-#define RELEASED_CANCEL_MEMORY_US (2 * USECS_PER_SEC)
 static LockSlot released_cancelled;
-static TimestampTz released_cancelled_at = 0;
+static TimestampTz released_cancelled_in = 0;	/* in the statement that started then */
 
 const char *
 lock_session_owner(void)
@@ -169,11 +168,6 @@ release_at_scope_end(int handle, TimestampTz deadline, bool at_exit)
 	lock_registry_read(handle, &s);
 	/* Its scope is over: no cancel may reach what the session does next. */
 	lock_registry_set_cancel(handle, LOCK_CANCEL_NONE);
-	if (s.cancel != LOCK_CANCEL_NONE && s.cancel_sent_at != 0)
-	{
-		released_cancelled = s;
-		released_cancelled_at = GetCurrentTimestamp();
-	}
 	dynamo_request_timeout_ms = Min(saved_timeout, SCOPE_END_TIMEOUT_MS);
 	dynamo_connect_timeout_ms = Min(saved_connect, SCOPE_END_TIMEOUT_MS);
 	dynamo_max_retries = Min(saved_retries, SCOPE_END_RETRIES);
@@ -214,6 +208,18 @@ release_at_scope_end(int handle, TimestampTz deadline, bool at_exit)
 	dynamo_request_timeout_ms = saved_timeout;
 	dynamo_connect_timeout_ms = saved_connect;
 	dynamo_max_retries = saved_retries;
+	/* Read again: a cancel may have been sent while the release was under way. */
+	{
+		LockSlot	now;
+
+		lock_registry_read(handle, &now);
+		if (s.cancel != LOCK_CANCEL_NONE && now.cancel_sent_at != 0)
+		{
+			released_cancelled = now;
+			released_cancelled.cancel = s.cancel;
+			released_cancelled_in = GetCurrentStatementStartTimestamp();
+		}
+	}
 	if (released || !lock_registry_is_shared())
 		lock_session_forget(handle);
 	else
@@ -292,7 +298,11 @@ check_locks_at_commit(void)
 	 * Checked: the commit goes on (the WAL flush, a synchronous standby's
 	 * answer), and a cancel now could only cut a synchronous commit's wait
 	 * short.  The transaction's locks are released or unbound right after.
+	 * A cancel that came before is taken first, while the commit can still
+	 * fail (and is said as the lock's), and once more after (one that came
+	 * in between).
 	 */
+	CHECK_FOR_INTERRUPTS();
 	foreach(lc, held)
 	{
 		HeldLock   *h = lfirst(lc);
@@ -302,6 +312,7 @@ check_locks_at_commit(void)
 		if (s.scope == LOCK_SCOPE_XACT || h->guards_xact)
 			lock_registry_set_cancel(h->handle, LOCK_CANCEL_NONE);
 	}
+	CHECK_FOR_INTERRUPTS();
 }
 
 bool
@@ -510,26 +521,39 @@ bool
 lock_session_cancelled(LockSlot *out, bool *repeat)
 {
 	ListCell   *lc;
+	int			best = -1;
+	LockSlot	s;
 
+	/* The lock a cancel is most likely for: a transaction's first, then the latest sent. */
 	foreach(lc, held)
 	{
 		HeldLock   *h = lfirst(lc);
 
-		lock_registry_read(h->handle, out);
-		if (out->cancel == LOCK_CANCEL_NONE || out->cancel_sent_at == 0 ||
-			lock_slot_state(out, lock_now_ms()) == LOCK_STATE_HELD)
+		lock_registry_read(h->handle, &s);
+		if (s.cancel == LOCK_CANCEL_NONE || s.cancel_sent_at == 0 ||
+			(s.cancel == LOCK_CANCEL_ONCE && s.cancel_acked) ||
+			lock_slot_state(&s, lock_now_ms()) == LOCK_STATE_HELD)
 			continue;
+		if (best < 0 || (s.cancel == LOCK_CANCEL_REPEAT && out->cancel != LOCK_CANCEL_REPEAT) ||
+			(s.cancel == out->cancel && s.cancel_sent_at > out->cancel_sent_at))
+		{
+			best = h->handle;
+			*out = s;
+		}
+	}
+	if (best >= 0)
+	{
 		*repeat = out->cancel == LOCK_CANCEL_REPEAT;
 		if (!*repeat)
-			lock_registry_ack_cancel(h->handle);
+			lock_registry_ack_cancel(best);
 		return true;
 	}
-	if (released_cancelled_at != 0 &&
-		GetCurrentTimestamp() - released_cancelled_at < RELEASED_CANCEL_MEMORY_US)
+	/* Released in this statement (a PL/pgSQL block's rollback) while its cancel was on its way. */
+	if (released_cancelled_in != 0 && released_cancelled_in == GetCurrentStatementStartTimestamp())
 	{
 		*out = released_cancelled;
 		*repeat = out->cancel == LOCK_CANCEL_REPEAT;
-		released_cancelled_at = 0;
+		released_cancelled_in = 0;
 		return true;
 	}
 	return false;

@@ -277,7 +277,7 @@ lock_expressions(cJSON *req, const char *update, const char *condition)
 		{"#owner", "owner"}, {"#token", "fencing_token"}, {"#version", "version"},
 		{"#lease", "lease_until"}, {"#ttl", "ttl"}, {"#holder", "holder"},
 		{"#acquired", "acquired_at"}, {"#released", "last_release"}, {"#sent", "sent_at"},
-		{"#payload", "payload"}
+		{"#payload", "payload"}, {"#ptoken", "payload_token"}
 	};
 	cJSON	   *used = json_add_object(req, "ExpressionAttributeNames");
 
@@ -380,10 +380,11 @@ lock_item_acquire(const LockTarget *t, int lease_ms, int skew_ms, const char *ho
 					 payload ?
 					 "SET #owner = :me, #version = :version, #lease = :lease, #ttl = :ttl, "
 					 "#holder = :holder, #acquired = :now, #sent = :sent, #payload = :payload, "
-					 "#token = if_not_exists(#token, :token_base) + :one" :
+					 "#token = if_not_exists(#token, :token_base) + :one, "
+					 "#ptoken = if_not_exists(#token, :token_base) + :one" :
 					 "SET #owner = :me, #version = :version, #lease = :lease, #ttl = :ttl, "
 					 "#holder = :holder, #acquired = :now, #sent = :sent, "
-					 "#token = if_not_exists(#token, :token_base) + :one REMOVE #payload",
+					 "#token = if_not_exists(#token, :token_base) + :one REMOVE #payload, #ptoken",
 					 "attribute_not_exists(#owner) OR (#owner = :me AND (attribute_not_exists(#sent) OR #sent <= :sent)) "
 					 "OR #lease < :ended_before");
 	json_add_string(req, "ReturnValues", "UPDATED_NEW");
@@ -426,7 +427,7 @@ lock_item_heartbeat(const LockTarget *t, int64 token, int lease_ms, TimestampTz 
 	 * left, gets a second attempt before its lease ends, should the first
 	 * meet a connection that stalls.
 	 */
-	call.attempt_timeout_ms = Max(250, lease_ms / 3);
+	call.attempt_timeout_ms = Max(500, lease_ms / 3);
 	call.deadline = deadline;
 	/* A resend after a lost answer finds its own write: owner and token unchanged. */
 	return run_conditional(&call, t, req, guess, sent, NULL, NULL);
@@ -447,7 +448,7 @@ lock_item_release(const LockTarget *t, int64 token, TimestampTz deadline, char *
 
 	lock_new_version(version);
 	/* last_release, which no acquire touches, tells a resend whether the first sending landed. */
-	lock_expressions(req, "REMOVE #owner, #holder, #payload SET #version = :version, #released = :version, "
+	lock_expressions(req, "REMOVE #owner, #holder, #payload, #ptoken SET #version = :version, #released = :version, "
 					 "#lease = :zero, #ttl = :ttl",
 					 token ? "#owner = :me AND #token = :token" : "#owner = :me");
 	ddb_add_string_value(values, ":version", version);
@@ -517,6 +518,7 @@ lock_item_read(const LockTarget *t, LockHolder *out)
 	out->ttl_s = number_attribute(item, "ttl");
 	out->acquired_at_ms = number_attribute(item, "acquired_at");
 	out->payload = (char *) json_get_string(json_get(item, "payload"), "S");
+	out->payload_token = number_attribute(item, "payload_token");
 }
 
 void

@@ -14,6 +14,8 @@
  *   holder, acquired_at   for people reading the table (epoch ms)
  *   payload        S, JSON text the acquire gave (dynamo_get_lock's payload),
  *                  removed by an acquire without one and by a release
+ *   payload_token  N, the fencing token of the acquire that stored it: a
+ *                  payload an older version left at a takeover is not read
  *   last_release   the version the last release set (no acquire touches it)
  *
  * Each write says what a lost answer means for it:
@@ -107,6 +109,7 @@ typedef struct LockHolder
 	int64		ttl_s;
 	int64		acquired_at_ms;	/* 0: not said */
 	char	   *payload;		/* JSON text, or NULL */
+	int64		payload_token;	/* the acquisition that stored it */
 } LockHolder;
 
 /* Milliseconds since the Unix epoch, by this server's clock. */

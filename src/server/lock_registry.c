@@ -777,6 +777,12 @@ lock_danger_left_ms(int lease_ms)
 int64
 lock_slot_danger_at(const LockSlot *s)
 {
+	/*
+	 * A session lock nobody is cancelled for (nor bound to a commit): its
+	 * last third only, so that a short healthy lease does not show danger.
+	 */
+	if (s->cancel == LOCK_CANCEL_NONE && s->scope == LOCK_SCOPE_SESSION)
+		return s->lease_until_ms - s->lease_ms / 3;
 	return s->lease_until_ms - (s->danger_left_ms > 0 ? s->danger_left_ms : lock_danger_left_ms(s->lease_ms));
 }
 
@@ -831,11 +837,18 @@ watch_slot(LockSlot *s, int64 now_ms, TimestampTz now, bool act, int64 *soonest)
 						 lock_ms_to_timestamptz(s->lease_until_ms));
 		}
 		else
-			*soonest = Min(*soonest, s->lease_until_ms);
+			/* Ended, a write in flight: looked at again soon, not in a busy loop. */
+			*soonest = Min(*soonest, Max(s->lease_until_ms, now_ms + 50));
 	}
 	/* A ONCE cancel the holder reported: not again (set_lost asks for one more). */
 	if (s->cancel == LOCK_CANCEL_NONE || (s->cancel == LOCK_CANCEL_ONCE && s->cancel_acked))
 		return acted;
+	/* The holder is refreshing or releasing it itself: the remedy is not cancelled. */
+	if (s->in_flight >= 0 && s->in_flight == s->pgprocno)
+	{
+		*soonest = Min(*soonest, now_ms + 50);
+		return acted;
+	}
 	if (s->cancel_sent_at != 0 && now - s->cancel_sent_at < (TimestampTz) CANCEL_REPEAT_MS * 1000)
 	{
 		*soonest = Min(*soonest, now_ms + CANCEL_REPEAT_MS - (now - s->cancel_sent_at) / 1000);

@@ -155,9 +155,11 @@ SELECT state, state_since IS NOT NULL FROM dynamo_held_locks WHERE lock_name = '
 $(wait_state "$name" lost)
 SELECT state, lost, state_since = expires_at FROM dynamo_held_locks WHERE lock_name = '$name';
 SELECT (dynamo_try_get_lock('other-$RANDOM', 3000, '$T')).lock_name IS NOT NULL;
+BEGIN;
 SAVEPOINT s;
 SELECT (dynamo_try_get_lock('other-$RANDOM', 3000, '$T')).lock_name IS NOT NULL;
 ROLLBACK TO s;
+COMMIT;
 SELECT dynamo_release_lock(ROW(l.*)::dynamo_lock) FROM l;
 SELECT (dynamo_try_get_lock('other-$RANDOM', 3000, '$T')).lock_name IS NOT NULL;
 SQL
@@ -169,7 +171,8 @@ expect_eq "...dynamo_held_locks shows it in danger (state, state_since), then lo
 expect_eq "...the session's next dynamo_* call raises 55P03 naming the lock and when it was lost" \
 	"ERROR:  55P03: lock \"$name\" of this session was lost at" "$(first_error "$out" | sed 's/ at .*/ at/')"
 expect_true "...with why in the DETAIL" grep -q "DETAIL:  A lock worker found it lost: its lease ended before a heartbeat got through." <<<"$out"
-expect_eq "...and every call after it (a caught one too) until the lock is released (false: it was lost); then calls work" \
+expect_eq "...and nothing else fails" 2 "$(grep -c '^ERROR' <<<"$out")"
+expect_eq "...and every call after it (in a savepoint rolled back too) until the lock is released (false: it was lost); then calls work" \
 	"2|f|t" "$(grep -c "^ERROR:  55P03: lock \"$name\" of this session was lost" <<<"$out")|$(grep -E '^[tf]$' <<<"$out" | tr '\n' '|' | sed 's/|$//')"
 
 # --- 5. lock_loss_cancels = 'all': the session lock's holder is cancelled too (55P03), once per danger, once more when lost

@@ -65,6 +65,32 @@ expect_eq "a later holder's payload replaces the earlier one's" '{"leader": 2}' 
 	"$(sql -c "SELECT (dynamo_get_lock('p4', 10000, 2000, '$T', payload => '{\"leader\": 2}')).lock_name" \
 		-c "SELECT payload FROM dynamo_lock_info('p4', '$T')" | tail -1)"
 
+# an expired lease taken over without a payload: the earlier holder's payload is gone
+# (its holder never released it: the item is written as a dead server leaves it)
+ddb_raw PutItem "{\"TableName\":\"$T\",\"Item\":{\"lock_name\":{\"S\":\"p5\"},\"owner\":{\"S\":\"dead-server\"},
+	\"fencing_token\":{\"N\":\"7\"},\"version\":{\"S\":\"v\"},\"lease_until\":{\"N\":\"1000\"},
+	\"payload\":{\"S\":\"{\\\"leader\\\": \\\"dead\\\"}\"},\"payload_token\":{\"N\":\"7\"}}}" >/dev/null
+expect_eq "an expired lease (a dead holder's payload, its token) reads: not held, the payload shown" 'f|{"leader": "dead"}' \
+	"$(sql -c "SELECT held, payload FROM dynamo_lock_info('p5', '$T')")"
+expect_eq "...taken over without a payload: the dead holder's payload is gone" "p5 t|" \
+	"$(sql -c "SELECT (dynamo_get_lock('p5', 10000, 0, '$T')).lock_name" -c "SELECT held, payload FROM dynamo_lock_info('p5', '$T')" | tr '\n' ' ' | sed 's/ $//')"
+# a payload left by an older version's takeover (its token is not the item's) is not shown
+ddb_raw UpdateItem "{\"TableName\":\"$T\",\"Key\":{\"lock_name\":{\"S\":\"p5\"}},\"UpdateExpression\":\"SET payload = :p, payload_token = :t\",
+	\"ExpressionAttributeValues\":{\":p\":{\"S\":\"{}\"},\":t\":{\"N\":\"7\"}}}" >/dev/null
+expect_eq "...a payload whose token is not the lock's (left by an older version) reads as NULL" "t|" \
+	"$(sql -c "SELECT held, payload FROM dynamo_lock_info('p5', '$T')")"
+# a payload that is not JSON (another client wrote it): a WARNING, NULL, and the rest still said
+ddb_raw UpdateItem "{\"TableName\":\"$T\",\"Key\":{\"lock_name\":{\"S\":\"p5\"}},\"UpdateExpression\":\"SET payload = :p, payload_token = fencing_token\",
+	\"ExpressionAttributeValues\":{\":p\":{\"S\":\"not json\"}}}" >/dev/null
+out=$(psql -X -qAt -c "SELECT held, payload FROM dynamo_lock_info('p5', '$T')" 2>&1)
+expect_eq "...a payload that is not JSON: WARNING, NULL, held still said" "WARNING:  the payload of lock \"p5\" is not JSON: shown as NULL|t|" \
+	"$(grep '^WARNING' <<<"$out" | head -1)|$(grep -v '^WARNING\|^DETAIL' <<<"$out")"
+
+# --- released by name, when the dynamo_lock value is not at hand
+expect_eq "dynamo_release_lock(lock_name): true for a lock held, then false (not held)" "p6 t f" \
+	"$(sql -c "SET client_min_messages = warning" -c "SELECT (dynamo_get_lock('p6', 10000, 0, '$T')).lock_name" \
+		-c "SELECT dynamo_release_lock('p6', '$T')" -c "SELECT dynamo_release_lock('p6', '$T')" | tr '\n' ' ' | sed 's/ $//')"
+
 # --- 2. a lock never taken: nothing held, nothing written
 expect_eq "dynamo_lock_info of a lock never taken: not held, every other column NULL" "f|||||" \
 	"$(sql -c "SELECT held, holder, acquired_at, expires_at, fencing_token, payload FROM dynamo_lock_info('never-$RANDOM', '$T')")"
@@ -84,6 +110,9 @@ SQL
 expect_eq "a payload over 16384 bytes: 54000 naming the lock and the size, nothing sent, no lock held" \
 	"ERROR:  54000: the payload of lock \"p-big\" is 16412 bytes, over the 16384 allowed|0|0" \
 	"$(grep '^ERROR' <<<"$out")|$(tail -1 <<<"$out")"
+r=$(sql_error "SELECT dynamo_try_get_lock('p-over', 10000, '$T', payload => to_jsonb(repeat('y', 16383)))")
+expect_eq "...one byte over (16385): refused" "54000|the payload of lock \"p-over\" is 16385 bytes, over the 16384 allowed" \
+	"$(field 1 "$r")|$(field 3 "$r")"
 expect_eq "...one at the limit is stored" 16384 \
 	"$(sql -c "SELECT (dynamo_try_get_lock('p-limit', 10000, '$T', payload => to_jsonb(repeat('y', 16382)))).lock_name IS NOT NULL" \
 		-c "SELECT length(payload::text) FROM dynamo_lock_info('p-limit', '$T')" | tail -1)"
