@@ -175,15 +175,15 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION dynamo_release_lock(dynamo_lock) IS
 'Releases a lock this session holds; false (with a NOTICE) when it was already lost or released.';
 
-CREATE FUNCTION dynamo_release_lock(lock_name text, table_name text DEFAULT NULL)
+CREATE FUNCTION dynamo_release_lock_by_name(lock_name text, table_name text DEFAULT NULL)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'dynamo_release_lock_by_name'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-COMMENT ON FUNCTION dynamo_release_lock(text, text) IS
+COMMENT ON FUNCTION dynamo_release_lock_by_name(text, text) IS
 'Releases the lock of that name this session holds (as dynamo_release_lock(lock), when the dynamo_lock value is not at hand); false (with a NOTICE) when it was lost or is not held.';
 
-REVOKE ALL ON FUNCTION dynamo_release_lock(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION dynamo_release_lock_by_name(text, text) FROM PUBLIC;
 
 CREATE FUNCTION dynamo_refresh_lock(lock dynamo_lock, lease_ms integer DEFAULT NULL)
 RETURNS dynamo_lock
@@ -557,7 +557,7 @@ BEGIN
             WHEN 'counters' THEN ARRAY['dynamo_increment', 'dynamo_get_last_value', 'dynamo_set_counter']
             WHEN 'ids' THEN ARRAY['dynamo_nextval', 'dynamo_id_trigger']
             WHEN 'locks' THEN ARRAY['dynamo_get_lock', 'dynamo_try_get_lock', 'dynamo_get_xact_lock',
-                                    'dynamo_try_get_xact_lock', 'dynamo_release_lock', 'dynamo_refresh_lock',
+                                    'dynamo_try_get_xact_lock', 'dynamo_release_lock', 'dynamo_release_lock_by_name', 'dynamo_refresh_lock',
                                     'dynamo_guard_xact', 'dynamo_read_lock', 'dynamo_held_locks',
                                     'dynamo_lock_info']
             WHEN 'items' THEN ARRAY['dynamo_put', 'dynamo_get', 'dynamo_delete', 'dynamo_put_many',

@@ -77,19 +77,19 @@ expect_eq "...taken over without a payload: the dead holder's payload is gone" "
 # a payload left by an older version's takeover (its token is not the item's) is not shown
 ddb_raw UpdateItem "{\"TableName\":\"$T\",\"Key\":{\"lock_name\":{\"S\":\"p5\"}},\"UpdateExpression\":\"SET payload = :p, payload_token = :t\",
 	\"ExpressionAttributeValues\":{\":p\":{\"S\":\"{}\"},\":t\":{\"N\":\"7\"}}}" >/dev/null
-expect_eq "...a payload whose token is not the lock's (left by an older version) reads as NULL" "t|" \
+expect_eq "...a payload whose token is not the lock's (left by an older version) reads as NULL (the lock released since)" "f|" \
 	"$(sql -c "SELECT held, payload FROM dynamo_lock_info('p5', '$T')")"
 # a payload that is not JSON (another client wrote it): a WARNING, NULL, and the rest still said
 ddb_raw UpdateItem "{\"TableName\":\"$T\",\"Key\":{\"lock_name\":{\"S\":\"p5\"}},\"UpdateExpression\":\"SET payload = :p, payload_token = fencing_token\",
 	\"ExpressionAttributeValues\":{\":p\":{\"S\":\"not json\"}}}" >/dev/null
 out=$(psql -X -qAt -c "SELECT held, payload FROM dynamo_lock_info('p5', '$T')" 2>&1)
-expect_eq "...a payload that is not JSON: WARNING, NULL, held still said" "WARNING:  the payload of lock \"p5\" is not JSON: shown as NULL|t|" \
+expect_eq "...a payload that is not JSON: WARNING, NULL, held still said" "WARNING:  the payload of lock \"p5\" is not JSON: shown as NULL|f|" \
 	"$(grep '^WARNING' <<<"$out" | head -1)|$(grep -v '^WARNING\|^DETAIL' <<<"$out")"
 
 # --- released by name, when the dynamo_lock value is not at hand
-expect_eq "dynamo_release_lock(lock_name): true for a lock held, then false (not held)" "p6 t f" \
+expect_eq "dynamo_release_lock_by_name: true for a lock held, then false (not held)" "p6 t f" \
 	"$(sql -c "SET client_min_messages = warning" -c "SELECT (dynamo_get_lock('p6', 10000, 0, '$T')).lock_name" \
-		-c "SELECT dynamo_release_lock('p6', '$T')" -c "SELECT dynamo_release_lock('p6', '$T')" | tr '\n' ' ' | sed 's/ $//')"
+		-c "SELECT dynamo_release_lock_by_name('p6', '$T')" -c "SELECT dynamo_release_lock_by_name('p6', '$T')" | tr '\n' ' ' | sed 's/ $//')"
 
 # --- 2. a lock never taken: nothing held, nothing written
 expect_eq "dynamo_lock_info of a lock never taken: not held, every other column NULL" "f|||||" \
