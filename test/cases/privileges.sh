@@ -28,7 +28,7 @@ sql -c "CREATE FUNCTION public.dynamo_put(text) RETURNS text LANGUAGE sql SECURI
 	-c "REVOKE ALL ON FUNCTION public.dynamo_put(text) FROM PUBLIC" >/dev/null
 # The README's recipe, every family an application may be given.
 granted=$(sql -c "SELECT count(*) FROM dynamo_atomic_grant('app_user', 'counters', 'locks', 'items', 'ids')")
-expect_eq "dynamo_atomic_grant gives the 26 functions of counters, locks, items and IDs" 26 "$granted"
+expect_eq "dynamo_atomic_grant gives the 28 functions of counters, locks, items and IDs" 28 "$granted"
 expect_eq "...and not a namesake of one of them beside it" f \
 	"$(sql -c "SELECT has_function_privilege('app_user', 'public.dynamo_put(text)', 'EXECUTE')")"
 sql -c "DROP FUNCTION public.dynamo_put(text)" >/dev/null
@@ -38,10 +38,10 @@ sql \
 		dynamo_increment(text, bigint, text, text, text, bigint, bigint),
 		dynamo_get_last_value(text, text, text, text),
 		dynamo_set_counter(text, bigint, text, text, text),
-		dynamo_get_lock(text, integer, integer, text),
-		dynamo_try_get_lock(text, integer, text),
-		dynamo_get_xact_lock(text, integer, integer, text),
-		dynamo_try_get_xact_lock(text, integer, text),
+		dynamo_get_lock(text, integer, integer, text, jsonb),
+		dynamo_try_get_lock(text, integer, text, jsonb),
+		dynamo_get_xact_lock(text, integer, integer, text, jsonb),
+		dynamo_try_get_xact_lock(text, integer, text, jsonb),
 		dynamo_release_lock(dynamo_lock),
 		dynamo_refresh_lock(dynamo_lock, integer),
 		dynamo_held_locks(),

@@ -105,6 +105,8 @@ op_lock() {
 	local scope=$1 l lease wait hold t0 t1 now_ms="(extract(epoch from clock_timestamp()) * 1000)::bigint"
 	pick l 0 1
 	pick lease 1000 2500
+	# a transaction-level lock's lease is at least 2 x (skew + margin): 3 s
+	[[ $scope == session ]] || pick lease 3000 5000
 	pick wait 0 3000
 	pick hold 0 12
 	((hold > 10)) && pick hold 20 32 # now and then longer than the lease: the heartbeats must keep it
