@@ -510,7 +510,7 @@ lock_session_check_lost(void)
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 				 errmsg("lock \"%s\" of this session was lost at %s", s.name, timestamptz_to_str(lost_at)),
 				 s.lost && s.note[0] ? errdetail("A lock worker found it %s.", s.note) :
-				 errdetail("Its lease ended with no heartbeat through."),
+				 errdetail("Its lease and lock_clock_skew_ms passed with no heartbeat through."),
 				 errhint("Whatever this session did under it since then may have overlapped another holder. "
 						 "Release it with dynamo_release_lock() (until then every dynamo_* call says this), "
 						 "and take it again.")));

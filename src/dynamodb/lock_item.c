@@ -427,7 +427,7 @@ lock_item_heartbeat(const LockTarget *t, int64 token, int lease_ms, TimestampTz 
 	 * left, gets a second attempt before its lease ends, should the first
 	 * meet a connection that stalls.
 	 */
-	call.attempt_timeout_ms = Max(500, lease_ms / 3);
+	call.attempt_timeout_ms = Max(1000, lease_ms / 3);
 	call.deadline = deadline;
 	/* A resend after a lost answer finds its own write: owner and token unchanged. */
 	return run_conditional(&call, t, req, guess, sent, NULL, NULL);

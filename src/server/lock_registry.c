@@ -222,14 +222,16 @@ set_lost(LockSlot *s, const char *why, TimestampTz at)
 }
 
 /*
- * Its lease has ended, and no write in flight (heartbeat, refresh) could
- * extend it any more: lost, since another server whose clock is ahead may
- * take it from now.
+ * Its lease and the skew margin have passed, and no write in flight
+ * (heartbeat, refresh) could extend it any more: lost, since another server
+ * may take it from now.  (Until then a late heartbeat may still keep it:
+ * conditioned on owner and token, it cannot succeed once someone else took
+ * it.  The danger zone has stopped the holder's work long before.)
  */
 static bool
 lease_ended_unheard(const LockSlot *s, int64 now_ms)
 {
-	return now_ms >= s->lease_until_ms && s->in_flight < 0;
+	return now_ms >= s->lease_until_ms + dynamo_lock_clock_skew_ms && s->in_flight < 0;
 }
 
 /* A heartbeat got through: the lease is safe again. */
@@ -609,8 +611,8 @@ lock_registry_next_work(int64 now_ms, int *handle, LockSlot *copy, LockWork *wor
 		if (!s->active || s->lost)
 			continue;
 		/*
-		 * Past its lease with no heartbeat through: another server whose
-		 * clock is ahead may take it from now.  Say so, and stop spending
+		 * Past its lease and the skew margin with no heartbeat through:
+		 * another server may take it from now.  Say so, and stop spending
 		 * attempts on it (it would always sort first).  (lock_registry_watch
 		 * says so too, in time for the holder.)
 		 */
