@@ -492,7 +492,12 @@ release_held(int handle, const LockSlot *s, const char *name)
 				 errhint("A transaction-level lock is released at COMMIT or ROLLBACK.") :
 				 errhint("dynamo_guard_xact bound it to this transaction: release it after COMMIT or ROLLBACK.")));
 	t = (LockTarget) {s->endpoint, s->region, s->table, s->name, s->owner, s->key_form};
-	released = !s->lost && lock_item_release(&t, s->fencing_token, 0, &why_not);
+	/*
+	 * Sent for a lock marked lost too: a heartbeat that DynamoDB applied and
+	 * never answered may keep it ours there, and the release, conditioned on
+	 * owner and token, frees nobody else's.
+	 */
+	released = lock_item_release(&t, s->fencing_token, 0, &why_not);
 	lock_session_forget(handle);
 	if (!released)
 		ereport(NOTICE,

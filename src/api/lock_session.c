@@ -178,7 +178,8 @@ release_at_scope_end(int handle, TimestampTz deadline, bool at_exit)
 
 		if (at_exit)
 			proc_exit_inprogress = false;
-		refused = !s.lost && !lock_item_release(&t, s.fencing_token, deadline, NULL);
+		/* Lost or not (see release_held in lock.c): owner and token condition it. */
+		refused = !lock_item_release(&t, s.fencing_token, deadline, NULL);
 		if (at_exit)
 			proc_exit_inprogress = true;
 		if (refused)

@@ -453,7 +453,12 @@ orphan_to_release(LockSlot *s)
 {
 	bool		acquire_cut_short = !s->active && s->name[0] != '\0';
 
-	if ((s->active && !s->lost) || acquire_cut_short)
+	/*
+	 * A lock marked lost too: the mark is this server's view (a heartbeat
+	 * that DynamoDB applied but never answered keeps it held there), and the
+	 * release, conditioned on owner and token, cannot free anyone else's.
+	 */
+	if (s->active || acquire_cut_short)
 	{
 		if (acquire_cut_short && s->fencing_token == 0)
 		{
