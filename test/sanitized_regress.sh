@@ -16,6 +16,8 @@ sed -nE 's/^(test)? +([a-z_0-9]+) +\.\.\. +ok .*/pass sanitizer: regress \2 (UBS
 	<<<"$out" >>"$RESULTS"
 grep -qE '\.\.\. +(ok|FAILED)' <<<"$out" || { echo "$out"; fail "sanitizer: pg_regress did not run"; }
 [[ -f regression.diffs ]] && head -100 regression.diffs
+# the ends of bigint, where a signed overflow is most likely
+bash test/cases/int_bounds.sh || fail "sanitizer: cases/int_bounds.sh stopped early"
 # the module as a backend loads it: the runtime is mapped into that backend
 maps=$(psql -X -qAt 2>&1 <<-SQL
 	SET application_name = 'sanitizer-probe';

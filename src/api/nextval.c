@@ -124,32 +124,59 @@ check_replication(ResolvedCounter *c)
 
 
 
+/* How long a prefetch may take: all of its attempts. */
+static int
+spare_wait_ms(void)
+{
+	return (int) Min((int64) (dynamo_max_retries + 1) * dynamo_request_timeout_ms, (int64) INT_MAX);
+}
+
 static int64
 take_or_fetch(const ResolvedCounter *c, int cache)
 {
 	int64		value;
-	int64		last;
+	volatile int64 last = 0;
 	int			n = cache;
 	int			slot = c->slot;
+	MemoryContext context = CurrentMemoryContext;
+	volatile bool refused;
 
-	if (id_blocks_take(slot, cache, &value, &n))
+	do
 	{
-		op_stats_add(op_stats_nextval_row(), OP_CALLS, 1);
-		return value;
-	}
-	/* This backend fetches the next block; the others wait for it. */
-	note_origin(c);
-	PG_TRY();
-	{
-		last = counter_add(&c->ref, n, false, 0, false, 0, true);
-	}
-	PG_CATCH();
-	{
-		id_blocks_abandon(slot);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	id_blocks_fill(slot, last - n + 1, last, &value);
+		if (id_blocks_take(slot, cache, &value, &n))
+		{
+			op_stats_add(op_stats_nextval_row(), OP_CALLS, 1);
+			return value;
+		}
+		/* This backend fetches the next block; the others wait for it. */
+		note_origin(c);
+		refused = false;
+		PG_TRY();
+		{
+			last = counter_add(&c->ref, n, false, 0, false, 0, true);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *error;
+
+			id_blocks_abandon(slot);
+			MemoryContextSwitchTo(context);
+			error = CopyErrorData();
+			/*
+			 * Past bigint: but a block the worker is fetching ahead may be
+			 * what took the last values (its ADD landed first).  Those are
+			 * handed out before the end is reported.
+			 */
+			if (error->sqlerrcode != ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE ||
+				!id_blocks_await_spare(slot, spare_wait_ms()))
+				PG_RE_THROW();
+			FlushErrorState();
+			FreeErrorData(error);
+			refused = true;
+		}
+		PG_END_TRY();
+	} while (refused);
+	id_blocks_fill(slot, id_block_first(last, n), last, &value);
 	op_stats_add(op_stats_nextval_row(), OP_REQUESTS, 1);
 	op_stats_add(op_stats_nextval_row(), OP_CALLS, 1);
 	return value;

@@ -58,32 +58,6 @@ counter_request(const CounterRef *ref)
 	return req;
 }
 
-/* Parses DynamoDB's decimal text as an int64; false if it is anything else. */
-static bool
-parse_int64(const char *text, int64 *out)
-{
-	const char *p = text;
-	bool		negative = (*p == '-');
-	uint64		magnitude = 0;
-
-	if (negative)
-		p++;
-	if (*p == '\0')
-		return false;
-	for (; *p; p++)
-	{
-		if (*p < '0' || *p > '9')
-			return false;
-		if (magnitude > (PG_UINT64_MAX - (*p - '0')) / 10)
-			return false;
-		magnitude = magnitude * 10 + (*p - '0');
-	}
-	if (negative ? magnitude > (uint64) PG_INT64_MAX + 1 : magnitude > (uint64) PG_INT64_MAX)
-		return false;
-	*out = negative ? (int64) (0 - magnitude) : (int64) magnitude;
-	return true;
-}
-
 static char *
 int128_text(int128 v)
 {
@@ -122,7 +96,7 @@ interpret_value(const cJSON *attribute, CounterReading *out)
 		return;
 	}
 	out->text = typed->valuestring;
-	out->state = parse_int64(typed->valuestring, &out->value) ? COUNTER_VALUE : COUNTER_NOT_BIGINT;
+	out->state = ddb_parse_int64(typed->valuestring, &out->value) ? COUNTER_VALUE : COUNTER_NOT_BIGINT;
 }
 
 static void

@@ -453,3 +453,29 @@ ddb_table_key_schema(const char *table, const char *endpoint_url, const char *re
 	}
 	return out.len > 0 ? out.data : NULL;
 }
+
+/* Parses DynamoDB's decimal text as an int64; false if it is anything else. */
+bool
+ddb_parse_int64(const char *text, int64 *out)
+{
+	const char *p = text;
+	bool		negative = (*p == '-');
+	uint64		magnitude = 0;
+
+	if (negative)
+		p++;
+	if (*p == '\0')
+		return false;
+	for (; *p; p++)
+	{
+		if (*p < '0' || *p > '9')
+			return false;
+		if (magnitude > (PG_UINT64_MAX - (*p - '0')) / 10)
+			return false;
+		magnitude = magnitude * 10 + (*p - '0');
+	}
+	if (negative ? magnitude > (uint64) PG_INT64_MAX + 1 : magnitude > (uint64) PG_INT64_MAX)
+		return false;
+	*out = negative ? (int64) (0 - magnitude) : (int64) magnitude;
+	return true;
+}

@@ -130,4 +130,7 @@ extern void ddb_sleep_ms(long ms);
 extern void ddb_add_string_value(cJSON *obj, const char *name, const char *value);
 extern void ddb_add_number_value(cJSON *obj, const char *name, const char *digits);
 
+/* Parses DynamoDB's decimal text as an int64; false if it is anything else (fraction, exponent, past bigint). */
+extern bool ddb_parse_int64(const char *text, int64 *out);
+
 #endif

@@ -309,12 +309,25 @@ run_conditional(DdbCall *call, const LockTarget *t, cJSON *req, bool guess, Lock
 	return res.response != NULL;
 }
 
+/*
+ * A number attribute of lock lock_name's item (0 when absent): another
+ * program may have written one past bigint, which is 22003, never a value
+ * silently clamped.
+ */
 static int64
-number_attribute(const cJSON *attrs, const char *name)
+number_attribute(const cJSON *attrs, const char *name, const char *lock_name)
 {
 	const char *text = json_get_string(json_get(attrs, name), "N");
+	int64		value;
 
-	return text ? strtoi64(text, NULL, 10) : 0;
+	if (text == NULL)
+		return 0;
+	if (!ddb_parse_int64(text, &value))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("attribute \"%s\" of lock \"%s\" holds %s, which is not a bigint",
+						name, lock_name, text)));
+	return value;
 }
 
 /* Replaces (or adds) the number value :name. */
@@ -373,6 +386,7 @@ lock_item_acquire(const LockTarget *t, int lease_ms, int skew_ms, const char *ho
 	cJSON	   *resp;
 	DdbCall		call = {0};
 	LeaseTimes	lt = {values, lease_ms, skew_ms, out};
+	const char *token_text;
 
 	lock_new_version(out->version);
 	/* The payload is the acquisition's: replaced, or removed, by every acquire. */
@@ -399,7 +413,11 @@ lock_item_acquire(const LockTarget *t, int lease_ms, int skew_ms, const char *ho
 
 	if (!run_conditional(&call, t, req, guess, sent, NULL, &resp))
 		return false;
-	out->fencing_token = number_attribute(json_get(resp, "Attributes"), "fencing_token");
+	token_text = json_get_string(json_get(json_get(resp, "Attributes"), "fencing_token"), "N");
+	/* Taken with a token past bigint (its item's token was at the top): give it back, then say so. */
+	if (token_text && !ddb_parse_int64(token_text, &out->fencing_token))
+		(void) lock_item_release(t, 0, 0, NULL);
+	out->fencing_token = number_attribute(json_get(resp, "Attributes"), "fencing_token", t->name);
 	return true;
 }
 
@@ -513,12 +531,12 @@ lock_item_read(const LockTarget *t, LockHolder *out)
 	out->holder = (char *) json_get_string(json_get(item, "holder"), "S");
 	out->version = (char *) json_get_string(json_get(item, "version"), "S");
 	out->last_release = (char *) json_get_string(json_get(item, "last_release"), "S");
-	out->lease_until_ms = number_attribute(item, "lease_until");
-	out->fencing_token = number_attribute(item, "fencing_token");
-	out->ttl_s = number_attribute(item, "ttl");
-	out->acquired_at_ms = number_attribute(item, "acquired_at");
+	out->lease_until_ms = number_attribute(item, "lease_until", t->name);
+	out->fencing_token = number_attribute(item, "fencing_token", t->name);
+	out->ttl_s = number_attribute(item, "ttl", t->name);
+	out->acquired_at_ms = number_attribute(item, "acquired_at", t->name);
 	out->payload = (char *) json_get_string(json_get(item, "payload"), "S");
-	out->payload_token = number_attribute(item, "payload_token");
+	out->payload_token = number_attribute(item, "payload_token", t->name);
 }
 
 void

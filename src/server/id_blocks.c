@@ -4,6 +4,7 @@
 #include "postgres.h"
 
 #include "common/hashfn.h"
+#include "common/int.h"
 #include <signal.h>
 
 #include "miscadmin.h"
@@ -28,10 +29,15 @@ typedef struct IdSlot
 	int			fetcher_pgprocno;
 	bool		prefetch_wanted;	/* the worker is asked to fetch a spare */
 	uint32		hash;
-	int64		next;			/* next value to hand out */
-	int64		last;			/* last value of the block; next > last: used up */
-	int64		spare_first;	/* a block fetched ahead; first > last: none */
-	int64		spare_last;
+	/*
+	 * The block in use: its last value and how many values are left (the
+	 * next is last - left + 1).  Counted down, not up to last, so that a
+	 * block ending at bigint's maximum never steps past it.
+	 */
+	int64		last;
+	int64		left;			/* 0: used up */
+	int64		spare_last;		/* a block fetched ahead, likewise */
+	int64		spare_left;		/* 0: none */
 	ConditionVariable fetched;
 	int			step;			/* the next block's size (0: cache) */
 	TimestampTz block_began;	/* when the block in use began to be served (0: none yet) */
@@ -135,10 +141,10 @@ id_blocks_slot(const IdCounter *counter)
 		s->fetching = false;
 		s->prefetch_wanted = false;
 		s->hash = hash;
-		s->next = 1;
 		s->last = 0;
-		s->spare_first = 1;
+		s->left = 0;
 		s->spare_last = 0;
+		s->spare_left = 0;
 		s->step = 0;
 		s->block_began = 0;
 		strlcpy(s->key, key, sizeof(s->key));
@@ -161,6 +167,40 @@ id_blocks_slot(const IdCounter *counter)
 	memset(local_slots + local_n, 0, 8 * sizeof(IdSlot));
 	local_n += 8;
 	return id_blocks_slot(counter);
+}
+
+/*
+ * The number of values in first..last (a block of at most MAX_CACHE, so it
+ * fits; computed so that neither end can overflow).
+ */
+static int64
+block_length(int64 first, int64 last)
+{
+	int64		length;
+
+	if (last < first || pg_sub_s64_overflow(last, first, &length) || length >= PG_INT64_MAX)
+		elog(ERROR, "invalid ID block " INT64_FORMAT ".." INT64_FORMAT, first, last);
+	return length + 1;
+}
+
+int64
+id_block_first(int64 last, int size)
+{
+	int64		first;
+
+	if (pg_sub_s64_overflow(last, (int64) size - 1, &first))
+		return PG_INT64_MIN;
+	return first;
+}
+
+/* With the lock held (or the block the backend's own): the next value of a block that has one. */
+static int64
+take_next(IdSlot *s)
+{
+	int64		value = s->last - (s->left - 1);	/* >= the block's first: no overflow */
+
+	s->left--;
+	return value;
 }
 
 /* With the lock held: the size of the next block, as demand moved it (id_blocks.h). */
@@ -197,8 +237,8 @@ want_spare(IdSlot *s, int cache)
 	int			step = current_step(s, cache);
 	int64		left_when_due = step > cache ? step - step / 10 : cache / 2;
 
-	if (!s->counter.prefetch || cache < 2 || s->prefetch_wanted || s->spare_first <= s->spare_last ||
-		s->last - s->next + 1 > left_when_due)
+	if (!s->counter.prefetch || cache < 2 || s->prefetch_wanted || s->spare_left > 0 ||
+		s->left > left_when_due)
 		return false;
 	s->prefetch_wanted = true;
 	s->counter.cache = step;
@@ -257,9 +297,9 @@ id_blocks_take(int slot, int cache, int64 *value, int *fetch_size)
 
 	if (!shared)
 	{
-		if (s->next <= s->last)
+		if (s->left > 0)
 		{
-			*value = s->next++;
+			*value = take_next(s);
 			return true;
 		}
 		block_ran_out(s, cache, GetCurrentTimestamp());
@@ -276,20 +316,19 @@ id_blocks_take(int slot, int cache, int64 *value, int *fetch_size)
 		 * backend is fetching: its block must land on an empty slot, or
 		 * the rest of this one would be lost.
 		 */
-		if (s->next > s->last && s->spare_first <= s->spare_last && !s->fetching)
+		if (s->left == 0 && s->spare_left > 0 && !s->fetching)
 		{
 			TimestampTz now = GetCurrentTimestamp();
 
 			block_ran_out(s, cache, now);
-			s->next = s->spare_first;
 			s->last = s->spare_last;
-			s->spare_first = 1;
-			s->spare_last = 0;
+			s->left = s->spare_left;
+			s->spare_left = 0;
 			s->block_began = now;
 		}
-		if (s->next <= s->last)
+		if (s->left > 0)
 		{
-			*value = s->next++;
+			*value = take_next(s);
 			wake = want_spare(s, cache);
 			LWLockRelease(shared->lock);
 			ConditionVariableCancelSleep();
@@ -333,7 +372,7 @@ id_blocks_prefetch_due(int *slot, IdCounter *counter)
 	{
 		IdSlot	   *s = &shared->slots[i];
 
-		if (s->in_use && s->prefetch_wanted && s->spare_first > s->spare_last)
+		if (s->in_use && s->prefetch_wanted && s->spare_left == 0)
 		{
 			*slot = i;
 			*counter = s->counter;
@@ -349,9 +388,11 @@ id_blocks_store_spare(int slot, int64 first, int64 last)
 {
 	IdSlot	   *s = &shared->slots[slot];
 
+	int64		left = block_length(first, last);
+
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	s->spare_first = first;
 	s->spare_last = last;
+	s->spare_left = left;
 	s->prefetch_wanted = false;
 	LWLockRelease(shared->lock);
 	/* A backend may be waiting for a block that this one can be. */
@@ -364,6 +405,8 @@ id_blocks_prefetch_failed(int slot)
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	shared->slots[slot].prefetch_wanted = false;
 	LWLockRelease(shared->lock);
+	/* A backend may be waiting for it (id_blocks_await_spare). */
+	ConditionVariableBroadcast(&shared->slots[slot].fetched);
 }
 
 void
@@ -373,20 +416,52 @@ id_blocks_prefetch_refused(int slot)
 	shared->slots[slot].prefetch_wanted = false;
 	shared->slots[slot].counter.prefetch = false;
 	LWLockRelease(shared->lock);
+	ConditionVariableBroadcast(&shared->slots[slot].fetched);
+}
+
+bool
+id_blocks_await_spare(int slot, int timeout_ms)
+{
+	IdSlot	   *s;
+	TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	bool		pending;
+
+	if (!shared)
+		return false;
+	s = &shared->slots[slot];
+	for (;;)
+	{
+		LWLockAcquire(shared->lock, LW_SHARED);
+		pending = s->prefetch_wanted && s->spare_left == 0;
+		if (!pending)
+			pending = s->spare_left > 0 || s->left > 0;
+		else if (GetCurrentTimestamp() >= until)
+			pending = false;
+		else
+		{
+			LWLockRelease(shared->lock);
+			(void) ConditionVariableTimedSleep(&s->fetched, 100, PG_WAIT_EXTENSION);
+			continue;
+		}
+		LWLockRelease(shared->lock);
+		ConditionVariableCancelSleep();
+		return pending;
+	}
 }
 
 void
 id_blocks_fill(int slot, int64 first, int64 last, int64 *value)
 {
 	IdSlot	   *s = slot_at(slot);
+	int64		left = block_length(first, last);
 
 	if (shared)
 		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	s->next = first;
 	s->last = last;
+	s->left = left;
 	s->fetching = false;
 	s->block_began = GetCurrentTimestamp();
-	*value = s->next++;
+	*value = take_next(s);
 	if (shared)
 	{
 		LWLockRelease(shared->lock);
@@ -418,10 +493,8 @@ id_blocks_unused(void)
 	{
 		IdSlot	   *s = slot_at(i);
 
-		if (s->in_use && s->next <= s->last)
-			unused += s->last - s->next + 1;
-		if (s->in_use && s->spare_first <= s->spare_last)
-			unused += s->spare_last - s->spare_first + 1;
+		if (s->in_use)
+			unused += s->left + s->spare_left;
 	}
 	if (shared)
 		LWLockRelease(shared->lock);

@@ -57,6 +57,13 @@ extern int	id_blocks_slot(const IdCounter *counter);
 #define ID_BLOCK_SLOW_MS 10000
 extern bool id_blocks_take(int slot, int cache, int64 *value, int *fetch_size);
 
+/*
+ * The first value of the block that an ADD of size ending at last reserved,
+ * within bigint: a counter that another program left below bigint's minimum
+ * reserves values that are not bigints, and they are not handed out.
+ */
+extern int64 id_block_first(int64 last, int size);
+
 /* The fetched block (first..last): takes its first value into *value. */
 extern void id_blocks_fill(int slot, int64 first, int64 last, int64 *value);
 
@@ -69,6 +76,13 @@ extern void id_blocks_store_spare(int slot, int64 first, int64 last);
 extern void id_blocks_prefetch_failed(int slot);
 /* The worker signs as someone else than the counter's identity: no more prefetches for it. */
 extern void id_blocks_prefetch_refused(int slot);
+
+/*
+ * This backend's own fetch was refused (the counter's end is near): waits
+ * up to timeout_ms for a block the worker is fetching ahead, whose ADD may
+ * be what took the last values.  True when values are there to take now.
+ */
+extern bool id_blocks_await_spare(int slot, int timeout_ms);
 
 /* Values reserved and not yet handed out (spares included), over every counter. */
 extern int64 id_blocks_unused(void);

@@ -128,7 +128,9 @@ harness_rebuild() {
 # (bindtextdomain waits forever on glibc's _nl_state_lock, even for
 # "postgres -V", with gcc's and clang's runtimes alike).  ASan covers the
 # same code where it can run: the plain-C unit tests and the fuzzers.
-SANITIZER_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+# PostgreSQL builds with -fwrapv, under which a signed overflow wraps and
+# UBSan says nothing: -fno-wrapv (last, so it wins) makes one a report.
+SANITIZER_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -fno-wrapv"
 
 # What a server needs to run it (NAME=VALUE lines, for the environment file):
 # every report written to a file of its own in $HARNESS_RUN_DIR/sanitizer
