@@ -56,6 +56,7 @@ OBJS = \
 	src/net/json_scan.o \
 	src/net/sigv4.o \
 	src/net/strbuf.o \
+	src/base/config_check.o \
 	src/base/op_stats.o \
 	src/base/settings.o
 

@@ -7,6 +7,7 @@
 
 #include "utils/memutils.h"
 
+#include "config_check.h"
 #include "credentials.h"
 #include "endpoint.h"
 #include "settings.h"
@@ -144,6 +145,8 @@ parse_cached(const char *url, char **host, char **path)
 void
 ddb_endpoint_resolve(DdbEndpoint *out, const char *url, const char *region)
 {
+	/* Before anything else: a misspelt setting is the reason for what follows. */
+	config_check_require_clean();
 	if (url == NULL)
 		url = first_set(dynamo_endpoint, getenv("AWS_ENDPOINT_URL_DYNAMODB"),
 						getenv("AWS_ENDPOINT_URL"));

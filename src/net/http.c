@@ -34,6 +34,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "config_check.h"
 #include "http.h"
 #include "stats.h"
 
@@ -377,6 +378,8 @@ http_perform(const HttpRequest *req, HttpResponse *resp)
 	long		new_connections = 0;
 	TimestampTz start;
 
+	/* No request at all while a dynamo_atomic line is misspelt (credentials' too). */
+	config_check_require_clean();
 	ensure_handles();
 	memset(resp, 0, sizeof(*resp));
 	if (body.cap > BODY_KEEP_BYTES)

@@ -16,6 +16,7 @@
 
 #include "endpoint.h"
 #include "lock_worker.h"
+#include "config_check.h"
 #include "settings.h"
 #include "shmem.h"
 
@@ -71,6 +72,8 @@ _PG_init(void)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not initialize libcurl")));
 	settings_define(endpoint_url_is_valid);
+	/* A misspelt dynamo_atomic line: said in the log at start, refused at every request. */
+	config_check_warn_at_start();
 	if (process_shared_preload_libraries_in_progress)
 	{
 		shmem_install_hooks();

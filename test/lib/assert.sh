@@ -93,6 +93,24 @@ background_holder() {
 	harness_wait_for 10 holding
 }
 
+# idle_holder NAME SQL...: like background_holder, but the session then sits
+# idle (psql waits for more input) instead of running a statement: on a hot
+# standby a running statement may be cancelled by a recovery conflict.
+idle_holder() {
+	local name=$1
+	shift
+	# psql reads the statements, then waits for more (sleep keeps the input
+	# open; a process substitution, so that nothing waits for it at exit)
+	psql -X -qAt -f <(
+		echo "SET application_name = '$name';"
+		printf '%s;\n' "$@"
+		exec sleep 120
+	) >"$WORK/$name.out" 2>&1 &
+	harness_track_pid $!
+	holding() { [[ $(sql -c "SELECT count(*) FROM dynamo_held_locks h JOIN pg_stat_activity a USING (pid) WHERE a.application_name = '$name'") -ge 1 ]]; }
+	harness_wait_for 10 holding
+}
+
 # backend_memory_probe FIELD APP [LABEL]: a shell command for psql's \! that
 # prints the /proc status FIELD (VmRSS, VmHWM; kB), prefixed by LABEL, of the
 # backend whose application_name is APP (psql expands no variable in \!).
