@@ -58,7 +58,8 @@ OBJS = \
 	src/net/strbuf.o \
 	src/base/config_check.o \
 	src/base/op_stats.o \
-	src/base/settings.o
+	src/base/settings.o \
+	src/base/text_encoding.o
 
 EXTENSION = dynamo_atomic
 DATA = $(wildcard sql/dynamo_atomic--*.sql)

@@ -12,6 +12,7 @@
 #include "ddb_error.h"
 #include "lock_session.h"
 #include "settings.h"
+#include "text_encoding.h"
 
 static void
 require_not_null(FunctionCallInfo fcinfo, int argno, const char *what)
@@ -29,9 +30,9 @@ arg_display(FunctionCallInfo fcinfo, int argno)
 }
 
 static char *
-to_utf8(const char *s)
+to_utf8(const char *s, const char *what)
 {
-	return (char *) pg_server_to_any(s, strlen(s), PG_UTF8);
+	return text_to_utf8(s, strlen(s), what);
 }
 
 /* The setting that names each kind's default table, and the function that creates one. */
@@ -88,7 +89,7 @@ arg_attribute_name(FunctionCallInfo fcinfo, int argno, const char *what)
 	char	   *utf8;
 
 	require_not_null(fcinfo, argno, what);
-	utf8 = to_utf8(arg_display(fcinfo, argno));
+	utf8 = to_utf8(arg_display(fcinfo, argno), what);
 	if (utf8[0] == '\0' || strlen(utf8) > DDB_MAX_ATTRIBUTE_NAME_BYTES)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -103,7 +104,7 @@ arg_key_value(FunctionCallInfo fcinfo, int argno, const char *what)
 	size_t		len;
 
 	require_not_null(fcinfo, argno, what);
-	utf8 = to_utf8(arg_display(fcinfo, argno));
+	utf8 = to_utf8(arg_display(fcinfo, argno), what);
 	len = strlen(utf8);
 	if (len == 0)
 		ereport(ERROR,
@@ -130,7 +131,7 @@ key_field(HeapTupleHeader key, int attno, const char *what, int max_bytes, char 
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the dynamo_key's %s must not be NULL", what)));
 	*display = TextDatumGetCString(d);
-	utf8 = to_utf8(*display);
+	utf8 = to_utf8(*display, what);
 	if (utf8[0] == '\0' || strlen(utf8) > max_bytes)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

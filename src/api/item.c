@@ -23,6 +23,7 @@
 #include "item_value.h"
 #include "lock_item.h"
 #include "settings.h"
+#include "text_encoding.h"
 
 #define BATCH_WRITE_MAX 25
 #define BATCH_GET_MAX 100
@@ -440,8 +441,11 @@ dynamo_query(PG_FUNCTION_ARGS)
 		funcctx = SRF_FIRSTCALL_INIT();
 		old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
 		q = palloc0(sizeof(QueryState));
-		q->pk = (char *) pg_server_to_any(required_text(fcinfo, 0, "pk"),
-										  strlen(required_text(fcinfo, 0, "pk")), PG_UTF8);
+		{
+			const char *pk = required_text(fcinfo, 0, "pk");
+
+			q->pk = text_to_utf8(pk, strlen(pk), "pk");
+		}
 		if (q->pk[0] == '\0' || strlen(q->pk) > ITEM_MAX_PK_BYTES)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -450,7 +454,7 @@ dynamo_query(PG_FUNCTION_ARGS)
 		{
 			char	   *prefix = text_to_cstring(PG_GETARG_TEXT_PP(1));
 
-			q->prefix = (char *) pg_server_to_any(prefix, strlen(prefix), PG_UTF8);
+			q->prefix = text_to_utf8(prefix, strlen(prefix), "sk_prefix");
 			if (q->prefix[0] == '\0')
 				q->prefix = NULL;	/* every sort key begins with "" */
 		}

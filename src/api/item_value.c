@@ -12,6 +12,7 @@
 #include "item_value.h"
 #include "lock_item.h"
 #include "marshal.h"
+#include "text_encoding.h"
 
 static void *
 check_alloc(void *p)
@@ -24,9 +25,7 @@ check_alloc(void *p)
 static char *
 utf8_of(const char *s, int len)
 {
-	char	   *copy = pnstrdup(s, len);
-
-	return (char *) pg_server_to_any(copy, len, PG_UTF8);
+	return text_to_utf8(s, len, "an item's text");
 }
 
 /* Adds child under name (an object member) or at the end (an array). */
@@ -304,8 +303,8 @@ void
 item_add_key(cJSON *parent, const char *name, const char *pk, const char *sk)
 {
 	cJSON	   *key = json_add_object(parent, name);
-	char	   *pk8 = (char *) pg_server_to_any(pk, strlen(pk), PG_UTF8);
-	char	   *sk8 = (char *) pg_server_to_any(sk, strlen(sk), PG_UTF8);
+	char	   *pk8 = text_to_utf8(pk, strlen(pk), "pk");
+	char	   *sk8 = text_to_utf8(sk, strlen(sk), "sk");
 
 	if (pk8[0] == '\0' || strlen(pk8) > ITEM_MAX_PK_BYTES || sk8[0] == '\0' || strlen(sk8) > ITEM_MAX_SK_BYTES)
 		ereport(ERROR,
@@ -339,7 +338,7 @@ item_to_jsonb(const cJSON *item)
 	 */
 	text = pnstrdup(out.data, out.len);
 	strbuf_free(&out, false);
-	text = pg_any_to_server(text, strlen(text), PG_UTF8);
+	text = text_from_utf8(text, "an item DynamoDB returned");
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
 }
 

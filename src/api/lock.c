@@ -35,6 +35,7 @@
 #include "lock_registry.h"
 #include "lock_session.h"
 #include "settings.h"
+#include "text_encoding.h"
 
 #define MAX_LEASE_MS (24 * 60 * 60 * 1000)
 /*
@@ -61,7 +62,7 @@ lock_datum(FunctionCallInfo fcinfo, const LockSlot *s)
 		elog(ERROR, "return type must be dynamo_lock");
 	tupdesc = BlessTupleDesc(tupdesc);
 	values[0] = CStringGetTextDatum(s->table);
-	values[1] = CStringGetTextDatum(s->name);
+	values[1] = CStringGetTextDatum(text_from_utf8(s->name, "lock name"));
 	values[2] = CStringGetTextDatum(s->owner);
 	values[3] = CStringGetTextDatum(s->version);
 	values[4] = Int64GetDatum(s->fencing_token);
@@ -152,8 +153,8 @@ raise_not_available(const LockTarget *t, bool by_lock_timeout)
 	ereport(ERROR,
 			(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 			 by_lock_timeout ? errmsg("canceling statement due to lock timeout") :
-			 errmsg("could not obtain lock \"%s\" in table \"%s\"", t->name, t->table),
-			 errdetail("Lock \"%s\": %s.", t->name, lock_holder_text(&h))));
+			 errmsg("could not obtain lock \"%s\" in table \"%s\"", text_display(t->name), t->table),
+			 errdetail("Lock \"%s\": %s.", text_display(t->name), text_display(lock_holder_text(&h)))));
 }
 
 /*
@@ -275,10 +276,11 @@ arg_payload(FunctionCallInfo fcinfo, int argno, const char *name)
 		return NULL;
 	payload = PG_GETARG_JSONB_P(argno);
 	text = JsonbToCString(NULL, &payload->root, VARSIZE(payload));
+	text = text_to_utf8(text, strlen(text), "the payload");
 	if (strlen(text) > MAX_PAYLOAD_BYTES)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("the payload of lock \"%s\" is %zu bytes, over the %d allowed", name, strlen(text),
+				 errmsg("the payload of lock \"%s\" is %zu bytes, over the %d allowed", text_display(name), strlen(text),
 						MAX_PAYLOAD_BYTES),
 				 errdetail("A lock's payload says who holds it (an address, a few fields); keep data in items.")));
 	return text;
@@ -319,7 +321,7 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 	if (lock_session_find(table, name) >= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-				 errmsg("lock \"%s\" is already held by this session", name),
+				 errmsg("lock \"%s\" is already held by this session", text_display(name)),
 				 errhint("dynamo_atomic locks are not re-entrant: release it first, or keep using it.")));
 
 	check_lease_keeper();
@@ -456,6 +458,7 @@ held_slot_of(FunctionCallInfo fcinfo, LockSlot *out, char **name_out)
 	lock = PG_GETARG_HEAPTUPLEHEADER(0);
 	table = lock_field_text(lock, 1, "table_name");
 	name = lock_field_text(lock, 2, "lock_name");
+	name = text_to_utf8(name, strlen(name), "the dynamo_lock's lock_name");
 	owner = lock_field_text(lock, 3, "owner");
 	token = DatumGetInt64(GetAttributeByNum(lock, 5, &isnull));
 	if (isnull)
@@ -466,7 +469,7 @@ held_slot_of(FunctionCallInfo fcinfo, LockSlot *out, char **name_out)
 	if (strcmp(owner, lock_session_owner()) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("lock \"%s\" was not taken by this session", name),
+				 errmsg("lock \"%s\" was not taken by this session", text_display(name)),
 				 errdetail("Its owner is \"%s\": a dynamo_lock works only in the session that took it.", owner)));
 	handle = lock_session_find(table, name);
 	if (handle < 0)
@@ -487,7 +490,7 @@ release_held(int handle, const LockSlot *s, const char *name)
 	if (s->scope == LOCK_SCOPE_XACT || lock_session_guards_xact(handle))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cannot release lock \"%s\" before the transaction that relies on it ends", name),
+				 errmsg("cannot release lock \"%s\" before the transaction that relies on it ends", text_display(name)),
 				 s->scope == LOCK_SCOPE_XACT ?
 				 errhint("A transaction-level lock is released at COMMIT or ROLLBACK.") :
 				 errhint("dynamo_guard_xact bound it to this transaction: release it after COMMIT or ROLLBACK.")));
@@ -501,8 +504,8 @@ release_held(int handle, const LockSlot *s, const char *name)
 	lock_session_forget(handle);
 	if (!released)
 		ereport(NOTICE,
-				(errmsg("lock \"%s\" had already been lost", name),
-				 why_not ? errdetail("%s.", why_not) : s->note[0] ? errdetail("%s.", s->note) : 0));
+				(errmsg("lock \"%s\" had already been lost", text_display(name)),
+				 why_not ? errdetail("%s.", text_display(why_not)) : s->note[0] ? errdetail("%s.", text_display(s->note)) : 0));
 	return released;
 }
 
@@ -518,7 +521,7 @@ dynamo_release_lock(PG_FUNCTION_ARGS)
 
 	if (handle < 0)
 	{
-		ereport(NOTICE, (errmsg("lock \"%s\" is not held by this session", name)));
+		ereport(NOTICE, (errmsg("lock \"%s\" is not held by this session", text_display(name))));
 		PG_RETURN_BOOL(false);
 	}
 	PG_RETURN_BOOL(release_held(handle, &s, name));
@@ -549,7 +552,7 @@ dynamo_release_lock_by_name(PG_FUNCTION_ARGS)
 	handle = lock_session_find(table, name);
 	if (handle < 0)
 	{
-		ereport(NOTICE, (errmsg("lock \"%s\" is not held by this session", name)));
+		ereport(NOTICE, (errmsg("lock \"%s\" is not held by this session", text_display(name))));
 		PG_RETURN_BOOL(false);
 	}
 	lock_registry_read(handle, &s);
@@ -573,7 +576,7 @@ dynamo_guard_xact(PG_FUNCTION_ARGS)
 	if (handle < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-				 errmsg("lock \"%s\" is not held by this session", name)));
+				 errmsg("lock \"%s\" is not held by this session", text_display(name))));
 	if (!IsTransactionBlock())
 		ereport(WARNING,
 				(errmsg("dynamo_guard_xact outside a transaction block guards only this statement's commit")));
@@ -601,7 +604,7 @@ dynamo_refresh_lock(PG_FUNCTION_ARGS)
 	if (handle < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-				 errmsg("lock \"%s\" is not held by this session", name)));
+				 errmsg("lock \"%s\" is not held by this session", text_display(name))));
 	if (!PG_ARGISNULL(1))
 	{
 		s.lease_ms = arg_lease_ms(fcinfo, 1);
@@ -633,8 +636,8 @@ dynamo_refresh_lock(PG_FUNCTION_ARGS)
 		lock_registry_mark_lost(handle, psprintf("lost: %s", lock_holder_text(&h)));
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-				 errmsg("lock \"%s\" was lost", name),
-				 errdetail("Its lease ended and %s.", lock_holder_text(&h)),
+				 errmsg("lock \"%s\" was lost", text_display(name)),
+				 errdetail("Its lease ended and %s.", text_display(lock_holder_text(&h))),
 				 errhint("Release it with dynamo_release_lock() and take it again.")));
 	}
 	lock_registry_read(handle, &s);
@@ -692,7 +695,8 @@ dynamo_held_locks(PG_FUNCTION_ARGS)
 		bool		nulls[13] = {0};
 
 		values[0] = Int32GetDatum(s->pid);
-		values[1] = CStringGetTextDatum(s->name);
+		/* Every database's locks: a character this one lacks is escaped, never an ERROR. */
+		values[1] = CStringGetTextDatum(text_display(s->name));
 		values[2] = CStringGetTextDatum(s->table);
 		values[3] = CStringGetTextDatum(s->scope == LOCK_SCOPE_XACT ? "transaction" : "session");
 		values[4] = Int64GetDatum(s->fencing_token);
@@ -707,7 +711,7 @@ dynamo_held_locks(PG_FUNCTION_ARGS)
 		if (s->note[0] == '\0')
 			nulls[10] = true;
 		else
-			values[10] = CStringGetTextDatum(s->note);
+			values[10] = CStringGetTextDatum(text_display(s->note));
 		values[11] = CStringGetTextDatum(state_names[state]);
 		/* Since when: found lost, or in the danger zone (where the workers have not marked it yet: its start). */
 		if (state == LOCK_STATE_LOST)

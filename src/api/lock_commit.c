@@ -6,13 +6,14 @@
 #include "lock_commit.h"
 #include "lock_item.h"
 #include "settings.h"
+#include "text_encoding.h"
 
 static void
 refuse(const LockSlot *s, const char *why, const char *detail)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-			 errmsg("could not commit: lock \"%s\" %s", s->name, why),
+			 errmsg("could not commit: lock \"%s\" %s", text_display(s->name), why),
 			 detail ? errdetail("%s", detail) : 0,
 			 errhint("Nothing the transaction wrote in this database was committed (what it sent to DynamoDB "
 					 "was). Take the lock again and retry; a longer lease_ms leaves more time between heartbeats.")));

@@ -16,18 +16,22 @@
 #include "args.h"
 #include "endpoint.h"
 #include "lock_item.h"
+#include "text_encoding.h"
 
 /*
  * The stored payload as jsonb; one that is not JSON (written by another
  * client) is a WARNING and NULL, so that who holds the lock is still said.
  */
 static Datum
-payload_jsonb(const char *name, const char *text, bool *isnull)
+payload_jsonb(const char *name, const char *payload, bool *isnull)
 {
 	MemoryContext old = CurrentMemoryContext;
 	volatile Datum result = (Datum) 0;
+	char	   *text;
 
 	*isnull = false;
+	/* Not JSON is a WARNING; a character the database encoding lacks stays 22P05. */
+	text = text_from_utf8(payload, "the payload");
 	PG_TRY();
 	{
 		result = DirectFunctionCall1(jsonb_in, CStringGetDatum(text));
@@ -40,7 +44,7 @@ payload_jsonb(const char *name, const char *text, bool *isnull)
 		error = CopyErrorData();
 		FlushErrorState();
 		ereport(WARNING,
-				(errmsg("the payload of lock \"%s\" is not JSON: shown as NULL", name),
+				(errmsg("the payload of lock \"%s\" is not JSON: shown as NULL", text_display(name)),
 				 errdetail("%s", error->message)));
 		*isnull = true;
 	}
@@ -80,7 +84,7 @@ dynamo_lock_info(PG_FUNCTION_ARGS)
 	/* Who holds it, or held it last while its lease simply ended. */
 	nulls[1] = h.holder == NULL && h.owner == NULL;
 	if (!nulls[1])
-		values[1] = CStringGetTextDatum(h.holder ? h.holder : h.owner);
+		values[1] = CStringGetTextDatum(text_from_utf8(h.holder ? h.holder : h.owner, "the holder's name"));
 	nulls[2] = h.acquired_at_ms == 0;
 	if (!nulls[2])
 		values[2] = TimestampTzGetDatum(lock_ms_to_timestamptz(h.acquired_at_ms));

@@ -11,6 +11,7 @@
 #include "lock_interrupt.h"
 #include "lock_item.h"
 #include "lock_session.h"
+#include "text_encoding.h"
 
 static emit_log_hook_type previous_emit_log_hook = NULL;
 static bool installed = false;
@@ -33,17 +34,17 @@ say_which_lock(ErrorData *edata)
 	if (s.lost)
 	{
 		edata->message = psprintf("canceling statement: lock \"%s\" was lost at %s",
-								  s.name, timestamptz_to_str(s.lost_at));
-		edata->detail = s.note[0] ? psprintf("A lock worker found it %s.", s.note) : NULL;
+								  text_display(s.name), timestamptz_to_str(s.lost_at));
+		edata->detail = s.note[0] ? psprintf("A lock worker found it %s.", text_display(s.note)) : NULL;
 	}
 	else
 	{
 		edata->message = psprintf("canceling statement: lock \"%s\" may be lost: its lease ends at %s",
-								  s.name, timestamptz_to_str(lock_ms_to_timestamptz(s.lease_until_ms)));
+								  text_display(s.name), timestamptz_to_str(lock_ms_to_timestamptz(s.lease_until_ms)));
 		edata->detail = psprintf("No heartbeat has got through since %s%s%s; %lld ms of lease left count as danger "
 								 "(a third of the lease, or lock_clock_skew_ms + lock_commit_margin_ms).",
 								 s.last_refresh ? timestamptz_to_str(s.last_refresh) : "it was taken",
-								 s.note[0] ? ": " : "", s.note,
+								 s.note[0] ? ": " : "", text_display(s.note),
 								 (long long) (s.lease_until_ms - lock_slot_danger_at(&s)));
 	}
 	edata->hint = pstrdup(repeat ?

@@ -19,6 +19,7 @@
 #include "lock_interrupt.h"
 #include "lock_session.h"
 #include "settings.h"
+#include "text_encoding.h"
 
 /* Bounds on a release made while a scope ends. */
 #define SCOPE_END_TIMEOUT_MS 2000
@@ -68,13 +69,14 @@ lock_session_holder(void)
 	{
 		char		host[256];
 		char	   *db = get_database_name(MyDatabaseId);
+		char	   *text;
 
 		if (gethostname(host, sizeof(host)) != 0)
 			strlcpy(host, "?", sizeof(host));
 		host[sizeof(host) - 1] = '\0';
-		holder = MemoryContextStrdup(TopMemoryContext,
-									 psprintf("host %s pid %d database %s", host, MyProcPid,
-											  db ? db : "?"));
+		text = psprintf("host %s pid %d database %s", host, MyProcPid, db ? db : "?");
+		/* Sent to DynamoDB: UTF-8, as every text there. */
+		holder = MemoryContextStrdup(TopMemoryContext, text_to_utf8(text, strlen(text), "the holder's name"));
 	}
 	return holder;
 }
@@ -184,7 +186,7 @@ release_at_scope_end(int handle, TimestampTz deadline, bool at_exit)
 			proc_exit_inprogress = true;
 		if (refused)
 			ereport(NOTICE,
-					(errmsg("lock \"%s\" was no longer held by this session when its scope ended", s.name)));
+					(errmsg("lock \"%s\" was no longer held by this session when its scope ended", text_display(s.name))));
 	}
 	PG_CATCH();
 	{
@@ -200,7 +202,7 @@ release_at_scope_end(int handle, TimestampTz deadline, bool at_exit)
 		FlushErrorState();
 		released = false;
 		ereport(WARNING,
-				(errmsg("could not release lock \"%s\": %s", s.name, error->message),
+				(errmsg("could not release lock \"%s\": %s", text_display(s.name), error->message),
 				 lock_registry_is_shared() ?
 				 errdetail("A lock worker tries again until its lease ends.") :
 				 errdetail("Its lease ends it at the latest %d ms after the last heartbeat.", s.lease_ms)));
@@ -509,8 +511,8 @@ lock_session_check_lost(void)
 		lock_registry_read(h->handle, &s);
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-				 errmsg("lock \"%s\" of this session was lost at %s", s.name, timestamptz_to_str(lost_at)),
-				 s.lost && s.note[0] ? errdetail("A lock worker found it %s.", s.note) :
+				 errmsg("lock \"%s\" of this session was lost at %s", text_display(s.name), timestamptz_to_str(lost_at)),
+				 s.lost && s.note[0] ? errdetail("A lock worker found it %s.", text_display(s.note)) :
 				 errdetail("Its lease and lock_clock_skew_ms passed with no heartbeat through."),
 				 errhint("Whatever this session did under it since then may have overlapped another holder. "
 						 "Release it with dynamo_release_lock() (until then every dynamo_* call says this), "

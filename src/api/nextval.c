@@ -35,6 +35,7 @@
 #include "resolved_counters.h"
 #include "settings.h"
 #include "table_replication.h"
+#include "text_encoding.h"
 
 #define MAX_CACHE 1000000000
 
@@ -312,12 +313,12 @@ resolve_trigger(void *arg, ResolvedCounter *site)
 	site->ref.key_attribute = "id";
 	site->ref.count_attribute = "lastValue";
 	site->ref.id_display = pstrdup(trigger->tgargs[1]);
-	site->ref.id = pstrdup((char *) pg_server_to_any(trigger->tgargs[1], strlen(trigger->tgargs[1]), PG_UTF8));
+	site->ref.id = text_to_utf8(trigger->tgargs[1], strlen(trigger->tgargs[1]), "the trigger's counter_id");
 	if (site->ref.id[0] == '\0')
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("counter_id must not be empty")));
 	if (trigger->tgnargs == 5)
 	{
-		char	   *sk = (char *) pg_server_to_any(trigger->tgargs[4], strlen(trigger->tgargs[4]), PG_UTF8);
+		char	   *sk = text_to_utf8(trigger->tgargs[4], strlen(trigger->tgargs[4]), "the trigger's sort_key");
 
 		if (sk[0] == '\0' || strlen(sk) > DDB_MAX_SORT_KEY_BYTES)
 			ereport(ERROR,

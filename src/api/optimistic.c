@@ -37,6 +37,7 @@
 #include "lock_registry.h"
 #include "lock_session.h"
 #include "settings.h"
+#include "text_encoding.h"
 
 #define TTL_REFRESH_WITHIN_S 3600
 /* AWS: keep retrying TransactionInProgressException for at least about 5 s. */
@@ -63,7 +64,7 @@ lock_tuple(TupleDesc tupdesc, const LockValue *l)
 	bool		nulls[6] = {0};
 
 	values[0] = CStringGetTextDatum(l->table);
-	values[1] = CStringGetTextDatum(pg_any_to_server(l->name, strlen(l->name), PG_UTF8));
+	values[1] = CStringGetTextDatum(text_from_utf8(l->name, "lock name"));
 	if (l->owner)
 		values[2] = CStringGetTextDatum(l->owner);
 	else
@@ -100,7 +101,7 @@ dynamo_read_lock(PG_FUNCTION_ARGS)
 		if (!item.exists)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("lock item \"%s\" vanished right after it was created", name)));
+					 errmsg("lock item \"%s\" vanished right after it was created", text_display(name))));
 	}
 	else if (item.version && item.ttl_s - lock_now_ms() / 1000 <= TTL_REFRESH_WITHIN_S)
 		lock_item_refresh_ttl(&t, item.version);
@@ -114,7 +115,7 @@ dynamo_read_lock(PG_FUNCTION_ARGS)
 	if (l.version == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("lock item \"%s\" in table \"%s\" has no version", name, table)));
+				 errmsg("lock item \"%s\" in table \"%s\" has no version", text_display(name), table)));
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be dynamo_lock");
 	PG_RETURN_DATUM(HeapTupleGetDatum(lock_tuple(BlessTupleDesc(tupdesc), &l)));
@@ -139,7 +140,7 @@ lock_from_datum(HeapTupleHeader row, LockValue *l)
 	if (isnull)
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the dynamo_lock's lock_name must not be NULL")));
 	name = TextDatumGetCString(d);
-	l->name = (char *) pg_server_to_any(name, strlen(name), PG_UTF8);
+	l->name = text_to_utf8(name, strlen(name), "the dynamo_lock's lock_name");
 	d = GetAttributeByNum(row, 3, &isnull);
 	l->owner = isnull ? NULL : TextDatumGetCString(d);
 	d = GetAttributeByNum(row, 4, &isnull);
@@ -151,7 +152,7 @@ lock_from_datum(HeapTupleHeader row, LockValue *l)
 	l->held_handle = -1;
 	if (l->owner && strcmp(l->owner, lock_session_owner()) == 0)
 	{
-		int			handle = lock_session_find(l->table, name);
+		int			handle = lock_session_find(l->table, l->name);
 		LockSlot	s;
 
 		if (handle >= 0)
@@ -359,7 +360,7 @@ set_atomic(const char *table, cJSON **items, int n_items, LockValue *locks, int 
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 					 errmsg("lock \"%s\" changed since it was read: the optimistic write lost a race",
-							pg_any_to_server(locks[index].name, strlen(locks[index].name), PG_UTF8)),
+							text_display(locks[index].name)),
 					 errdetail("Nothing was written."),
 					 errhint("Read the lock and the data again, then retry."),
 					 ddb_errcontext(res.tolerated)));

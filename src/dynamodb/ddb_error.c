@@ -8,6 +8,7 @@
 #include "ddb_error.h"
 #include "json.h"
 #include "settings.h"
+#include "text_encoding.h"
 
 #define RETRY		0x1
 #define THROTTLE	0x2
@@ -132,8 +133,9 @@ ddb_failure_parse(DdbFailure *f, const HttpResponse *resp)
 
 		f->aws_type = pstrdup(hash ? hash + 1 : type);
 	}
-	f->aws_message = message ? pstrdup(message) :
-		(doc == NULL && resp->body_len > 0) ? pnstrdup(resp->body, Min(resp->body_len, 200)) : NULL;
+	/* Into messages: in the database encoding, a byte that is not UTF-8 shown as \xNN. */
+	f->aws_message = message ? text_display(message) :
+		(doc == NULL && resp->body_len > 0) ? text_display(pnstrdup(resp->body, Min(resp->body_len, 200))) : NULL;
 	f->status = resp->status;
 	f->request_id = resp->request_id[0] ? pstrdup(resp->request_id) : NULL;
 }

@@ -13,6 +13,7 @@
 #include "endpoint.h"
 #include "lock_item.h"
 #include "settings.h"
+#include "text_encoding.h"
 
 /* DynamoDB removes an abandoned item this long after its lease ended. */
 #define LOCK_TTL_AFTER_LEASE_S (24 * 60 * 60)
@@ -326,7 +327,7 @@ number_attribute(const cJSON *attrs, const char *name, const char *lock_name)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("attribute \"%s\" of lock \"%s\" holds %s, which is not a bigint",
-						name, lock_name, text)));
+						name, text_display(lock_name), text)));
 	return value;
 }
 

@@ -58,6 +58,7 @@
 #include "lock_registry.h"
 #include "op_stats.h"
 #include "lock_worker.h"
+#include "text_encoding.h"
 
 /* The longest sleep: also how soon a dead backend's slot is noticed. */
 #define MAX_SLEEP_MS 1000
@@ -113,8 +114,8 @@ heartbeat(int handle, const LockSlot *copy, MemoryContext scratch)
 			why = psprintf("lost: %s", lock_holder_text(&now));
 			lock_registry_record_heartbeat(handle, copy, false, NULL, why);
 			ereport(LOG,
-					(errmsg("dynamo_atomic: lock \"%s\" of backend %d was taken over", copy->name, copy->pid),
-					 errdetail("%s.", why)));
+					(errmsg("dynamo_atomic: lock \"%s\" of backend %d was taken over", text_display(copy->name), copy->pid),
+					 errdetail("%s.", text_display(why))));
 		}
 	}
 	PG_CATCH();
