@@ -62,7 +62,9 @@ if step fuzz; then
 fi
 
 harness_start_dynamodb
+# Every case's counters share the cluster's ID slots (64 by default): room for all.
 mapfile -t pg_options < <(harness_pg_options)
+pg_options+=(-o dynamo_atomic.max_id_counters=256)
 log "starting a throwaway PostgreSQL cluster"
 if ! pg_virtualenv "${pg_options[@]}" bash test/suite.sh; then
 	echo "fail suite: test/suite.sh stopped early (see above)" >>"$RESULTS"

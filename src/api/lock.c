@@ -478,6 +478,48 @@ held_slot_of(FunctionCallInfo fcinfo, LockSlot *out, char **name_out)
 	return out->fencing_token == token ? handle : -1;
 }
 
+/*
+ * The release of a lock this server marked lost: DynamoDB may still hold it
+ * for this session (a heartbeat it applied and never answered), until
+ * lease_max_ms at the latest.  Bounded by that; a failure hands the lock
+ * to the workers (a NOTICE, false) rather than leaving the session stuck
+ * with a lost lock it cannot release while DynamoDB is out of reach.
+ */
+static bool
+release_lost(int handle, const LockSlot *s, char **why_not)
+{
+	LockTarget	t = {s->endpoint, s->region, s->table, s->name, s->owner, s->key_form};
+	MemoryContext context = CurrentMemoryContext;
+	volatile bool released = false;
+
+	if (lock_now_ms() >= s->lease_max_ms)
+	{
+		lock_session_forget(handle);
+		return false;
+	}
+	PG_TRY();
+	{
+		released = lock_item_release(&t, s->fencing_token, lock_ms_to_timestamptz(s->lease_max_ms), why_not);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error;
+
+		lock_session_hand_over(handle);
+		MemoryContextSwitchTo(context);
+		error = CopyErrorData();
+		if (error->sqlerrcode == ERRCODE_QUERY_CANCELED || error->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			PG_RE_THROW();
+		FlushErrorState();
+		*why_not = psprintf("its release failed (%s): a lock worker tries again until its lease could have ended",
+							error->message);
+		return false;
+	}
+	PG_END_TRY();
+	lock_session_forget(handle);
+	return released;
+}
+
 /* Releases a lock this session holds: true, or false (NOTICE) when it had been lost. */
 static bool
 release_held(int handle, const LockSlot *s, const char *name)
@@ -500,8 +542,13 @@ release_held(int handle, const LockSlot *s, const char *name)
 	 * never answered may keep it ours there, and the release, conditioned on
 	 * owner and token, frees nobody else's.
 	 */
-	released = lock_item_release(&t, s->fencing_token, 0, &why_not);
-	lock_session_forget(handle);
+	if (s->lost)
+		released = release_lost(handle, s, &why_not);
+	else
+	{
+		released = lock_item_release(&t, s->fencing_token, 0, &why_not);
+		lock_session_forget(handle);
+	}
 	if (!released)
 		ereport(NOTICE,
 				(errmsg("lock \"%s\" had already been lost", text_display(name)),

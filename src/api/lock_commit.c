@@ -3,6 +3,8 @@
  */
 #include "postgres.h"
 
+#include "common/int.h"
+
 #include "lock_commit.h"
 #include "lock_item.h"
 #include "settings.h"
@@ -14,7 +16,7 @@ refuse(const LockSlot *s, const char *why, const char *detail)
 	ereport(ERROR,
 			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 			 errmsg("could not commit: lock \"%s\" %s", text_display(s->name), why),
-			 detail ? errdetail("%s", detail) : 0,
+			 detail ? errdetail("%s", text_display(detail)) : 0,
 			 errhint("Nothing the transaction wrote in this database was committed (what it sent to DynamoDB "
 					 "was). Take the lock again and retry; a longer lease_ms leaves more time between heartbeats.")));
 }
@@ -52,9 +54,10 @@ lock_commit_check(int handle, bool read_allowed)
 			refuse(&s, "is no longer this session's in DynamoDB",
 				   item.exists ? psprintf("The lock item's holder is now: %s.", lock_holder_text(&item)) :
 				   "The lock item is gone.");
-		if (item.lease_until_ms - lock_now_ms() < margin)
+		/* A lease another program wrote near -2^63 is no lease: overflow-checked. */
+		if (pg_sub_s64_overflow(item.lease_until_ms, lock_now_ms(), &left) || left < margin)
 			refuse(&s, "has too little of its lease left in DynamoDB",
-				   psprintf("The lock item's lease ends in %lld ms; a commit needs %lld ms.",
-							(long long) (item.lease_until_ms - lock_now_ms()), (long long) margin));
+				   psprintf("The lock item's lease ends at %lld (epoch ms); a commit needs %lld ms left.",
+							(long long) item.lease_until_ms, (long long) margin));
 	}
 }

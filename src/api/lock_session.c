@@ -76,7 +76,7 @@ lock_session_holder(void)
 		host[sizeof(host) - 1] = '\0';
 		text = psprintf("host %s pid %d database %s", host, MyProcPid, db ? db : "?");
 		/* Sent to DynamoDB: UTF-8, as every text there. */
-		holder = MemoryContextStrdup(TopMemoryContext, text_to_utf8(text, strlen(text), "the holder's name"));
+		holder = MemoryContextStrdup(TopMemoryContext, text_to_utf8_or_escaped(text));
 	}
 	return holder;
 }
@@ -142,6 +142,18 @@ lock_session_forget(int handle)
 	lock_registry_wake_waiters(lock_registry_key(s.table, s.name));
 }
 
+void
+lock_session_hand_over(int handle)
+{
+	if (!lock_registry_is_shared())
+	{
+		lock_session_forget(handle);
+		return;
+	}
+	drop_from_list(handle);
+	lock_registry_hand_over(handle);
+}
+
 /*
  * Releases one lock as its scope ends: bounded (each attempt at most 2 s,
  * one retry; at exit within deadline), and a failure is a WARNING.  What
@@ -180,8 +192,12 @@ release_at_scope_end(int handle, TimestampTz deadline, bool at_exit)
 
 		if (at_exit)
 			proc_exit_inprogress = false;
-		/* Lost or not (see release_held in lock.c): owner and token condition it. */
-		refused = !lock_item_release(&t, s.fencing_token, deadline, NULL);
+		/*
+		 * Lost or not (see release_held in lock.c): owner and token condition
+		 * it.  Not once no write of this session's could still hold it.
+		 */
+		refused = (s.lost && lock_now_ms() >= s.lease_max_ms) ||
+			!lock_item_release(&t, s.fencing_token, deadline, NULL);
 		if (at_exit)
 			proc_exit_inprogress = true;
 		if (refused)

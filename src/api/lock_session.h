@@ -36,6 +36,8 @@ extern LockCancel lock_session_cancel_for(LockScope scope);
 extern int	lock_session_find(const char *table, const char *name);
 /* Forgets a held lock: frees its slot and wakes this server's waiters. */
 extern void lock_session_forget(int handle);
+/* Out of the session, to the lock workers to release (freed when none run). */
+extern void lock_session_hand_over(int handle);
 /* The current transaction's commit relies on this held lock (until it ends; lock_commit.h). */
 extern void lock_session_guard_xact(int handle);
 extern bool lock_session_guards_xact(int handle);

@@ -66,10 +66,10 @@ lock_tuple(TupleDesc tupdesc, const LockValue *l)
 	values[0] = CStringGetTextDatum(l->table);
 	values[1] = CStringGetTextDatum(text_from_utf8(l->name, "lock name"));
 	if (l->owner)
-		values[2] = CStringGetTextDatum(l->owner);
+		values[2] = CStringGetTextDatum(text_from_utf8(l->owner, "the lock's owner"));
 	else
 		nulls[2] = true;
-	values[3] = CStringGetTextDatum(l->version);
+	values[3] = CStringGetTextDatum(text_from_utf8(l->version, "the lock's version"));
 	values[4] = Int64GetDatum(l->fencing_token);
 	if (l->lease_until_ms > 0)
 		values[5] = TimestampTzGetDatum(lock_ms_to_timestamptz(l->lease_until_ms));
@@ -103,7 +103,7 @@ dynamo_read_lock(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("lock item \"%s\" vanished right after it was created", text_display(name))));
 	}
-	else if (item.version && item.ttl_s - lock_now_ms() / 1000 <= TTL_REFRESH_WITHIN_S)
+	else if (item.version && item.ttl_s <= lock_now_ms() / 1000 + TTL_REFRESH_WITHIN_S)
 		lock_item_refresh_ttl(&t, item.version);
 
 	l.table = table;

@@ -81,6 +81,26 @@ text_to_utf8(const char *s, int len, const char *what)
 }
 
 char *
+text_to_utf8_or_escaped(const char *s)
+{
+	int			len = strlen(s);
+	int			encoding = GetDatabaseEncoding();
+	StringInfoData out;
+
+	if (pg_verify_mbstr(encoding == PG_SQL_ASCII ? PG_UTF8 : encoding, s, len, true))
+		return text_to_utf8(s, len, "text");
+	initStringInfo(&out);
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		if (*p < 0x80)
+			appendStringInfoChar(&out, (char) *p);
+		else
+			appendStringInfo(&out, "\\x%02X", *p);
+	}
+	return out.data;
+}
+
+char *
 text_from_utf8(const char *utf8, const char *what)
 {
 	int			len = strlen(utf8);

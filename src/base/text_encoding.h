@@ -23,6 +23,13 @@
 extern char *text_to_utf8(const char *s, int len, const char *what);
 
 /*
+ * The same for text the database did not check (a database's name, stored
+ * as the bytes its creator's session sent): bytes not valid in the
+ * database encoding are written \xNN instead of raising.
+ */
+extern char *text_to_utf8_or_escaped(const char *s);
+
+/*
  * UTF-8 from DynamoDB (or the registry) in the database encoding, for a
  * result; 22P05 naming what when it holds a character the encoding lacks,
  * 22021 when it is not valid UTF-8.

@@ -224,9 +224,17 @@ lock_now_ms(void)
 	return (int64) tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+/* Epoch milliseconds past year 2255 either way: shown as infinity (far inside TimestampTz's range). */
+#define LOCK_MAX_TIME_MS ((int64) 9000000000000000 / 1000)
+
 TimestampTz
 lock_ms_to_timestamptz(int64 ms)
 {
+	/* A time another program wrote far out of range: infinity, not an overflow. */
+	if (ms > LOCK_MAX_TIME_MS)
+		return DT_NOEND;
+	if (ms < -LOCK_MAX_TIME_MS)
+		return DT_NOBEGIN;
 	return time_t_to_timestamptz((pg_time_t) (ms / 1000)) + (ms % 1000) * 1000;
 }
 
@@ -329,6 +337,16 @@ number_attribute(const cJSON *attrs, const char *name, const char *lock_name)
 				 errmsg("attribute \"%s\" of lock \"%s\" holds %s, which is not a bigint",
 						name, text_display(lock_name), text)));
 	return value;
+}
+
+/* An informational number (ttl, acquired_at): one that is not a bigint reads as 0 (absent). */
+static int64
+number_attribute_or_zero(const cJSON *attrs, const char *name)
+{
+	const char *text = json_get_string(json_get(attrs, name), "N");
+	int64		value;
+
+	return text && ddb_parse_int64(text, &value) ? value : 0;
 }
 
 /* Replaces (or adds) the number value :name. */
@@ -534,8 +552,8 @@ lock_item_read(const LockTarget *t, LockHolder *out)
 	out->last_release = (char *) json_get_string(json_get(item, "last_release"), "S");
 	out->lease_until_ms = number_attribute(item, "lease_until", t->name);
 	out->fencing_token = number_attribute(item, "fencing_token", t->name);
-	out->ttl_s = number_attribute(item, "ttl", t->name);
-	out->acquired_at_ms = number_attribute(item, "acquired_at", t->name);
+	out->ttl_s = number_attribute_or_zero(item, "ttl");
+	out->acquired_at_ms = number_attribute_or_zero(item, "acquired_at");
 	out->payload = (char *) json_get_string(json_get(item, "payload"), "S");
 	out->payload_token = number_attribute(item, "payload_token", t->name);
 }

@@ -28,6 +28,7 @@ typedef struct IdSlot
 	int			fetcher_pid;	/* ...this one (its exit ends the fetch) */
 	int			fetcher_pgprocno;
 	bool		prefetch_wanted;	/* the worker is asked to fetch a spare */
+	bool		prefetching;	/* ...and is sending its request now */
 	uint32		hash;
 	/*
 	 * The block in use: its last value and how many values are left (the
@@ -140,6 +141,7 @@ id_blocks_slot(const IdCounter *counter)
 		s->in_use = true;
 		s->fetching = false;
 		s->prefetch_wanted = false;
+		s->prefetching = false;
 		s->hash = hash;
 		s->last = 0;
 		s->left = 0;
@@ -367,7 +369,7 @@ id_blocks_prefetch_due(int *slot, IdCounter *counter)
 
 	if (!shared)
 		return false;
-	LWLockAcquire(shared->lock, LW_SHARED);
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < shared->n_slots && !found; i++)
 	{
 		IdSlot	   *s = &shared->slots[i];
@@ -376,6 +378,7 @@ id_blocks_prefetch_due(int *slot, IdCounter *counter)
 		{
 			*slot = i;
 			*counter = s->counter;
+			s->prefetching = true;
 			found = true;
 		}
 	}
@@ -394,6 +397,7 @@ id_blocks_store_spare(int slot, int64 first, int64 last)
 	s->spare_last = last;
 	s->spare_left = left;
 	s->prefetch_wanted = false;
+	s->prefetching = false;
 	LWLockRelease(shared->lock);
 	/* A backend may be waiting for a block that this one can be. */
 	ConditionVariableBroadcast(&s->fetched);
@@ -404,6 +408,7 @@ id_blocks_prefetch_failed(int slot)
 {
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	shared->slots[slot].prefetch_wanted = false;
+	shared->slots[slot].prefetching = false;
 	LWLockRelease(shared->lock);
 	/* A backend may be waiting for it (id_blocks_await_spare). */
 	ConditionVariableBroadcast(&shared->slots[slot].fetched);
@@ -414,9 +419,26 @@ id_blocks_prefetch_refused(int slot)
 {
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	shared->slots[slot].prefetch_wanted = false;
+	shared->slots[slot].prefetching = false;
 	shared->slots[slot].counter.prefetch = false;
 	LWLockRelease(shared->lock);
 	ConditionVariableBroadcast(&shared->slots[slot].fetched);
+}
+
+void
+id_blocks_prefetcher_started(void)
+{
+	if (!shared)
+		return;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < shared->n_slots; i++)
+		if (shared->slots[i].prefetching)
+		{
+			/* Its predecessor died sending it: ask again. */
+			shared->slots[i].prefetching = false;
+			ConditionVariableBroadcast(&shared->slots[i].fetched);
+		}
+	LWLockRelease(shared->lock);
 }
 
 bool
@@ -432,7 +454,8 @@ id_blocks_await_spare(int slot, int timeout_ms)
 	for (;;)
 	{
 		LWLockAcquire(shared->lock, LW_SHARED);
-		pending = s->prefetch_wanted && s->spare_left == 0;
+		/* Only a request the worker is sending: a worker held up elsewhere is not waited for. */
+		pending = s->prefetching && s->spare_left == 0;
 		if (!pending)
 			pending = s->spare_left > 0 || s->left > 0;
 		else if (GetCurrentTimestamp() >= until)

@@ -84,6 +84,9 @@ extern void id_blocks_prefetch_refused(int slot);
  */
 extern bool id_blocks_await_spare(int slot, int timeout_ms);
 
+/* The worker that fetches ahead (re)started: no prefetch is being sent. */
+extern void id_blocks_prefetcher_started(void);
+
 /* Values reserved and not yet handed out (spares included), over every counter. */
 extern int64 id_blocks_unused(void);
 

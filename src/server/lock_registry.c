@@ -458,7 +458,7 @@ orphan_to_release(LockSlot *s)
 	 * that DynamoDB applied but never answered keeps it held there), and the
 	 * release, conditioned on owner and token, cannot free anyone else's.
 	 */
-	if (s->active || acquire_cut_short)
+	if ((s->active && !(s->lost && s->lease_max_ms < lock_now_ms())) || acquire_cut_short)
 	{
 		if (acquire_cut_short && s->fencing_token == 0)
 		{

@@ -128,7 +128,7 @@ heartbeat(int handle, const LockSlot *copy, MemoryContext scratch)
 		lock_registry_record_failure(handle, copy, error->message);
 		ereport(WARNING,
 				(errmsg("dynamo_atomic: could not refresh the lease of lock \"%s\": %s",
-						copy->name, error->message)));
+						text_display(copy->name), error->message)));
 	}
 	PG_END_TRY();
 }
@@ -163,7 +163,7 @@ release(int handle, const LockSlot *copy, MemoryContext scratch)
 		again = lock_now_ms() < copy->lease_max_ms;
 		ereport(WARNING,
 				(errmsg("dynamo_atomic: could not release lock \"%s\" of exited backend %d: %s",
-						copy->name, copy->pid, error->message),
+						text_display(copy->name), copy->pid, error->message),
 				 again ? 0 : errdetail("Its lease has ended.")));
 	}
 	PG_END_TRY();
@@ -203,7 +203,7 @@ prefetch(int slot, IdCounter *c, const char *digest, MemoryContext scratch)
 		id_blocks_prefetch_failed(slot);
 		ereport(WARNING,
 				(errmsg("dynamo_atomic: could not fetch an ID block ahead for counter \"%s\": %s",
-						c->id, error->message)));
+						text_display(c->id), error->message)));
 	}
 	PG_END_TRY();
 }
@@ -251,6 +251,8 @@ dynamo_atomic_lock_worker_main(Datum arg)
 									ALLOCSET_DEFAULT_SIZES);
 	settings_credentials_digest(digest);
 	lock_registry_attach_worker(index, digest);
+	if (index == 0)
+		id_blocks_prefetcher_started();
 	http_set_wait_hook(watch_while_waiting);
 	ereport(LOG, (errmsg("dynamo_atomic lock worker %d started", index + 1)));
 

@@ -23,6 +23,8 @@ control() { curl -s --max-time 5 "$fake/_control?$1" >/dev/null; }
 # neither the acquire's nor the release's has ":token AND (".
 hb_match='%3Atoken%20AND%20('
 release_match='%23token%20%3D%20%3Atoken%22'
+# the releases the front received since its log was last cleared
+release_requests() { curl -s "$fake/_log" | grep -c '#token = :token\\"' || true; }
 state_of() { sql -c "SELECT state FROM dynamo_held_locks WHERE lock_name = '$1'"; }
 held_in_dynamodb() { sql -c "SELECT held FROM dynamo_lock_info('$1', '$T')"; }
 # takes NAME: another session takes the lock (waiting up to 3 s); prints the epoch ms it got it
@@ -80,6 +82,7 @@ t0=$(now_ms)
 sql -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'lost-exit'" >/dev/null
 got=$(takes lost-exit || true)
 within_1s "after a termination another session takes a lock marked lost within 1 s" "$t0" "${got:-0}"
+expect_true "...because its exit sent the release (the front logged it)" test "$(release_requests)" -ge 1
 
 # --- 3. ...and when the exit's release fails, a lock worker releases it
 holder lost-worker
@@ -90,7 +93,7 @@ t0=$(now_ms)
 sql -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'lost-worker'" >/dev/null
 got=$(takes lost-worker || true)
 within_1s "a lock marked lost whose exit release failed is released by a worker: taken within 1 s" "$t0" "${got:-0}"
-releases=$(curl -s "$fake/_log" | grep -c 'token%20%3D%20%3Atoken%22\|#token = :token\\"' || true)
+releases=$(release_requests)
 if ((releases >= 3)); then
 	pass "the worker sent the release after the exit's two failed ($releases releases at the front)"
 else

@@ -75,12 +75,49 @@ expect_true "...and the setting meant" grep -q 'Did you mean "dynamo_atomic.regi
 r=$(sql_error "$at_fake" "SELECT dynamo_get_lock('x', 5000, 0, '$T')")
 expect_eq "reload: a lock too" F0000 "$(field 1 "$r")"
 expect_eq "reload: the front received no request" 0 "$(requests)"
+# a role that may not read the settings is not shown the file's path
+sql -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS misspelt_app" \
+	-c "CREATE ROLE misspelt_app LOGIN" -c "SELECT dynamo_atomic_grant('misspelt_app', 'counters')" >/dev/null
+r=$(sql_error "SET ROLE misspelt_app" "SELECT dynamo_increment('x', 1, '$T')")
+expect_eq "reload: an unprivileged role gets F0000 too" F0000 "$(field 1 "$r")"
+expect_true "...naming the line but not the file's path (config_file is not theirs to read)" \
+	grep -qF "a configuration file's line $line sets \"dynamo_atomic.regoin\"" <<<"$r"
+expect_eq "...(no path in it)" "" "$(grep -oF "$conf" <<<"$r" || true)"
+# a case-different misspelling keeps a placeholder PostgreSQL never removes; a value a setting refuses is dropped
+misspelt_line() { # LINE EXPECTED_TEXT WHAT
+	cp "$work/conf.orig" "$conf"
+	echo "$1" >>"$conf"
+	sql -c "SELECT pg_reload_conf()" >/dev/null
+	curl -s "$fake/_control" >/dev/null
+	r=$(sql_error "$at_fake" "SELECT pg_sleep(0.2)" "SELECT dynamo_increment('x', 1, '$T')")
+	expect_eq "reload: $3: F0000" F0000 "$(field 1 "$r")"
+	expect_true "...saying so ($2)" grep -qF "$2" <<<"$r"
+	expect_eq "...and the front received no request" 0 "$(requests)"
+}
+misspelt_line "Dynamo_Atomic.Endpiont = '$fake'" 'sets "Dynamo_Atomic.Endpiont", which is not a dynamo_atomic setting' \
+	"a misspelling in other letter case"
+misspelt_line "dynamo_atomic.endpoint = 'http//127.0.0.1:9'" 'sets "dynamo_atomic.endpoint" to a value it refuses' \
+	"an endpoint line whose value the setting refuses (PostgreSQL would keep the default: AWS)"
+cp "$work/conf.orig" "$conf"
+echo "Dynamo_Atomic.Lock_Table = 'CaseMisspeltLocks'" >>"$conf"
+sql -c "SELECT pg_reload_conf()" >/dev/null
+r=$(sql_error "$at_fake" "SELECT pg_sleep(0.2)" "SELECT dynamo_increment('x', 1, '$T')")
+expect_eq "reload: a right name in other letter case is a setting, not refused" none "$(field 1 "$r")"
 restore_conf
 r=$(sql_error "$at_fake" "SELECT pg_sleep(0.2)" "SELECT dynamo_increment('x', 1, '$T')")
 expect_eq "reload: once the line is gone and reloaded, calls work again" none "$(field 1 "$r")"
 expect_true "...and reach the front" test "$(requests)" -ge 1
 
-# --- 2. at start: a cluster whose endpoint line is misspelt
+# --- 2. without preloading, the settings that size shared memory are lines it knows
+mapfile -t pg_options < <(harness_pg_options)
+pg_options=("${pg_options[@]/shared_preload_libraries=dynamo_atomic/shared_preload_libraries=}")
+pg_options+=(-o "dynamo_atomic.max_locks=100" -o "dynamo_atomic.lock_workers=2")
+pg_virtualenv "${pg_options[@]}" bash -c "psql -X -qAt -c 'SET client_min_messages = warning' \
+	-c 'CREATE EXTENSION dynamo_atomic' -c \"SELECT dynamo_increment('nopreload', 1, '$T')\" >$work/nopreload.out 2>&1" ||
+	fail "without preloading: the cluster did not run"
+expect_eq "without preloading, max_locks and lock_workers lines do not stop requests" 1 "$(tail -1 "$work/nopreload.out")"
+
+# --- 3. at start: a cluster whose endpoint line is misspelt
 start_helper catcher_port "$work/catcher.port" node -e '
 	const fs = require("fs"), [portFile, logFile] = process.argv.slice(1);
 	const s = require("net").createServer((c) => { fs.appendFileSync(logFile, "connection\n"); c.destroy(); });
