@@ -2,6 +2,7 @@
  * item_value.c - jsonb <-> DynamoDB items (see item_value.h).
  */
 #include "postgres.h"
+#include "pg_compat.h"
 
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -91,8 +92,8 @@ scalar_av(const JsonbValue *v)
 	return NULL;
 }
 
-static void too_deep(void) pg_attribute_noreturn();
-static void bad_form(const char *form, const char *why) pg_attribute_noreturn();
+pg_noreturn static void too_deep(void);
+pg_noreturn static void bad_form(const char *form, const char *why);
 
 static void
 too_deep(void)

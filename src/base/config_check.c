@@ -3,6 +3,7 @@
  * (config_check.h).
  */
 #include "postgres.h"
+#include "pg_compat.h"
 
 #include "miscadmin.h"
 #include "access/xact.h"
@@ -38,18 +39,6 @@ static UnknownLine unknown;
 static bool scanned = false;
 static TimestampTz scanned_for_load = 0;	/* PgReloadTime when the files were read */
 
-static struct config_generic **
-guc_variables(int *n_vars)
-{
-	/* The GUC table's interface changed in PostgreSQL 16 (a count out, no GetNumConfigOptions). */
-#if PG_VERSION_NUM >= 160000
-	return get_guc_variables(n_vars);
-#else
-	*n_vars = GetNumConfigOptions();
-	return get_guc_variables();
-#endif
-}
-
 /*
  * The setting of this name (names are case-insensitive), or NULL.  A
  * placeholder is none: PostgreSQL reserves the prefix case-sensitively, so
@@ -59,7 +48,7 @@ static struct config_generic *
 real_setting(const char *name)
 {
 	int			n_vars;
-	struct config_generic **vars = guc_variables(&n_vars);
+	struct config_generic **vars = compat_guc_variables(&n_vars);
 
 	for (int i = 0; i < n_vars; i++)
 		if (pg_strcasecmp(vars[i]->name, name) == 0)
@@ -82,7 +71,7 @@ nearest_setting(const char *name, char *out, size_t out_size)
 {
 	int			best = -1;
 	int			n_vars;
-	struct config_generic **vars = guc_variables(&n_vars);
+	struct config_generic **vars = compat_guc_variables(&n_vars);
 
 	out[0] = '\0';
 	for (int i = 0; i < n_vars; i++)

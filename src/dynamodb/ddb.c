@@ -2,6 +2,7 @@
  * ddb.c - runs DynamoDB operations (see ddb.h).
  */
 #include "postgres.h"
+#include "pg_compat.h"
 
 #include "common/pg_prng.h"
 #include "lib/stringinfo.h"
@@ -382,7 +383,7 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 		for_each_table(call->request, forget_replication, call);
 	/* The request is over: one more, to say what the table's key is (not in a worker's bounded work). */
 	if (ddb_failure_is_key_complaint(&failure) && failure.table && strcmp(call->operation, "DescribeTable") != 0 &&
-		!IsBackgroundWorker)
+		!compat_am_background_worker())
 		failure.key_schema = ddb_table_key_schema(failure.table, call->endpoint_url, call->region);
 	ddb_raise(&failure, source);
 }

@@ -9,6 +9,7 @@
 #define DYNAMO_ATOMIC_DDB_ERROR_H
 
 #include "credentials.h"
+#include "pg_compat.h"
 #include "http.h"
 
 typedef struct DdbFailure
@@ -58,7 +59,7 @@ extern bool ddb_failure_is_credentials(const DdbFailure *f);
 extern char *ddb_redact(const char *message, const AwsCredentials *creds);
 
 /* Raises f; credentials_source names where the credentials came from. */
-extern void ddb_raise(const DdbFailure *f, const char *credentials_source) pg_attribute_noreturn();
+pg_noreturn extern void ddb_raise(const DdbFailure *f, const char *credentials_source);
 
 /*
  * Raises 40003: what (a write) may or may not have been applied, f being
@@ -68,9 +69,9 @@ extern void ddb_raise(const DdbFailure *f, const char *credentials_source) pg_at
  * 40003 for a write that was resent after a sending that may have been
  * applied, and then failed: the failure says nothing about that sending.
  */
-extern void ddb_raise_unknown_after_resend(const DdbFailure *f, const char *what, const char *hint) pg_attribute_noreturn();
-extern void ddb_raise_unknown_outcome(const DdbFailure *f, const char *what,
-									  const char *hint) pg_attribute_noreturn();
+pg_noreturn extern void ddb_raise_unknown_after_resend(const DdbFailure *f, const char *what, const char *hint);
+pg_noreturn extern void ddb_raise_unknown_outcome(const DdbFailure *f, const char *what,
+									  const char *hint);
 
 /*
  * For a caller's own ereport about a failure it tolerated: add f's AWS

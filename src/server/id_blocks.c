@@ -2,6 +2,7 @@
  * id_blocks.c - shared blocks of reserved IDs (see id_blocks.h).
  */
 #include "postgres.h"
+#include "pg_compat.h"
 
 #include "common/hashfn.h"
 #include "common/int.h"
@@ -251,7 +252,7 @@ want_spare(IdSlot *s, int cache)
 static bool
 fetcher_alive(const IdSlot *s)
 {
-	if (ProcGlobal->allProcs[s->fetcher_pgprocno].pid != s->fetcher_pid)
+	if (compat_proc(s->fetcher_pgprocno)->pid != s->fetcher_pid)
 		return false;
 	return !(kill(s->fetcher_pid, 0) != 0 && errno == ESRCH);
 }
@@ -346,7 +347,7 @@ id_blocks_take(int slot, int cache, int64 *value, int *fetch_size)
 			*fetch_size = current_step(s, cache);
 			s->fetching = true;
 			s->fetcher_pid = MyProcPid;
-			s->fetcher_pgprocno = MyProc->pgprocno;
+			s->fetcher_pgprocno = compat_my_procno();
 			LWLockRelease(shared->lock);
 			ConditionVariableCancelSleep();
 			end_fetches_at_exit();

@@ -15,6 +15,7 @@
  * exits (on_shmem_exit), and a killed one restarts the whole server.
  */
 #include "postgres.h"
+#include "pg_compat.h"
 
 #include <signal.h>
 
@@ -159,7 +160,7 @@ lock_registry_reserve(void)
 		memset(s, 0, sizeof(*s));
 		s->in_use = true;
 		s->pid = MyProcPid;
-		s->pgprocno = MyProc ? MyProc->pgprocno : -1;
+		s->pgprocno = MyProc ? compat_my_procno() : -1;
 		s->in_flight = -1;
 		s->generation = generation + 1;
 	}
@@ -298,7 +299,7 @@ lock_registry_claim(int handle, int lease_ms)
 		lock_exclusive();
 		if (s->in_flight < 0)
 		{
-			s->in_flight = MyProc ? MyProc->pgprocno : 0;
+			s->in_flight = MyProc ? compat_my_procno() : 0;
 			/* Its answer may be lost: the lease may end as late as its last attempt allows. */
 			s->lease_max_ms = Max(s->lease_max_ms, lock_now_ms() + max_write_window_ms() + lease_ms);
 			claimed = true;
@@ -319,7 +320,7 @@ lock_registry_unclaim(int handle)
 {
 	lock_exclusive();
 	/* Only our own claim: a worker may have claimed it since record_grant. */
-	if (slot(handle)->in_flight == (MyProc ? MyProc->pgprocno : 0))
+	if (slot(handle)->in_flight == (MyProc ? compat_my_procno() : 0))
 		slot(handle)->in_flight = -1;
 	unlock();
 }
@@ -377,7 +378,7 @@ lock_registry_hand_over(int handle)
 		s->active = false;
 		s->release_pending = true;
 		s->next_refresh_ms = 0;
-		if (s->in_flight == MyProc->pgprocno)
+		if (s->in_flight == compat_my_procno())
 			s->in_flight = -1;
 	}
 	else
@@ -428,7 +429,7 @@ lock_registry_snapshot(LockSlot **out)
 static bool
 holder_alive(const LockSlot *s)
 {
-	if (s->pgprocno < 0 || ProcGlobal->allProcs[s->pgprocno].pid != s->pid)
+	if (s->pgprocno < 0 || compat_proc(s->pgprocno)->pid != s->pid)
 		return false;
 	return !(kill(s->pid, 0) != 0 && errno == ESRCH);
 }
@@ -482,7 +483,7 @@ static void
 detach(int code, Datum arg)
 {
 	int			index = DatumGetInt32(arg);
-	int			me = MyProc->pgprocno;
+	int			me = compat_my_procno();
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	if (index >= 0 && index < MAX_LOCK_WORKERS && shared->worker_pgprocno[index] == me)
@@ -497,8 +498,8 @@ detach(int code, Datum arg)
 		if (index < 0 && s->in_use && !s->release_pending && s->pid == MyProcPid)
 			orphan_to_release(s);
 	}
-	if (MyBackendId > 0 && MyBackendId <= shared->n_waiters)
-		waiters()[MyBackendId - 1].waiting = false;
+	if (compat_backend_index() >= 0 && compat_backend_index() < shared->n_waiters)
+		waiters()[compat_backend_index()].waiting = false;
 	LWLockRelease(shared->lock);
 }
 
@@ -528,7 +529,7 @@ lock_registry_hand_over_mine(void)
 		if (!s->in_use || s->release_pending || s->pid != MyProcPid)
 			continue;
 		/* A worker's heartbeat in flight finishes first; a claim of ours ends. */
-		if (s->in_flight == MyProc->pgprocno)
+		if (s->in_flight == compat_my_procno())
 			s->in_flight = -1;
 		orphan_to_release(s);
 	}
@@ -542,7 +543,7 @@ lock_registry_attach_worker(int index, const char *credentials_digest)
 	if (index < 0 || index >= MAX_LOCK_WORKERS)
 		elog(ERROR, "dynamo_atomic: lock worker index %d out of range", index);
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	shared->worker_pgprocno[index] = MyProc->pgprocno;
+	shared->worker_pgprocno[index] = compat_my_procno();
 	memcpy(shared->credentials_digest, credentials_digest, CREDENTIALS_DIGEST_LEN);
 	LWLockRelease(shared->lock);
 	on_shmem_exit(detach, Int32GetDatum(index));
@@ -639,7 +640,7 @@ lock_registry_next_work(int64 now_ms, int *handle, LockSlot *copy, LockWork *wor
 	{
 		LockSlot   *s = slot(*handle);
 
-		s->in_flight = MyProc->pgprocno;
+		s->in_flight = compat_my_procno();
 		/* A heartbeat's attempts end with its lease: a lost answer extends it at most this far. */
 		if (urgent >= 0)
 			s->lease_max_ms = Max(s->lease_max_ms, s->lease_until_ms + s->lease_ms + 1000);
@@ -918,14 +919,14 @@ lock_registry_wait_begin(uint32 lock_key)
 {
 	Waiter	   *w;
 
-	if (!shared || MyBackendId <= 0 || MyBackendId > shared->n_waiters)
+	if (!shared || compat_backend_index() < 0 || compat_backend_index() >= shared->n_waiters)
 		return;
 	/* A FATAL error skips PG_FINALLY: the exit callback ends the wait then. */
 	ensure_detach_at_exit();
-	w = &waiters()[MyBackendId - 1];
+	w = &waiters()[compat_backend_index()];
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	w->lock_key = lock_key;
-	w->pgprocno = MyProc->pgprocno;
+	w->pgprocno = compat_my_procno();
 	w->waiting = true;
 	LWLockRelease(shared->lock);
 }
@@ -933,10 +934,10 @@ lock_registry_wait_begin(uint32 lock_key)
 void
 lock_registry_wait_end(void)
 {
-	if (!shared || MyBackendId <= 0 || MyBackendId > shared->n_waiters)
+	if (!shared || compat_backend_index() < 0 || compat_backend_index() >= shared->n_waiters)
 		return;
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	waiters()[MyBackendId - 1].waiting = false;
+	waiters()[compat_backend_index()].waiting = false;
 	LWLockRelease(shared->lock);
 }
 
@@ -951,7 +952,7 @@ lock_registry_wake_waiters(uint32 lock_key)
 		Waiter	   *w = &waiters()[i];
 
 		if (w->waiting && w->lock_key == lock_key)
-			SetLatch(&ProcGlobal->allProcs[w->pgprocno].procLatch);
+			SetLatch(&compat_proc(w->pgprocno)->procLatch);
 	}
 	LWLockRelease(shared->lock);
 }
