@@ -23,6 +23,7 @@ MODULE_big = dynamo_atomic
 OBJS = \
 	src/api/args.o \
 	src/api/counter.o \
+	src/api/extension_version.o \
 	src/api/global_tables.o \
 	src/api/info.o \
 	src/api/item.o \
@@ -59,7 +60,8 @@ OBJS = \
 	src/base/config_check.o \
 	src/base/op_stats.o \
 	src/base/settings.o \
-	src/base/text_encoding.o
+	src/base/text_encoding.o \
+	src/base/wait_events.o
 
 EXTENSION = dynamo_atomic
 DATA = $(wildcard sql/dynamo_atomic--*.sql)
@@ -74,7 +76,9 @@ PKG_CONFIG ?= pkg-config
 WARNINGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare -Werror
 SRC_DIRS = src/api src/server src/dynamodb src/aws src/net src/base
-PG_CPPFLAGS = $(WARNINGS) $(addprefix -I$(srcdir)/,$(SRC_DIRS)) $(shell $(CURL_CONFIG) --cflags) $(shell $(PKG_CONFIG) --cflags libcjson)
+# The library's version is the control file's default_version: one place to bump.
+DYNAMO_ATOMIC_VERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(dir $(firstword $(MAKEFILE_LIST)))dynamo_atomic.control)
+PG_CPPFLAGS = -DDYNAMO_ATOMIC_VERSION='"$(DYNAMO_ATOMIC_VERSION)"' $(WARNINGS) $(addprefix -I$(srcdir)/,$(SRC_DIRS)) $(shell $(CURL_CONFIG) --cflags) $(shell $(PKG_CONFIG) --cflags libcjson)
 SHLIB_LINK = $(shell $(CURL_CONFIG) --libs) $(shell $(PKG_CONFIG) --libs libcjson) -lcrypto
 
 EXTRA_CLEAN = $(FUZZERS) test/sigv4_test test/container_url_test test/marshal_test test/helpers/tcp_stub test/helpers/slow_dns.so test/bench/raw_curl_loop
@@ -106,6 +110,9 @@ tmp_check_regress.conf:
 		"dynamo_atomic.access_key_id = 'AKIDDYNAMOATOMICTEST'" \
 		"dynamo_atomic.secret_access_key = 'test-secret-9f8e7d6c5b4a-never-print-me'" >$@
 endif
+
+# The objects that use the version are rebuilt when the control file moves it.
+src/api/extension_version.o src/server/dynamo_atomic.o: dynamo_atomic.control
 
 # PGXS tracks no header dependencies: a changed header rebuilds every object.
 $(OBJS): $(wildcard $(addsuffix /*.h,$(SRC_DIRS)))

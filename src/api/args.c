@@ -13,6 +13,7 @@
 #include "lock_session.h"
 #include "settings.h"
 #include "text_encoding.h"
+#include "extension_version.h"
 
 static void
 require_not_null(FunctionCallInfo fcinfo, int argno, const char *what)
@@ -65,6 +66,7 @@ arg_table_name(FunctionCallInfo fcinfo, int argno, TableKind kind)
 	char	   *name;
 
 	/* Every function that names a table says first if a lock of the session's was lost. */
+	extension_version_check();
 	lock_session_check_lost();
 	if (PG_ARGISNULL(argno))
 	{

@@ -36,6 +36,8 @@
 #include "lock_session.h"
 #include "settings.h"
 #include "text_encoding.h"
+#include "wait_events.h"
+#include "extension_version.h"
 
 #define MAX_LEASE_MS (24 * 60 * 60 * 1000)
 /*
@@ -224,7 +226,7 @@ acquire(int handle, const LockTarget *t, int lease_ms, int wait_ms, bool try, co
 			sleep_ms = pause / 2 + (long) pg_prng_uint64_range(&pg_global_prng_state, 0, pause / 2);
 			sleep_ms = Max(1, Min(sleep_ms, deadline - now));
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 sleep_ms, PG_WAIT_EXTENSION);
+							 sleep_ms, dynamo_wait_event(DYNAMO_WAIT_LOCK));
 			ResetLatch(MyLatch);
 			CHECK_FOR_INTERRUPTS();
 			pause = Min(pause * 2, MAX_PAUSE_MS);
@@ -619,6 +621,7 @@ dynamo_guard_xact(PG_FUNCTION_ARGS)
 	char	   *name;
 	int			handle = held_slot_of(fcinfo, &s, &name);
 
+	extension_version_check();
 	lock_session_check_lost();
 	if (handle < 0)
 		ereport(ERROR,

@@ -36,6 +36,7 @@
 #include "settings.h"
 #include "table_replication.h"
 #include "text_encoding.h"
+#include "extension_version.h"
 
 #define MAX_CACHE 1000000000
 
@@ -246,6 +247,7 @@ nextval(FunctionCallInfo fcinfo, char form, const int *name_args, int n, int tab
 	}
 	if (PG_ARGISNULL(table_arg))
 		resolved_counter_key_field(key, dynamo_counter_table, strlen(dynamo_counter_table));
+	extension_version_check();
 	lock_session_check_lost();
 	counter = resolved_counter(key, resolve_nextval, &call);
 	check_replication(counter);
@@ -399,6 +401,7 @@ dynamo_id_trigger(PG_FUNCTION_ARGS)
 		resolved_counter_key_field(key, trigger->tgargs[i], strlen(trigger->tgargs[i]));
 	resolved_counter_key_field(key, dynamo_counter_table, strlen(dynamo_counter_table));
 	appendBinaryStringInfo(key, (const char *) &dynamo_id_cache, sizeof(dynamo_id_cache));
+	extension_version_check();
 	lock_session_check_lost();
 	site = resolved_counter(key, resolve_trigger, trigger);
 	check_replication(site);

@@ -9,6 +9,7 @@
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/guc_tables.h"
+#include "utils/wait_event.h"
 
 #if PG_VERSION_NUM < 150000 || PG_VERSION_NUM >= 190000
 #error "dynamo_atomic builds for PostgreSQL 15 to 18"
@@ -24,6 +25,13 @@
 #define compat_my_procno()			(MyProc->pgprocno)
 #endif
 #define compat_proc(procno)			(&ProcGlobal->allProcs[(procno)])
+
+/* This backend's local transaction id: 17 moved it into PGPROC's vxid. */
+#if PG_VERSION_NUM >= 170000
+#define compat_my_lxid()			(MyProc->vxid.lxid)
+#else
+#define compat_my_lxid()			(MyProc->lxid)
+#endif
 
 /*
  * A regular backend's own index below MaxBackends, or -1 for any other
@@ -51,6 +59,26 @@
  */
 #ifndef pg_noreturn
 #define pg_noreturn __attribute__((noreturn))
+#endif
+
+/*
+ * A wait event of the extension's own name (17 added them: pg_stat_activity
+ * shows the name); before 17, all are "Extension".
+ */
+#if PG_VERSION_NUM >= 170000
+#define compat_wait_event_new(name)	WaitEventExtensionNew(name)
+#else
+#define compat_wait_event_new(name)	((void) (name), (uint32) PG_WAIT_EXTENSION)
+#endif
+
+/*
+ * The module's magic block: 18 records the name and version, which
+ * pg_get_loaded_modules() shows.
+ */
+#if PG_VERSION_NUM >= 180000
+#define COMPAT_MODULE_MAGIC(name_, version_)	PG_MODULE_MAGIC_EXT(.name = (name_), .version = (version_))
+#else
+#define COMPAT_MODULE_MAGIC(name_, version_)	PG_MODULE_MAGIC
 #endif
 
 /* The GUC table: 16 returns its size through an argument. */

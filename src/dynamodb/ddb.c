@@ -21,6 +21,7 @@
 #include "sigv4.h"
 #include "stats.h"
 #include "table_replication.h"
+#include "wait_events.h"
 
 #define API_TARGET_PREFIX "DynamoDB_20120810."
 #define CONTENT_TYPE "application/x-amz-json-1.0"
@@ -52,7 +53,7 @@ ddb_sleep_ms(long ms)
 	{
 		/* In slices: a lock worker watches leases meanwhile (http_run_wait_hook). */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 Min(remaining, 50), PG_WAIT_EXTENSION);
+						 Min(remaining, 50), dynamo_wait_event(DYNAMO_WAIT_RETRY_BACKOFF));
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		http_run_wait_hook();

@@ -35,8 +35,10 @@
 #include "utils/wait_event.h"
 
 #include "config_check.h"
+#include "pg_compat.h"
 #include "http.h"
 #include "stats.h"
+#include "wait_events.h"
 
 #define INTERRUPT_POLL_MS 100
 #define BODY_KEEP_BYTES (1024 * 1024)	/* larger buffers are freed after use */
@@ -409,7 +411,8 @@ http_perform(const HttpRequest *req, HttpResponse *resp)
 					(errcode(ERRCODE_INTERNAL_ERROR),
 					 errmsg("could not start an HTTP transfer")));
 		easy_attached = true;
-		pgstat_report_wait_start(PG_WAIT_EXTENSION);
+		pgstat_report_wait_start(dynamo_wait_event(compat_am_background_worker() ?
+												   DYNAMO_WAIT_WORKER_REQUEST : DYNAMO_WAIT_REQUEST));
 		rc = drive_transfer();
 		pgstat_report_wait_end();
 	}

@@ -19,8 +19,9 @@
 #include "config_check.h"
 #include "settings.h"
 #include "shmem.h"
+#include "pg_compat.h"
 
-PG_MODULE_MAGIC;
+COMPAT_MODULE_MAGIC("dynamo_atomic", DYNAMO_ATOMIC_VERSION);
 
 void		_PG_init(void);
 

@@ -19,6 +19,7 @@
 #include "id_blocks.h"
 #include "lock_registry.h"
 #include "settings.h"
+#include "wait_events.h"
 
 #define ID_KEY_SIZE 4700		/* the fields of slot_key, length-prefixed */
 
@@ -359,7 +360,7 @@ id_blocks_take(int slot, int cache, int64 *value, int *fetch_size)
 		 * ends the fetch and wakes us; the timeout is for an exit whose
 		 * callbacks did not run.
 		 */
-		(void) ConditionVariableTimedSleep(&s->fetched, FETCHER_CHECK_MS, PG_WAIT_EXTENSION);
+		(void) ConditionVariableTimedSleep(&s->fetched, FETCHER_CHECK_MS, dynamo_wait_event(DYNAMO_WAIT_ID_BLOCK));
 	}
 }
 
@@ -464,7 +465,7 @@ id_blocks_await_spare(int slot, int timeout_ms)
 		else
 		{
 			LWLockRelease(shared->lock);
-			(void) ConditionVariableTimedSleep(&s->fetched, 100, PG_WAIT_EXTENSION);
+			(void) ConditionVariableTimedSleep(&s->fetched, 100, dynamo_wait_event(DYNAMO_WAIT_ID_BLOCK));
 			continue;
 		}
 		LWLockRelease(shared->lock);

@@ -30,6 +30,7 @@
 
 #include "lock_registry.h"
 #include "settings.h"
+#include "wait_events.h"
 
 /* A backend waiting for a lock (indexed by BackendId - 1). */
 typedef struct Waiter
@@ -309,7 +310,7 @@ lock_registry_claim(int handle, int lease_ms)
 			return;
 		/* A heartbeat is bounded by its lease: this wait is too. */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 5,
-						 PG_WAIT_EXTENSION);
+						 dynamo_wait_event(DYNAMO_WAIT_LOCK_REFRESH));
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}

@@ -59,6 +59,7 @@
 #include "op_stats.h"
 #include "lock_worker.h"
 #include "text_encoding.h"
+#include "wait_events.h"
 
 /* The longest sleep: also how soon a dead backend's slot is noticed. */
 #define MAX_SLEEP_MS 1000
@@ -302,7 +303,7 @@ dynamo_atomic_lock_worker_main(Datum arg)
 			wait_ms = Min(wait_ms, watch_wait_ms);
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 Max(wait_ms, 1), PG_WAIT_EXTENSION);
+						 Max(wait_ms, 1), dynamo_wait_event(DYNAMO_WAIT_WORKER_MAIN));
 		ResetLatch(MyLatch);
 	}
 }
