@@ -55,3 +55,38 @@ expect_eq "META.json's release and extension are the control file's default vers
 	"dynamo_atomic|$control_version.0|$control_version.0" "$(field 1 "$meta")|$(field 2 "$meta")|$(field 3 "$meta")"
 expect_true "META.json's file exists (sql/dynamo_atomic--$control_version.sql)" test -f "$(field 4 "$meta")"
 expect_eq "META.json follows PGXN meta-spec 1.0.0" "1.0.0" "$(field 5 "$meta")"
+
+# --- one version everywhere: the control file, META.json (above), debian/changelog, CHANGELOG.md
+# (the library's module magic and extension_version.c take it from the control file at build time)
+expect_eq "debian/changelog's newest entry is the control file's version" "$control_version" \
+	"$(dpkg-parsechangelog -l debian/changelog -S Version)"
+expect_true "CHANGELOG.md has a section for $control_version" grep -qE "^## $control_version\$" CHANGELOG.md
+
+# --- the Debian packages, built as apt.postgresql.org builds extensions
+# (pg_buildext, one postgresql-NN-dynamo-atomic per major of debian/pgversions
+# that this machine has: here the host's)
+pkgdir=$(mktemp -d "${HARNESS_RUN_DIR:?}/debian.XXXXXX")
+mkdir "$pkgdir/dynamo-atomic"
+git ls-files -z -co --exclude-standard | xargs -0 cp --parents -t "$pkgdir/dynamo-atomic"
+if (cd "$pkgdir/dynamo-atomic" && pg_buildext updatecontrol && dpkg-buildpackage -us -uc -b) >"$pkgdir/build.log" 2>&1; then
+	pass "packaging: dpkg-buildpackage builds $(cd "$pkgdir" && ls postgresql-*-dynamo-atomic_*.deb | grep -v dbgsym | tr '\n' ' ')"
+else
+	tail -20 "$pkgdir/build.log"
+	fail "packaging: dpkg-buildpackage failed"
+fi
+lintian_out=$(cd "$pkgdir" && lintian --tag-display-limit 0 ./*.changes 2>&1 | grep -v 'running with root privileges' || true)
+expect_eq "packaging: lintian finds nothing" "" "$lintian_out"
+
+# --- a PGXN release zip: git archive of HEAD, with META.json at its top
+zip=$pkgdir/dynamo_atomic-$control_version.0.zip
+git archive --format=zip --prefix="dynamo_atomic-$control_version.0/" -o "$zip" HEAD
+expect_true "packaging: the PGXN zip holds META.json, the control file and the SQL at one top folder" \
+	bash -c "unzip -l '$zip' | grep -q 'dynamo_atomic-$control_version.0/META.json' &&
+		unzip -l '$zip' | grep -q 'dynamo_atomic-$control_version.0/sql/dynamo_atomic--$control_version.sql'"
+
+# --- the package in a clean Debian root: apt pulls every runtime dependency
+# by itself, and the README's install check passes against it (a cluster of
+# the packaged major, preloaded, against a DynamoDB Local on the host)
+if [[ ${DYNAMO_ATOMIC_SKIP_CLEAN_ROOT:-} != 1 ]] && ls "$pkgdir"/postgresql-15-dynamo-atomic_*_amd64.deb >/dev/null 2>&1; then
+	bash test/clean_root_install.sh "$(ls "$pkgdir"/postgresql-15-dynamo-atomic_*_amd64.deb)" "http://127.0.0.1:$port"
+fi

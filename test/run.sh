@@ -9,7 +9,7 @@
 #
 #   bash test/run.sh               everything
 #   bash test/run.sh NAME...       only these: test/cases/NAME.sh, "regress", "static",
-#                                  "fuzz", "sanitizer", "packaging", "dynalite" or "soak"
+#                                  "fuzz", "sanitizer", "packaging", "dynalite", "majors" or "soak"
 #   FUZZ_SECONDS=600 bash test/run.sh fuzz   a longer fuzzing run (default 10 s a harness)
 #   SOAK_SECONDS=600 bash test/run.sh soak   a longer soak (default 120 s; or test/soak/run.sh)
 #   bash test/run.sh --sanitize locks ids items lost_answers
@@ -113,6 +113,13 @@ fi
 # a second DynamoDB implementation.
 if step dynalite; then
 	bash test/dynalite.sh || echo "fail dynalite: test/dynalite.sh stopped early" >>"$RESULTS"
+fi
+
+# PostgreSQL 17 and 18, each in a Debian root of its own (built on first use,
+# cached outside the tree): the build, pg_regress, the README and the cases
+# that touch version-sensitive code.
+if step majors; then
+	bash test/majors.sh || echo "fail majors: test/majors.sh stopped early" >>"$RESULTS"
 fi
 
 # the randomized fault soak, short profile: two clusters of its own

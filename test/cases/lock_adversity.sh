@@ -235,7 +235,10 @@ cluster_b() {
 
 # --- the standby part, in A: a streaming standby with its own lock workers
 standby_checks() {
-	local conf_root=$PG_CLUSTER_CONF_ROOT/15 data port taken tries
+	local conf_root data port taken tries
+	# global: stop_standby (the EXIT trap) needs it too
+	major=$(sql -c "SELECT current_setting('server_version_num')::int / 10000")
+	conf_root=$PG_CLUSTER_CONF_ROOT/$major
 	data=$(dirname "$(sql -c "SHOW data_directory")")/adv-standby
 	port=$(harness_free_port)
 	mkdir -m 700 "$data"
@@ -245,17 +248,17 @@ standby_checks() {
 	mkdir -p "$conf_root/adv-standby"
 	cp "$conf_root/regress/"{environment,pg_ctl.conf,pg_hba.conf,pg_ident.conf,start.conf} "$conf_root/adv-standby/"
 	sed -e "s|^data_directory = .*|data_directory = '$data'|" \
-		-e "s|/regress/|/adv-standby/|g" -e "s|15-regress.pid|15-adv-standby.pid|" \
-		-e "s|^port = .*|port = $port|" -e "s|^cluster_name = .*|cluster_name = '15/adv-standby'|" \
+		-e "s|/regress/|/adv-standby/|g" -e "s|$major-regress.pid|$major-adv-standby.pid|" \
+		-e "s|^port = .*|port = $port|" -e "s|^cluster_name = .*|cluster_name = '$major/adv-standby'|" \
 		-e "s|^include_dir = .*||" \
 		"$conf_root/regress/postgresql.conf" >"$conf_root/adv-standby/postgresql.conf"
 	# its log beside the primary's, in pg_virtualenv's directory (removed with it)
 	local logfile
-	logfile=$(dirname "$(readlink "$conf_root/regress/log")")/postgresql-15-adv-standby.log
+	logfile=$(dirname "$(readlink "$conf_root/regress/log")")/postgresql-$major-adv-standby.log
 	install -o postgres -g postgres -m 640 /dev/null "$logfile"
 	ln -s "$logfile" "$conf_root/adv-standby/log"
 	chown -R postgres:postgres "$conf_root/adv-standby"
-	pg_ctlcluster 15 adv-standby start || { fail "standby: it did not start"; return; }
+	pg_ctlcluster "$major" adv-standby start || { fail "standby: it did not start"; return; }
 	STANDBY_STARTED=1
 	on_s() { PGPORT=$port "$@"; }
 	in_recovery() { [[ $(on_s sql -c "SELECT pg_is_in_recovery()") == t ]]; }
@@ -285,7 +288,7 @@ standby_checks() {
 	expect_eq "...the standby's workers refreshed it without a failure" "0|t|f" \
 		"$(on_s sql -c "SELECT refresh_failures, last_refresh > now() - interval '2 seconds', lost FROM dynamo_held_locks WHERE lock_name = 'adv-standby'")"
 
-	pg_ctlcluster 15 adv-standby promote
+	pg_ctlcluster "$major" adv-standby promote
 	promoted() { [[ $(on_s sql -c "SELECT pg_is_in_recovery()") == f ]]; }
 	expect_true "the standby is promoted" harness_wait_for 30 promoted
 	read -r taken tries <<<"$(takes_over 8 a_takes)" # four more leases
@@ -297,9 +300,9 @@ standby_checks() {
 
 stop_standby() {
 	if [[ -n ${STANDBY_STARTED:-} ]]; then
-		pg_ctlcluster 15 adv-standby stop -m immediate 2>/dev/null || true
+		pg_ctlcluster "$major" adv-standby stop -m immediate 2>/dev/null || true
 	fi
-	rm -rf "${PG_CLUSTER_CONF_ROOT:?}/15/adv-standby"
+	rm -rf "${PG_CLUSTER_CONF_ROOT:?}/${major:-15}/adv-standby"
 }
 
 if [[ ${1:-} == cluster-b ]]; then

@@ -30,7 +30,7 @@ inner() {
 		die "the misspelt cluster does not preload the DNS logger: refusing to run"
 	local conf logfile r
 	conf=$(sql -c "SHOW config_file")
-	logfile=$(readlink -f "$PG_CLUSTER_CONF_ROOT/15/regress/log" 2>/dev/null || true)
+	logfile=$(readlink -f "$PG_CLUSTER_CONF_ROOT/$(sql -c "SELECT current_setting('server_version_num')::int / 10000")/regress/log" 2>/dev/null || true)
 	sql -c "SET client_min_messages = warning" -c "CREATE EXTENSION dynamo_atomic"
 	expect_true "start: the server log has a WARNING naming the misspelt line and the setting meant" \
 		grep -q "line [0-9]* sets \"dynamo_atomic.endpiont\", which is not a dynamo_atomic setting" "${logfile:-/dev/null}"

@@ -50,7 +50,11 @@ members=$(PGDATABASE=upgrade_case_fresh sql -c "SELECT count(*) FROM pg_depend d
 	WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e' AND e.extname = 'dynamo_atomic'")
 expect_true "the listing holds every object (functions, types, views: $members)" test "$members" -ge 35
 
-uncommented=$(grep -v '^extension' "$work/fresh.txt" | grep -v '^type dynamo_lock\[\]' | grep 'comment=NONE$' | cut -d'|' -f1 || true)
+# Array types, and from PostgreSQL 17 the row types of views, are listed as members
+# too; neither can be commented apart from its element type or its view.
+views=$(sed -n 's/^view \([a-z_]*\) .*/\1/p' "$work/fresh.txt" | tr '\n' '|' | sed 's/|$//')
+uncommented=$(grep -v '^extension' "$work/fresh.txt" | grep -v '^type [a-z_]*\[\] ' |
+	grep -vE "^type (${views:-none}) " | grep 'comment=NONE$' | cut -d'|' -f1 || true)
 expect_eq "every function, type and view of $default has a comment" "" "$uncommented"
 expect_true "\\dx describes more than counters" grep -q '^extension .*comment=.*locks' "$work/fresh.txt"
 

@@ -44,7 +44,7 @@ harness_scrub_env() {
 harness_install_deps() {
 	local pkgs=(make gcc pkg-config curl postgresql-15 postgresql-common postgresql-contrib
 		postgresql-server-dev-15 libcurl4-openssl-dev libcjson-dev libssl-dev clang libclang-rt-14-dev
-		cppcheck clang-tidy)
+		cppcheck clang-tidy postgresql-server-dev-all debhelper dpkg-dev lintian unzip debootstrap)
 	local missing=() p
 	for p in "${pkgs[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
