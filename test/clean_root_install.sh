@@ -40,7 +40,7 @@ cp "$deb" "$dir/tmp/"
 in_root() { chroot "$dir" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
 
 in_root apt-get update -qq >/dev/null 2>&1 || die "apt-get update in the clean root failed"
-if in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "/tmp/$(basename "$deb")" >"$dir/install.log" 2>&1; then
+if in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "/tmp/$(basename "$deb")" >"$dir/install.log" 2>&1; then
 	pass "packaging: apt-get install of $(basename "$deb") in a clean bookworm root pulls its dependencies by itself"
 else
 	tail -20 "$dir/install.log"

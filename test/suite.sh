@@ -17,9 +17,11 @@ log "pg_regress (make installcheck)"
 rm -f regression.diffs
 regress_out=$(make -s installcheck USE_RUNNING_SERVER=1 2>&1) || true
 echo "$regress_out"
-sed -nE 's/^(test)? +([a-z_0-9]+) +\.\.\. +ok .*/pass regress: \2/p; s/^(test)? +([a-z_0-9]+) +\.\.\. +FAILED.*/fail regress: \2/p' \
+# pg_regress's lines: "test NAME ... ok" until 15, TAP ("ok 1 - NAME", "not ok 2 - NAME") from 16
+sed -nE 's/^(test)? +([a-z_0-9]+) +\.\.\. +ok .*/pass regress: \2/p; s/^(test)? +([a-z_0-9]+) +\.\.\. +FAILED.*/fail regress: \2/p;
+	s/^ok +[0-9]+ +[-+] +([a-z_0-9]+) .*/pass regress: \1/p; s/^not ok +[0-9]+ +[-+] +([a-z_0-9]+) .*/fail regress: \1/p' \
 	<<<"$regress_out" >>"$RESULTS"
-grep -qE '\.\.\. +(ok|FAILED)' <<<"$regress_out" || fail "regress: pg_regress did not run"
+grep -qE '\.\.\. +(ok|FAILED)|^(not )?ok +[0-9]+ ' <<<"$regress_out" || fail "regress: pg_regress did not run"
 [[ -f regression.diffs ]] && head -200 regression.diffs
 fi
 

@@ -81,6 +81,19 @@
 #define COMPAT_MODULE_MAGIC(name_, version_)	PG_MODULE_MAGIC
 #endif
 
+/*
+ * Memory for a GUC check hook's *extra: PostgreSQL frees it, with free()
+ * until 15 and with guc_free() (GUC's own memory context) from 16, which
+ * takes only what guc_malloc gave.
+ */
+#if PG_VERSION_NUM >= 160000
+#define compat_guc_extra_malloc(size)	guc_malloc(LOG, (size))
+#define compat_guc_extra_free(ptr)		guc_free(ptr)
+#else
+#define compat_guc_extra_malloc(size)	malloc(size)
+#define compat_guc_extra_free(ptr)		free(ptr)
+#endif
+
 /* The GUC table: 16 returns its size through an argument. */
 static inline struct config_generic **
 compat_guc_variables(int *n_vars)

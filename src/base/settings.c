@@ -9,6 +9,7 @@
  * any user may make.
  */
 #include "postgres.h"
+#include "pg_compat.h"
 
 #include <openssl/evp.h>
 
@@ -231,11 +232,12 @@ check_table_list(char **newval, void **extra, GucSource source)
 	if (*newval == NULL || strspn(*newval, " \t") == strlen(*newval))
 		return true;
 	copy = strdup(*newval);
-	list = malloc(strlen(*newval) + 3);	/* GUC frees extra with free() */
+	list = compat_guc_extra_malloc(strlen(*newval) + 3);	/* GUC frees extra itself */
 	if (copy == NULL || list == NULL)
 	{
 		free(copy);
-		free(list);
+		if (list)
+			compat_guc_extra_free(list);
 		return false;
 	}
 	out = list;
@@ -255,7 +257,7 @@ check_table_list(char **newval, void **extra, GucSource source)
 			GUC_check_errdetail("\"%s\" is not a DynamoDB table name: the list is table names separated by commas.",
 								name);
 			free(copy);
-			free(list);
+			compat_guc_extra_free(list);
 			return false;
 		}
 		out += sprintf(out, "%s,", name);
