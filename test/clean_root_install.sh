@@ -25,6 +25,7 @@ if [[ ! -f $base ]]; then
 	rm -rf "$tmp"
 fi
 dir=$(mktemp -d "${HARNESS_RUN_DIR:?}/clean-root.XXXXXX")
+chmod 755 "$dir" # the root's "/": the server runs as postgres in it
 tar -C "$dir" -xf "$base"
 cp /etc/resolv.conf "$dir/etc/resolv.conf"
 # the suite's updates too, as a Debian server has them (the package depends on the minor it was built with)

@@ -9,6 +9,8 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 includes=(-I"$(pg_config --includedir-server)" $(for d in src/api src/server src/dynamodb src/aws src/net src/base; do echo "-I$d"; done))
+# the library's version, as the Makefile passes it (from the control file)
+includes+=("-DDYNAMO_ATOMIC_VERSION=\"$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" dynamo_atomic.control)\"")
 # <cjson/cJSON.h> alone from /usr/include: cppcheck cannot parse glibc's headers
 cjson_root=$(mktemp -d)
 trap 'rm -rf "$cjson_root"' EXIT
