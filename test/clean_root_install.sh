@@ -25,8 +25,8 @@ if [[ ! -f $base ]]; then
 	rm -rf "$tmp"
 fi
 dir=$(mktemp -d "${HARNESS_RUN_DIR:?}/clean-root.XXXXXX")
-chmod 755 "$dir" # the root's "/": the server runs as postgres in it
 tar -C "$dir" -xf "$base"
+chmod 755 "$dir" # the root's "/" (the tarball's "." came from a mktemp -d): the server runs as postgres in it
 cp /etc/resolv.conf "$dir/etc/resolv.conf"
 # the suite's updates too, as a Debian server has them (the package depends on the minor it was built with)
 printf 'deb http://deb.debian.org/debian bookworm main\ndeb http://deb.debian.org/debian bookworm-updates main\ndeb http://deb.debian.org/debian-security bookworm-security main\n' \
