@@ -30,8 +30,17 @@ RESULTS=$(mktemp -t dynamo_atomic_results.XXXXXX)
 export RESULTS
 trap 'status=$?; harness_stop_all; rm -f "$RESULTS"; exit $status' EXIT
 
+# part_done NAME: the time since the last part ended, for the summary at the end.
+part_started=$SECONDS
+part_times=()
+part_done() {
+	part_times+=("$1 $((SECONDS - part_started)) s")
+	part_started=$SECONDS
+}
+
 harness_install_deps
 harness_build
+part_done "install and build"
 
 log "SigV4 unit test"
 unit_out=$(test/sigv4_test test/sigv4-test-suite test/sigv4-dynamodb-examples) || true
@@ -48,17 +57,20 @@ for unit in container_url marshal; do
 	sed -n "s/^ok   \(.*\)/pass $unit: \1/p; s/^FAIL \([^:]*\).*/fail $unit: \1/p" <<<"$unit_out" >>"$RESULTS"
 	grep -qE '^[0-9]+ passed, 0 failed' <<<"$unit_out" || echo "fail $unit: unit test did not finish cleanly" >>"$RESULTS"
 done
+part_done "unit tests"
 
 step() { [[ -z $DYNAMO_ATOMIC_ONLY || " $DYNAMO_ATOMIC_ONLY " == *" $1 "* ]]; }
 
 if step static; then
 	log "static analysis: cppcheck and clang-tidy over src/"
 	bash test/static_analysis.sh || true
+	part_done "static analysis"
 fi
 
 if step fuzz; then
 	log "fuzzing the parsers of outside input (${FUZZ_SECONDS:=10} s each, sanitizers on)"
 	harness_fuzz "$FUZZ_SECONDS"
+	part_done "fuzzing"
 fi
 
 harness_start_dynamodb
@@ -69,6 +81,7 @@ log "starting a throwaway PostgreSQL cluster"
 if ! pg_virtualenv "${pg_options[@]}" bash test/suite.sh; then
 	echo "fail suite: test/suite.sh stopped early (see above)" >>"$RESULTS"
 fi
+part_done "cases on PostgreSQL 15"
 
 # pg_regress once more, against the extension built with UndefinedBehaviorSanitizer
 # (see SANITIZER_CFLAGS for why not ASan there); then the usual build is
@@ -98,6 +111,7 @@ elif step sanitizer; then
 	fi
 	harness_rebuild
 	harness_build
+	part_done "sanitizer"
 fi
 
 # A packager's check: make installcheck as PGXS runs it, in a temporary
@@ -107,12 +121,14 @@ fi
 if step packaging; then
 	log "packaging: make installcheck in a temporary instance; META.json"
 	bash test/packaging.sh || echo "fail packaging: test/packaging.sh stopped early" >>"$RESULTS"
+	part_done "packaging"
 fi
 
 # The counters, locks, items, IDs and single-table cases against dynalite,
 # a second DynamoDB implementation.
 if step dynalite; then
 	bash test/dynalite.sh || echo "fail dynalite: test/dynalite.sh stopped early" >>"$RESULTS"
+	part_done "dynalite"
 fi
 
 # PostgreSQL 17 and 18, each in a Debian root of its own (built on first use,
@@ -120,12 +136,14 @@ fi
 # that touch version-sensitive code.
 if step majors; then
 	bash test/majors.sh || echo "fail majors: test/majors.sh stopped early" >>"$RESULTS"
+	part_done "PostgreSQL 17 and 18"
 fi
 
 # the randomized fault soak, short profile: two clusters of its own
 if step soak; then
 	bash test/soak/run.sh --seconds "${SOAK_SECONDS:-120}" ||
 		echo "fail soak: test/soak/run.sh stopped early" >>"$RESULTS"
+	part_done "soak"
 fi
 
 passed=$(grep -c '^pass ' "$RESULTS" || true)
@@ -136,5 +154,6 @@ if ((failed > 0)); then
 	sed -n 's/^fail /  /p' "$RESULTS"
 fi
 echo
+echo "Time by part: $(printf '%s; ' "${part_times[@]}")total $SECONDS s"
 echo "$passed passed, $failed failed"
 ((failed == 0 && passed > 0))
