@@ -24,9 +24,14 @@ OBJS = \
 	src/api/args.o \
 	src/api/counter.o \
 	src/api/extension_version.o \
+	src/api/general_item.o \
 	src/api/global_tables.o \
 	src/api/info.o \
 	src/api/item.o \
+	src/api/item_api.o \
+	src/api/item_batch.o \
+	src/api/item_batch_api.o \
+	src/api/item_scan.o \
 	src/api/item_value.o \
 	src/api/lock.o \
 	src/api/lock_commit.o \
@@ -37,6 +42,8 @@ OBJS = \
 	src/api/resolved_counters.o \
 	src/api/optimistic.o \
 	src/api/table.o \
+	src/api/transaction.o \
+	src/api/transact_write.o \
 	src/server/dynamo_atomic.o \
 	src/server/id_blocks.o \
 	src/server/lock_registry.o \
@@ -45,6 +52,8 @@ OBJS = \
 	src/dynamodb/counter_item.o \
 	src/dynamodb/ddb.o \
 	src/dynamodb/ddb_error.o \
+	src/dynamodb/item_request.o \
+	src/dynamodb/key_schema.o \
 	src/dynamodb/lock_item.o \
 	src/dynamodb/marshal.o \
 	src/dynamodb/table_replication.o \

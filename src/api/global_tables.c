@@ -23,6 +23,10 @@ what_breaks(GuardedWrite kind)
 		case GUARDED_READ_LOCK:
 		case GUARDED_TRANSACTION:
 			return "two regions can each pass the same version check, and one write silently replaces the other";
+		case GUARDED_CONDITIONAL_WRITE:
+		case GUARDED_GENERAL_TRANSACTION:
+			return "two regions can each pass the same condition, and an update made in one can be lost "
+				"when the other's item replaces it";
 	}
 	return "";
 }
@@ -42,6 +46,10 @@ function_of(GuardedWrite kind)
 			return "dynamo_read_lock";
 		case GUARDED_TRANSACTION:
 			return "dynamo_set_atomic";
+		case GUARDED_CONDITIONAL_WRITE:
+			return "conditional writes and updates";
+		case GUARDED_GENERAL_TRANSACTION:
+			return "dynamo_transact_write";
 	}
 	return "";
 }
@@ -76,15 +84,15 @@ global_tables_check_until(const char *table, const char *endpoint_url, const cha
 		case TABLE_SINGLE_REGION:
 			return;
 		case TABLE_MRSC:
-			if (kind != GUARDED_TRANSACTION)
+			if (kind != GUARDED_TRANSACTION && kind != GUARDED_GENERAL_TRANSACTION)
 				return;
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("dynamo_set_atomic cannot write DynamoDB table \"%s\": it is a multi-Region strongly "
-							"consistent (MRSC) global table", table),
+					 errmsg("%s cannot write DynamoDB table \"%s\": it is a multi-Region strongly "
+							"consistent (MRSC) global table", function_of(kind), table),
 					 errdetail("DynamoDB does not support transactions (TransactWriteItems) on MRSC tables; "
 							   "its replicas are %s.", r.replicas),
-					 errhint("Keep the items and locks of dynamo_set_atomic in a single-Region table, or hold a "
+					 errhint("Keep the items of a transaction in single-Region tables, or hold a "
 							 "lock (dynamo_get_lock) on the MRSC table and write with its fencing token.")));
 			break;
 		case TABLE_MREC:

@@ -11,10 +11,12 @@
  *     other region writes it): written, without a DescribeTable;
  *   - an MREC global table: refused (55000);
  *   - a table this identity may not describe: refused the same way;
- *   - dynamo_set_atomic on an MRSC table: refused (0A000), as DynamoDB
- *     offers no transactions there.
- * Reads, plain puts and deletes, and the worker's heartbeats are not
- * checked: they promise nothing a replica could break.
+ *   - dynamo_set_atomic or dynamo_transact_write on an MRSC table: refused
+ *     (0A000), as DynamoDB offers no transactions there.
+ * The general item API's updates count as guarded (an update may add to
+ * what is there), as do its writes with a condition.  Reads, plain puts
+ * and deletes, and the worker's heartbeats are not checked: they promise
+ * nothing a replica could break.
  */
 #ifndef DYNAMO_ATOMIC_GLOBAL_TABLES_H
 #define DYNAMO_ATOMIC_GLOBAL_TABLES_H
@@ -27,7 +29,9 @@ typedef enum GuardedWrite
 	GUARDED_IDS,				/* dynamo_nextval, dynamo_id_trigger */
 	GUARDED_LOCK,				/* taking a lock */
 	GUARDED_READ_LOCK,			/* dynamo_read_lock: the version an optimistic write checks */
-	GUARDED_TRANSACTION			/* dynamo_set_atomic: TransactWriteItems */
+	GUARDED_TRANSACTION,		/* dynamo_set_atomic: TransactWriteItems */
+	GUARDED_CONDITIONAL_WRITE,	/* the general item API: a write with a condition, any update */
+	GUARDED_GENERAL_TRANSACTION /* dynamo_transact_write */
 } GuardedWrite;
 
 /*

@@ -20,13 +20,12 @@
 
 #include "args.h"
 #include "ddb.h"
+#include "item_batch.h"
 #include "item_value.h"
 #include "lock_item.h"
 #include "settings.h"
 #include "text_encoding.h"
 
-#define BATCH_WRITE_MAX 25
-#define BATCH_GET_MAX 100
 
 static cJSON *
 keyed_request(const char *table, const char *pk, const char *sk)
@@ -127,69 +126,15 @@ dynamo_delete(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(false);
 }
 
-static int
-compare_strings(const void *a, const void *b)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-/* DynamoDB refuses a batch naming one key twice: say so first. */
-static void
-require_distinct_keys(char **keys, int n, const char *what)
-{
-	qsort(keys, n, sizeof(char *), compare_strings);
-	for (int i = 1; i < n; i++)
-		if (strcmp(keys[i - 1], keys[i]) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s name the same pk and sk twice", what)));
-}
-
-static char *
-key_text(const char *pk, const char *sk)
-{
-	/* Length-prefixed: no pair of keys can run together alike. */
-	return psprintf("%zu:%s%s", strlen(pk), pk, sk);
-}
-
-/* Sleeps before round `round` of resending unprocessed items. */
-static void
-unprocessed_backoff(int round)
-{
-	long		ceiling = Min(5000L, 50L << Min(round, 16));
-
-	ddb_sleep_ms((long) pg_prng_uint64_range(&pg_global_prng_state, ceiling / 2, ceiling));
-}
-
-/*
- * One BatchWriteItem of dynamo_put_many.  An error says, in its DETAIL,
- * how many items earlier requests wrote: those stay written.
- */
+/* {"pk": {"S": pk}, "sk": {"S": sk}} from item_keys' UTF-8 */
 static cJSON *
-run_batch_write(cJSON *req, int64 written, int n, int pending)
+utf8_key(const char *pk, const char *sk)
 {
-	MemoryContext caller = CurrentMemoryContext;
-	cJSON	   *volatile resp = NULL;
+	cJSON	   *key = json_new_object();
 
-	PG_TRY();
-	{
-		resp = run("BatchWriteItem", req, NULL);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(caller);
-		edata = CopyErrorData();
-		FlushErrorState();
-		edata->detail = psprintf("%s%s" INT64_FORMAT " of %d items were written before this request, "
-								 "and stay written; %d were in this request, which did not surely write them.",
-								 edata->detail ? edata->detail : "", edata->detail ? " " : "",
-								 written, n, pending);
-		ReThrowError(edata);
-	}
-	PG_END_TRY();
-	return resp;
+	json_add_string(json_add_object(key, "pk"), "S", pk);
+	json_add_string(json_add_object(key, "sk"), "S", sk);
+	return key;
 }
 
 PG_FUNCTION_INFO_V1(dynamo_put_many);
@@ -200,77 +145,41 @@ dynamo_put_many(PG_FUNCTION_ARGS)
 {
 	char	   *table;
 	Jsonb	  **docs;
-	cJSON	  **items;
-	char	  **keys;
+	cJSON	  **entries;
+	cJSON	  **keys;
 	int			n;
-	int64		written = 0;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("items must not be NULL")));
 	table = arg_table_name(fcinfo, 1, TABLE_FOR_ITEMS);
 	docs = item_array_elements(PG_GETARG_JSONB_P(0), "items", &n);
-	items = palloc(Max(1, n) * sizeof(cJSON *));
-	keys = palloc(Max(1, n) * sizeof(char *));
+	entries = palloc(Max(1, n) * sizeof(cJSON *));
+	keys = palloc(Max(1, n) * sizeof(cJSON *));
 	for (int i = 0; i < n; i++)
 	{
+		cJSON	   *item = item_from_jsonb(docs[i]);
 		const char *pk;
 		const char *sk;
 
-		items[i] = item_from_jsonb(docs[i]);
-		item_keys(items[i], &pk, &sk);
-		keys[i] = key_text(pk, sk);
+		item_keys(item, &pk, &sk);
+		keys[i] = utf8_key(pk, sk);
+		entries[i] = json_new_object();
+		cJSON_AddItemReferenceToObject(json_add_object(entries[i], "PutRequest"), "Item", item);
 	}
-	require_distinct_keys(keys, n, "items");
-
-	for (int start = 0; start < n; start += BATCH_WRITE_MAX)
-	{
-		int			count = Min(BATCH_WRITE_MAX, n - start);
-		cJSON	   *req = json_new_object();
-		cJSON	   *requests = json_add_array(json_add_object(req, "RequestItems"), table);
-		int			left = count;
-
-		for (int i = start; i < start + count; i++)
-		{
-			cJSON	   *entry;
-
-			json_append_object(requests, &entry);
-			cJSON_AddItemReferenceToObject(json_add_object(entry, "PutRequest"), "Item", items[i]);
-		}
-		for (int round = 0;; round++)
-		{
-			cJSON	   *resp = run_batch_write(req, written + count - left, n, left);
-			cJSON	   *unprocessed = (cJSON *) json_get(json_get(resp, "UnprocessedItems"), table);
-
-			left = cJSON_GetArraySize(unprocessed);
-			if (left == 0)
-				break;
-			if (round >= dynamo_max_retries)
-				ereport(ERROR,
-						(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-						 errmsg("%d of %d items were not written: DynamoDB left them unprocessed %d times",
-								(int) (n - written - count + left), n, round + 1),
-						 errdetail(INT64_FORMAT " items were written; the batch stopped there.",
-								   written + count - left),
-						 errhint("Raise dynamo_atomic.max_retries, or write at a lower rate.")));
-			/* Resend only what DynamoDB left over. */
-			req = json_new_object();
-			cJSON_AddItemReferenceToObject(json_add_object(req, "RequestItems"), table, unprocessed);
-			unprocessed_backoff(round + 1);
-		}
-		written += count;
-	}
-	PG_RETURN_INT64(written);
+	item_batch_require_distinct(keys, n, "items", "items name the same pk and sk twice");
+	PG_RETURN_INT64(item_batch_write(table, entries, n));
 }
 
 PG_FUNCTION_INFO_V1(dynamo_get_many);
 
-static bool
-same_key(const cJSON *item, const char *pk, const char *sk)
+static void
+put_found_row(void *arg, int i, const cJSON *item)
 {
-	const char *ipk = cJSON_GetStringValue(json_get(json_get(item, "pk"), "S"));
-	const char *isk = cJSON_GetStringValue(json_get(json_get(item, "sk"), "S"));
+	ReturnSetInfo *rsinfo = arg;
+	Datum		value = JsonbPGetDatum(item_to_jsonb(item));
+	bool		isnull = false;
 
-	return ipk && isk && strcmp(ipk, pk) == 0 && strcmp(isk, sk) == 0;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
 }
 
 /* dynamo_get_many(keys jsonb, table_name) -> the items found, in the order of keys */
@@ -280,9 +189,7 @@ dynamo_get_many(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *table;
 	Jsonb	  **docs;
-	const char **pks;
-	const char **sks;
-	char	  **keys;
+	cJSON	  **keys;
 	int			n;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC | MAT_SRF_BLESS);
@@ -290,72 +197,18 @@ dynamo_get_many(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("keys must not be NULL")));
 	table = arg_table_name(fcinfo, 1, TABLE_FOR_ITEMS);
 	docs = item_array_elements(PG_GETARG_JSONB_P(0), "keys", &n);
-	pks = palloc(Max(1, n) * sizeof(char *));
-	sks = palloc(Max(1, n) * sizeof(char *));
-	keys = palloc(Max(1, n) * sizeof(char *));
+	keys = palloc(Max(1, n) * sizeof(cJSON *));
 	for (int i = 0; i < n; i++)
 	{
 		cJSON	   *key = item_from_jsonb(docs[i]);
+		const char *pk;
+		const char *sk;
 
-		item_keys(key, &pks[i], &sks[i]);
-		keys[i] = key_text(pks[i], sks[i]);
+		item_keys(key, &pk, &sk);
+		keys[i] = utf8_key(pk, sk);
 	}
-	require_distinct_keys(keys, n, "keys");
-
-	for (int start = 0; start < n; start += BATCH_GET_MAX)
-	{
-		int			count = Min(BATCH_GET_MAX, n - start);
-		cJSON	   *req = json_new_object();
-		cJSON	   *spec = json_add_object(json_add_object(req, "RequestItems"), table);
-		cJSON	   *list = json_add_array(spec, "Keys");
-		cJSON	   *found = json_add_array(json_new_object(), "found");
-
-		json_add_bool(spec, "ConsistentRead", true);
-		for (int i = start; i < start + count; i++)
-		{
-			cJSON	   *k;
-
-			json_append_object(list, &k);
-			json_add_string(json_add_object(k, "pk"), "S", pks[i]);
-			json_add_string(json_add_object(k, "sk"), "S", sks[i]);
-		}
-		for (int round = 0;; round++)
-		{
-			cJSON	   *resp = ddb_read("BatchGetItem", req);
-			cJSON	   *items = (cJSON *) json_get(json_get(resp, "Responses"), table);
-			cJSON	   *unprocessed = (cJSON *) json_get(json_get(resp, "UnprocessedKeys"), table);
-			cJSON	   *item;
-
-			cJSON_ArrayForEach(item, items)
-				cJSON_AddItemReferenceToArray(found, item);
-			if (cJSON_GetArraySize(json_get(unprocessed, "Keys")) == 0)
-				break;
-			if (round >= dynamo_max_retries)
-				ereport(ERROR,
-						(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-						 errmsg("%d keys were not read: DynamoDB left them unprocessed %d times",
-								cJSON_GetArraySize(json_get(unprocessed, "Keys")), round + 1),
-						 errhint("Raise dynamo_atomic.max_retries, or read at a lower rate.")));
-			req = json_new_object();
-			cJSON_AddItemReferenceToObject(json_add_object(req, "RequestItems"), table, unprocessed);
-			unprocessed_backoff(round + 1);
-		}
-		/* In the order of the keys; a key with no item gives no row. */
-		for (int i = start; i < start + count; i++)
-		{
-			cJSON	   *item;
-
-			cJSON_ArrayForEach(item, found)
-				if (same_key(item, pks[i], sks[i]))
-				{
-					Datum		value = JsonbPGetDatum(item_to_jsonb(item));
-					bool		isnull = false;
-
-					tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
-					break;
-				}
-		}
-	}
+	item_batch_require_distinct(keys, n, "keys", "keys name the same pk and sk twice");
+	item_batch_get(table, keys, n, true, NULL, put_found_row, rsinfo);
 	return (Datum) 0;
 }
 

@@ -38,13 +38,9 @@
 #include "lock_session.h"
 #include "settings.h"
 #include "text_encoding.h"
+#include "transaction.h"
 
 #define TTL_REFRESH_WITHIN_S 3600
-/* AWS: keep retrying TransactionInProgressException for at least about 5 s. */
-#define IN_PROGRESS_RETRY_MS 10000
-/* A ClientRequestToken is honoured 10 minutes; resends stop a minute short. */
-#define TOKEN_WINDOW_MS (9 * 60 * 1000)
-#define MAX_TRANSACTION_ACTIONS 100
 
 typedef struct LockValue
 {
@@ -210,77 +206,6 @@ add_lock_action(cJSON *actions, const LockValue *l, const char *new_version)
 }
 
 /*
- * What each cancellation reason DynamoDB documents means here.  Retried
- * ones are refusals that a later sending may not meet; the others are final.
- */
-typedef struct CancellationReason
-{
-	const char *code;
-	int			sqlstate;
-	bool		retry;
-	const char *meaning;
-} CancellationReason;
-
-static const CancellationReason cancellation_reasons[] = {
-	{"ConditionalCheckFailed", ERRCODE_T_R_SERIALIZATION_FAILURE, false,
-	"A condition of the transaction did not hold."},
-	{"TransactionConflict", ERRCODE_T_R_SERIALIZATION_FAILURE, true,
-	"Another transaction or write was changing the same item."},
-	{"ReplicatedWriteConflict", ERRCODE_T_R_SERIALIZATION_FAILURE, true,
-	"A write in another region was changing the same item."},
-	{"ProvisionedThroughputExceeded", ERRCODE_CONFIGURATION_LIMIT_EXCEEDED, true,
-	"The table's provisioned throughput was exceeded."},
-	{"ThrottlingError", ERRCODE_CONFIGURATION_LIMIT_EXCEEDED, true,
-	"DynamoDB throttled the transaction."},
-	{"ItemCollectionSizeLimitExceeded", ERRCODE_PROGRAM_LIMIT_EXCEEDED, false,
-	"An item collection of a local secondary index would exceed 10 GB."},
-	{"ValidationError", ERRCODE_INVALID_PARAMETER_VALUE, false,
-	"DynamoDB found a parameter of the transaction invalid."},
-};
-
-static const CancellationReason unknown_reason = {
-	"unknown", ERRCODE_INTERNAL_ERROR, false, "DynamoDB gave a reason this extension does not know."
-};
-
-static const CancellationReason *
-cancellation_reason(const char *code)
-{
-	for (int i = 0; i < lengthof(cancellation_reasons); i++)
-		if (strcmp(cancellation_reasons[i].code, code) == 0)
-			return &cancellation_reasons[i];
-	return &unknown_reason;
-}
-
-/* Why the transaction was cancelled: the first reason other than "None". */
-static const char *
-cancellation_code(const DdbFailure *f, int *index)
-{
-	/* DynamoDB lists one reason per action in the message: "[None, ConditionalCheckFailed]". */
-	const char *msg = f->aws_message ? f->aws_message : "";
-	const char *open = strchr(msg, '[');
-	int			i = 0;
-
-	*index = -1;
-	if (open == NULL)
-		return "unknown";
-	for (const char *p = open + 1; *p && *p != ']'; i++)
-	{
-		const char *end = p + strcspn(p, ",]");
-		char	   *code = pnstrdup(p, end - p);
-
-		while (*code == ' ')
-			code++;
-		if (strcmp(code, "None") != 0)
-		{
-			*index = i;
-			return code;
-		}
-		p = *end == ',' ? end + 1 : end;
-	}
-	return "unknown";
-}
-
-/*
  * Writes items[0..n_items) and moves locks[0..n_locks) to new versions,
  * all or nothing; fills new_versions.
  */
@@ -290,14 +215,13 @@ set_atomic(const char *table, cJSON **items, int n_items, LockValue *locks, int 
 {
 	cJSON	   *req = json_new_object();
 	cJSON	   *actions = json_add_array(req, "TransactItems");
-	char		token[LOCK_VERSION_LEN + 1];
-	DdbCall		call = {0};
+	TransactionOutcome outcome;
 
-	if (n_items + n_locks > MAX_TRANSACTION_ACTIONS)
+	if (n_items + n_locks > TRANSACTION_MAX_ACTIONS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("a dynamo_set_atomic of %d items and %d locks is more than DynamoDB's %d actions per transaction",
-						n_items, n_locks, MAX_TRANSACTION_ACTIONS)));
+						n_items, n_locks, TRANSACTION_MAX_ACTIONS)));
 	/* Before anything is sent: every table the transaction writes. */
 	global_tables_check(table, NULL, NULL, GUARDED_TRANSACTION);
 	for (int i = 0; i < n_locks; i++)
@@ -318,65 +242,25 @@ set_atomic(const char *table, cJSON **items, int n_items, LockValue *locks, int 
 		json_add_string(put, "TableName", table);
 		cJSON_AddItemReferenceToObject(put, "Item", items[i]);
 	}
-	/* The same token on every sending: DynamoDB applies the transaction at most once. */
-	lock_new_version(token);	/* 32 random hex characters: within the token's 36 */
-	json_add_string(req, "ClientRequestToken", token);
-
-	call.operation = "TransactWriteItems";
-	call.request = req;
-	call.resend_safe = true;
-	call.tolerated_error = "TransactionCanceledException";
-	call.what = "the dynamo_set_atomic transaction";
-	call.unknown_hint = "Read the lock again (dynamo_read_lock): if its version is not the one you wrote with, "
-		"the write was applied.";
-	/* Once a sending may have landed, no failure says it did not. */
-	call.unknown_once_maybe_applied = true;
-	call.in_progress_retry_ms = IN_PROGRESS_RETRY_MS;
-	/* DynamoDB honours the token for 10 minutes: no resend comes later. */
-	call.deadline = GetCurrentTimestamp() + (TimestampTz) TOKEN_WINDOW_MS * 1000;
-	for (int attempt = 0;; attempt++)
-	{
-		DdbResult	res;
-		const char *code;
-		int			index;
-		const CancellationReason *reason;
-
-		ddb_execute(&call, &res);
-		if (res.response != NULL)
-			return;
-		code = cancellation_code(res.tolerated, &index);
-		/* A cancellation answering a resend may be its own first sending's doing. */
-		if (res.maybe_applied_before)
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_STATEMENT_COMPLETION_UNKNOWN),
-					 errmsg("the dynamo_set_atomic transaction may or may not have been applied"),
-					 errdetail("An earlier sending may have been applied (its answer was lost or late); "
-							   "the resend was cancelled (%s), which says nothing about it.", code),
-					 errhint("%s", call.unknown_hint),
-					 ddb_errcontext(res.tolerated)));
-		reason = cancellation_reason(code);
-		if (reason->sqlstate == ERRCODE_T_R_SERIALIZATION_FAILURE && !reason->retry && index >= 0 &&
-			index < n_locks)
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("lock \"%s\" changed since it was read: the optimistic write lost a race",
-							text_display(locks[index].name)),
-					 errdetail("Nothing was written."),
-					 errhint("Read the lock and the data again, then retry."),
-					 ddb_errcontext(res.tolerated)));
-		if (reason->retry && attempt < dynamo_max_retries)
-		{
-			ddb_sleep_ms((long) pg_prng_uint64_range(&pg_global_prng_state, 0,
-													 Min(5000, 50L << Min(attempt + 1, 16))));
-			continue;
-		}
+	transaction_run(req, NULL, "the dynamo_set_atomic transaction",
+					"Read the lock again (dynamo_read_lock): if its version is not the one you wrote with, "
+					"the write was applied.", &outcome);
+	if (outcome.applied)
+		return;
+	if (outcome.failed_action < n_locks)
 		ereport(ERROR,
-				(errcode(reason->sqlstate),
-				 errmsg("DynamoDB cancelled the transaction: %s%s", code,
-						reason->retry ? psprintf(" (after %d retries)", attempt) : ""),
-				 errdetail("Nothing was written. %s", reason->meaning),
-				 ddb_errcontext(res.tolerated)));
-	}
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("lock \"%s\" changed since it was read: the optimistic write lost a race",
+						text_display(locks[outcome.failed_action].name)),
+				 errdetail("Nothing was written."),
+				 errhint("Read the lock and the data again, then retry."),
+				 ddb_errcontext(outcome.failure)));
+	/* the items' puts carry no condition: DynamoDB named one anyway */
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("DynamoDB cancelled the transaction: ConditionalCheckFailed"),
+			 errdetail("Nothing was written. A condition of the transaction did not hold."),
+			 ddb_errcontext(outcome.failure)));
 }
 
 static void

@@ -138,6 +138,7 @@ ddb_failure_parse(DdbFailure *f, const HttpResponse *resp)
 		(doc == NULL && resp->body_len > 0) ? text_display(pnstrdup(resp->body, Min(resp->body_len, 200))) : NULL;
 	f->status = resp->status;
 	f->request_id = resp->request_id[0] ? pstrdup(resp->request_id) : NULL;
+	f->document = doc;
 }
 
 bool

@@ -11,6 +11,7 @@
 #include "credentials.h"
 #include "pg_compat.h"
 #include "http.h"
+#include "json.h"
 
 typedef struct DdbFailure
 {
@@ -27,6 +28,8 @@ typedef struct DdbFailure
 	bool		request_sent;	/* the request may have reached DynamoDB */
 	bool		unreadable;		/* HTTP 200, but the answer is not JSON */
 	const char *key_schema;		/* the table's key, for a key complaint ("pk (S) + sk (S)"), or NULL */
+	/* The error answer's JSON (CancellationReasons, a failed condition's Item), or NULL. */
+	const cJSON *document;
 } DdbFailure;
 
 /*

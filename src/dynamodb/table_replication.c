@@ -324,6 +324,7 @@ describe(const char *table, const DdbEndpoint *ep, bool best_effort, TableReplic
 				 errdetail("It has no Table with a TableName, or its Replicas is not a list: whether the "
 						   "table is a global table is unknown.")));
 	}
+	(void) key_schema_from_description(desc, &out->key);
 	initStringInfo(&list);
 	if (cJSON_IsArray(replicas) && cJSON_GetArraySize(replicas) > 0)
 	{

@@ -1,6 +1,7 @@
 /*
  * table_replication.h - is a table a DynamoDB global table, and in which
- * consistency mode?  Learned with DescribeTable and kept for a while.
+ * consistency mode?  And what is its primary key?  Learned with
+ * DescribeTable and kept for a while.
  *
  * A global table's replicas in other regions change what a write means:
  * with multi-Region eventual consistency (MREC, the default) each region
@@ -24,6 +25,8 @@
 #include "datatype/timestamp.h"
 #include "storage/lwlock.h"
 
+#include "key_schema.h"
+
 typedef enum TableMode
 {
 	TABLE_SINGLE_REGION,		/* no replicas: an ordinary table */
@@ -39,6 +42,8 @@ typedef struct TableReplication
 	TableMode	mode;
 	/* The regions, "us-east-1, eu-west-1 (witness: us-west-2)"; for UNKNOWN, what was refused. */
 	char		replicas[TABLE_REPLICAS_SIZE];
+	/* Its primary key, from the same DescribeTable (not known: the description was refused). */
+	KeySchema	key;
 } TableReplication;
 
 /*

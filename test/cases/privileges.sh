@@ -28,7 +28,7 @@ sql -c "CREATE FUNCTION public.dynamo_put(text) RETURNS text LANGUAGE sql SECURI
 	-c "REVOKE ALL ON FUNCTION public.dynamo_put(text) FROM PUBLIC" >/dev/null
 # The README's recipe, every family an application may be given.
 granted=$(sql -c "SELECT count(*) FROM dynamo_atomic_grant('app_user', 'counters', 'locks', 'items', 'ids')")
-expect_eq "dynamo_atomic_grant gives the 28 functions of counters, locks, items and IDs" 28 "$granted"
+expect_eq "dynamo_atomic_grant gives the 37 functions of counters, locks, items and IDs" 37 "$granted"
 expect_eq "...and not a namesake of one of them beside it" f \
 	"$(sql -c "SELECT has_function_privilege('app_user', 'public.dynamo_put(text)', 'EXECUTE')")"
 sql -c "DROP FUNCTION public.dynamo_put(text)" >/dev/null
@@ -105,10 +105,16 @@ r=$(as_role app_user -c "SELECT dynamo_nextval('priv-ids', 10, '$T') > 0" \
 	-c "SELECT count(*) >= 1 FROM dynamo_atomic_stats WHERE operation = 'nextval'")
 expect_eq "IDs: dynamo_nextval, the trigger, the stats view" "t 2 t" "$(echo $r)"
 sql -c "DROP TABLE IF EXISTS priv_rows" >/dev/null
+sql -c "SELECT dynamo_create_item_table('${T}Items', if_not_exists => true)" >/dev/null
+r=$(as_role app_user -c "SELECT applied FROM dynamo_put_item('${T}Items', '{\"pk\": \"p\", \"sk\": \"s\"}')" \
+	-c "SELECT applied FROM dynamo_transact_write('[{\"delete\": {\"table_name\": \"${T}Items\", \"key\": {\"pk\": \"p\", \"sk\": \"s\"}}}]')")
+expect_eq "items: the general API (dynamo_put_item, dynamo_transact_write)" "t t" "$(echo $r)"
 
 # --- a role granted nothing: every function refused, the trigger too
 r=$(as_role nobody_user -c "SELECT dynamo_increment('priv-c', 1, '$T')")
 expect_true "a role granted nothing cannot increment (42501)" grep -q 'ERROR:  42501: permission denied for function dynamo_increment' <<<"$r"
+r=$(as_role nobody_user -c "SELECT dynamo_update_item('${T}Items', '{\"pk\": \"p\", \"sk\": \"s\"}', 'SET a = :a', expression_values => '{\":a\": 1}')")
+expect_true "...nor update an item through the general API (42501)" grep -q 'ERROR:  42501: permission denied for function dynamo_update_item' <<<"$r"
 r=$(as_role nobody_user -c "CREATE TABLE nobody_rows (id bigint)" \
 	-c "CREATE TRIGGER nobody_id BEFORE INSERT ON nobody_rows FOR EACH ROW EXECUTE FUNCTION dynamo_id_trigger('id', 'priv-ids')")
 expect_true "...nor make the server sign requests through dynamo_id_trigger (42501)" \
