@@ -37,7 +37,7 @@ CASSERT_CASES=${CASSERT_CASES:-"regress locks lock_danger lock_commit lock_adver
 # What a root needs: the server and its headers, the build's libraries, and what the cases run.
 ROOT_PACKAGES="make gcc libc6-dev pkg-config libcurl4-openssl-dev libcjson-dev libssl-dev
 	curl ca-certificates nodejs procps bc default-jre-headless
-	debhelper dpkg-dev postgresql-server-dev-all lintian"
+	build-essential debhelper dpkg-dev postgresql-server-dev-all lintian"
 
 : "${RESULTS:?RESULTS must name the results file (test/run.sh sets it)}"
 
