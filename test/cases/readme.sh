@@ -12,6 +12,27 @@ trap 'rm -rf "$work"' EXIT
 sql -c "DROP DATABASE IF EXISTS readme_examples" -c "CREATE DATABASE readme_examples" 2>/dev/null
 export PGDATABASE=readme_examples PGOPTIONS="-c dynamo_atomic.counter_table=ReadmeCounters -c dynamo_atomic.lock_table=ReadmeLocks -c dynamo_atomic.item_table=ReadmeItems"
 
+# AWS's tutorial tables of "Existing tables", made afresh as the AWS CLI would
+# (the extension creates only tables of its own kinds)
+tutorial_table() {
+	local status
+	ddb_raw DeleteTable "{\"TableName\":\"$1\"}" >/dev/null
+	for _ in $(seq 1 200); do
+		status=$(ddb_raw DescribeTable "{\"TableName\":\"$1\"}")
+		grep -q '"TableName"' <<<"$status" || break
+		sleep 0.05
+	done
+	ddb_raw CreateTable "{\"TableName\":\"$1\",\"KeySchema\":$2,\"AttributeDefinitions\":$3,\"BillingMode\":\"PAY_PER_REQUEST\"}" >/dev/null
+	for _ in $(seq 1 200); do
+		grep -q '"TableStatus":"ACTIVE"' <<<"$(ddb_raw DescribeTable "{\"TableName\":\"$1\"}")" && return
+		sleep 0.05
+	done
+	fail "readme: the tutorial table $1 did not become ACTIVE"
+}
+tutorial_table ProductCatalog '[{"AttributeName":"Id","KeyType":"HASH"}]' '[{"AttributeName":"Id","AttributeType":"N"}]'
+tutorial_table donation-data '[{"AttributeName":"context","KeyType":"HASH"},{"AttributeName":"id","KeyType":"RANGE"}]' \
+	'[{"AttributeName":"context","AttributeType":"S"},{"AttributeName":"id","AttributeType":"S"}]'
+
 node test/helpers/readme_sql.js README.md "$work" >"$work/index"
 [[ -s $work/index ]] || fail "readme: no SQL example found"
 while read -r name line _; do
