@@ -154,13 +154,17 @@ test/bench/raw_curl_loop: test/bench/raw_curl_loop.c src/net/sigv4.c src/net/str
 
 # libFuzzer harnesses for the parsers of outside input (clang, sanitizers on);
 # test/run.sh runs each for a bounded time over test/fuzz/corpus/NAME.
-FUZZERS = test/fuzz/fuzz_items test/fuzz/fuzz_sigv4 test/fuzz/fuzz_container_url
+FUZZERS = test/fuzz/fuzz_items test/fuzz/fuzz_sigv4 test/fuzz/fuzz_container_url test/fuzz/fuzz_item_request
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(WARNINGS)
 
 test/fuzz/fuzz_items: test/fuzz/fuzz_items.c src/dynamodb/marshal.c src/net/strbuf.c src/net/json_scan.c src/dynamodb/marshal.h
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Isrc/dynamodb -Isrc/net -o $@ test/fuzz/fuzz_items.c src/dynamodb/marshal.c \
 		src/net/strbuf.c src/net/json_scan.c $(shell $(PKG_CONFIG) --cflags --libs libcjson)
+
+test/fuzz/fuzz_item_request: test/fuzz/fuzz_item_request.c src/dynamodb/item_request.c src/dynamodb/key_schema.c src/dynamodb/item_request.h src/dynamodb/key_schema.h
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Isrc/dynamodb -o $@ test/fuzz/fuzz_item_request.c src/dynamodb/item_request.c \
+		src/dynamodb/key_schema.c $(shell $(PKG_CONFIG) --cflags --libs libcjson)
 
 test/fuzz/fuzz_sigv4: test/fuzz/fuzz_sigv4.c src/net/sigv4.c src/net/strbuf.c src/net/sigv4.h
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Isrc/net -o $@ test/fuzz/fuzz_sigv4.c src/net/sigv4.c src/net/strbuf.c \

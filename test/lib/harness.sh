@@ -172,7 +172,7 @@ harness_build() {
 harness_fuzz() {
 	local seconds=$1 name dir out dict
 	make -s -C "$HARNESS_ROOT" fuzzers >/dev/null || { echo "fail fuzz: the harnesses did not build" >>"$RESULTS"; return; }
-	for name in items sigv4 container_url; do
+	for name in items sigv4 container_url item_request; do
 		dir=$(mktemp -d "${HARNESS_RUN_DIR:?}/fuzz-$name.XXXXXX")
 		cp "$HARNESS_ROOT/test/fuzz/corpus/$name/"* "$dir/"
 		dict=()
