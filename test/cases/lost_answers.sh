@@ -53,12 +53,20 @@ set_to last-seat 1
 control "fault=drop-answer&target=UpdateItem&match=last-seat&count=1"
 out=$(psql -X -v VERBOSITY=verbose -c "$via_fake" -c "$warm_up" \
 	-c "SELECT dynamo_increment('last-seat', -1, '$T', min_value => 0)" 2>&1 || true)
-expect_true "the 40003 DETAIL names the attempt and what happened to it" \
-	grep -q 'DETAIL:  Attempt 1 of UpdateItem was sent, then the exchange connection failed' <<<"$out"
-expect_true "...in words: libcurl's resend on a new connection refused, not a callback's abort" \
-	grep -q 'connection failed: the connection closed with no answer. It was not sent again' <<<"$out"
-grep -q 'DETAIL:  Attempt 1 of UpdateItem was sent, then the exchange connection failed' <<<"$out" ||
-	grep -E '^(ERROR|DETAIL|CONTEXT)' <<<"$out" # what it said instead
+# With the front under Node 18 (Debian bookworm's, in the assert-enabled
+# root: test/majors.sh cassert) libcurl reports the attempt as a connection
+# the server closed unanswered, not as its refused resend of a reused one:
+# both say the write was sent once and not again.
+if (($(node -p 'process.versions.node.split(".")[0]') >= 20)); then
+	expect_true "the 40003 DETAIL names the attempt and what happened to it" \
+		grep -q 'DETAIL:  Attempt 1 of UpdateItem was sent, then the exchange connection failed' <<<"$out"
+	expect_true "...in words: libcurl's resend on a new connection refused, not a callback's abort" \
+		grep -q 'connection failed: the connection closed with no answer. It was not sent again' <<<"$out"
+else
+	expect_true "the 40003 DETAIL names the attempt and what happened to it (a new connection, closed unanswered)" \
+		grep -q 'DETAIL:  Attempt 1 of UpdateItem was sent, then the server closed the connection without an HTTP answer .* It was not sent again' <<<"$out"
+fi
+grep -q 'DETAIL:  Attempt 1 of UpdateItem was sent' <<<"$out" || grep -E '^(ERROR|DETAIL|CONTEXT)' <<<"$out" # what it said instead
 expect_true "...the HINT says how to find out" grep -q 'HINT:  Read the counter with dynamo_get_last_value()' <<<"$out"
 expect_true "...and CONTEXT the operation and attempts" grep -q 'CONTEXT:  DynamoDB UpdateItem at .*, 1 attempt' <<<"$out"
 
