@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# dynalite.sh - the counters, locks, items, IDs and single-table cases once
+# dynalite.sh - the counters, locks, items, IDs, single-table and existing-table cases once
 # more, against dynalite (npm), a DynamoDB implementation other than AWS's
 # DynamoDB Local: an extension that only works against one emulator's quirks
 # is not yet working against DynamoDB.  Their results are recorded with a
@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source test/lib/harness.sh
 
-CASES=${DYNALITE_CASES:-"counters locks items ids single_table"}
+CASES=${DYNALITE_CASES:-"counters locks items ids single_table existing_tables"}
 harness_fetch_dynalite
 harness_start_dynalite "$HARNESS_RUN_DIR/dynalite.log"
 trap 'kill "$DDB_PID" 2>/dev/null || true' EXIT
