@@ -32,6 +32,7 @@ OBJS = \
 	src/api/item_batch.o \
 	src/api/item_batch_api.o \
 	src/api/item_scan.o \
+	src/api/lease_lock.o \
 	src/api/item_value.o \
 	src/api/lock.o \
 	src/api/lock_commit.o \

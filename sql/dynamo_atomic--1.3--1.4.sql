@@ -1,6 +1,42 @@
 -- dynamo_atomic 1.3 -> 1.4: the general item API on any table and key
 \echo Use "ALTER EXTENSION dynamo_atomic UPDATE TO '1.4'" to load this file. \quit
 
+-- Lease locks: held for exactly their lease, by no session ------------------------
+
+COMMENT ON FUNCTION dynamo_release_lock_by_name(text, text) IS
+'Releases the lock of that name this session holds (as dynamo_release_lock(lock), when the dynamo_lock value is not at hand), or a lease lock of that name whoever took it; false (with a NOTICE) when it was lost or is not held.';
+
+
+CREATE FUNCTION dynamo_get_lease_lock(
+    lock_name text,
+    lease_ms integer,
+    wait_ms integer DEFAULT 0,
+    table_name text DEFAULT NULL,
+    payload jsonb DEFAULT NULL)
+RETURNS dynamo_lock
+AS 'MODULE_PATHNAME', 'dynamo_get_lease_lock'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_get_lease_lock(text, integer, integer, text, jsonb) IS
+'Takes a lease lock: held for exactly lease_ms by no session (no heartbeat, not released when the session ends), waiting up to wait_ms; 55P03 when it stays held. dynamo_release_lock or dynamo_release_lock_by_name, from any session, ends it sooner.';
+
+CREATE FUNCTION dynamo_try_get_lease_lock(
+    lock_name text,
+    lease_ms integer,
+    table_name text DEFAULT NULL,
+    payload jsonb DEFAULT NULL)
+RETURNS dynamo_lock
+AS 'MODULE_PATHNAME', 'dynamo_try_get_lease_lock'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_try_get_lease_lock(text, integer, text, jsonb) IS
+'As dynamo_get_lease_lock without waiting: NULL when the lock is held.';
+
+REVOKE ALL ON FUNCTION
+    dynamo_get_lease_lock(text, integer, integer, text, jsonb),
+    dynamo_try_get_lease_lock(text, integer, text, jsonb)
+FROM PUBLIC;
+
 -- The general item API: any table, any key, with expressions ----------------------
 
 CREATE TYPE dynamo_write_result AS (
@@ -188,6 +224,7 @@ BEGIN
             WHEN 'counters' THEN ARRAY['dynamo_increment', 'dynamo_get_last_value', 'dynamo_set_counter']
             WHEN 'ids' THEN ARRAY['dynamo_nextval', 'dynamo_id_trigger']
             WHEN 'locks' THEN ARRAY['dynamo_get_lock', 'dynamo_try_get_lock', 'dynamo_get_xact_lock',
+                                    'dynamo_get_lease_lock', 'dynamo_try_get_lease_lock',
                                     'dynamo_try_get_xact_lock', 'dynamo_release_lock', 'dynamo_release_lock_by_name', 'dynamo_refresh_lock',
                                     'dynamo_guard_xact', 'dynamo_read_lock', 'dynamo_held_locks',
                                     'dynamo_lock_info']

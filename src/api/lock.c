@@ -38,6 +38,7 @@
 #include "text_encoding.h"
 #include "wait_events.h"
 #include "extension_version.h"
+#include "lock_api.h"
 
 #define MAX_LEASE_MS (24 * 60 * 60 * 1000)
 /*
@@ -53,7 +54,7 @@
 static bool preload_notice_given = false;
 
 /* The dynamo_lock value of a held slot. */
-static Datum
+Datum
 lock_datum(FunctionCallInfo fcinfo, const LockSlot *s)
 {
 	TupleDesc	tupdesc;
@@ -72,7 +73,7 @@ lock_datum(FunctionCallInfo fcinfo, const LockSlot *s)
 	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
 }
 
-static int
+int
 arg_lease_ms(FunctionCallInfo fcinfo, int argno)
 {
 	int			lease;
@@ -178,11 +179,12 @@ lease_still_good(const LockTarget *t, int lease_ms, LockGrant *grant)
 
 /*
  * Takes the lock, waiting up to wait_ms (try: not at all).  Returns false
- * only for try when it is held.
+ * only for try when it is held.  handle: the registry slot told of the
+ * grant, or -1 for a lease lock, which no slot keeps.
  */
-static bool
-acquire(int handle, const LockTarget *t, int lease_ms, int wait_ms, bool try, const char *payload,
-		LockGrant *grant)
+bool
+lock_acquire_waiting(int handle, const LockTarget *t, int lease_ms, int wait_ms, bool try, const char *holder,
+					 const char *payload, LockGrant *grant)
 {
 	int64		start = lock_now_ms();
 	int64		deadline = start + wait_ms;
@@ -204,10 +206,11 @@ acquire(int handle, const LockTarget *t, int lease_ms, int wait_ms, bool try, co
 			int64		now;
 			long		sleep_ms;
 
-			if (lock_item_acquire(t, lease_ms, dynamo_lock_clock_skew_ms, lock_session_holder(), payload, grant))
+			if (lock_item_acquire(t, lease_ms, dynamo_lock_clock_skew_ms, holder, payload, grant))
 			{
 				/* Granted: an ERROR from here on leaves the slot to the workers to release. */
-				lock_registry_note_grant(handle, grant, lease_ms);
+				if (handle >= 0)
+					lock_registry_note_grant(handle, grant, lease_ms);
 				if (lease_still_good(t, lease_ms, grant))
 				{
 					taken = true;
@@ -268,7 +271,7 @@ record_key_form(void *arg, LockKeyForm form)
  * The payload argument as JSON text, size-checked; NULL when none (or when
  * the catalog is older than 1.3 and has no such argument).
  */
-static pg_noinline char *
+pg_noinline char *
 arg_payload(FunctionCallInfo fcinfo, int argno, const char *name)
 {
 	Jsonb	   *payload;
@@ -370,7 +373,7 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 	t.key_form_learned_arg = &learned;
 	PG_TRY();
 	{
-		if (!acquire(handle, &t, lease_ms, wait_ms, try, payload, &grant))
+		if (!lock_acquire_waiting(handle, &t, lease_ms, wait_ms, try, lock_session_holder(), payload, &grant))
 		{
 			lock_registry_free(handle);
 			handle = -1;
@@ -440,6 +443,9 @@ lock_field_text(HeapTupleHeader lock, int attno, const char *what)
 	return TextDatumGetCString(d);
 }
 
+/* held_slot_of's answer for a lease lock's value (out has its table, owner and token). */
+#define LEASE_LOCK_HANDLE (-2)
+
 /*
  * The slot this session holds for a dynamo_lock argument, or -1 when it no
  * longer holds that acquisition.  A value of another session is refused.
@@ -468,6 +474,14 @@ held_slot_of(FunctionCallInfo fcinfo, LockSlot *out, char **name_out)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the dynamo_lock's fencing_token must not be NULL")));
 	*name_out = name;
+	/* a lease lock's value: no session holds it (lease_lock.c) */
+	if (strncmp(owner, LEASE_LOCK_OWNER_PREFIX, strlen(LEASE_LOCK_OWNER_PREFIX)) == 0)
+	{
+		out->fencing_token = token;
+		strlcpy(out->table, table, sizeof(out->table));
+		strlcpy(out->owner, owner, sizeof(out->owner));
+		return LEASE_LOCK_HANDLE;
+	}
 	if (strcmp(owner, lock_session_owner()) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -568,6 +582,8 @@ dynamo_release_lock(PG_FUNCTION_ARGS)
 	char	   *name;
 	int			handle = held_slot_of(fcinfo, &s, &name);
 
+	if (handle == LEASE_LOCK_HANDLE)
+		PG_RETURN_BOOL(lease_lock_release(s.table, name, s.owner, s.fencing_token));
 	if (handle < 0)
 	{
 		ereport(NOTICE, (errmsg("lock \"%s\" is not held by this session", text_display(name))));
@@ -601,7 +617,14 @@ dynamo_release_lock_by_name(PG_FUNCTION_ARGS)
 	handle = lock_session_find(table, name);
 	if (handle < 0)
 	{
-		ereport(NOTICE, (errmsg("lock \"%s\" is not held by this session", text_display(name))));
+		char	   *why_not = NULL;
+
+		/* a lease lock, which no session holds, is ended by name from anywhere */
+		if (lease_lock_release_by_name(table, name, &why_not))
+			PG_RETURN_BOOL(true);
+		ereport(NOTICE,
+				(errmsg("lock \"%s\" is not held by this session", text_display(name)),
+				 why_not ? errdetail("Lock \"%s\": %s.", text_display(name), text_display(why_not)) : 0));
 		PG_RETURN_BOOL(false);
 	}
 	lock_registry_read(handle, &s);
@@ -623,6 +646,12 @@ dynamo_guard_xact(PG_FUNCTION_ARGS)
 
 	extension_version_check();
 	lock_session_check_lost();
+	if (handle == LEASE_LOCK_HANDLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("lease lock \"%s\" cannot guard a transaction", text_display(name)),
+				 errdetail("No session holds a lease lock and no heartbeat keeps it: its lease alone ends it."),
+				 errhint("Guard the transaction with a lock from dynamo_get_lock.")));
 	if (handle < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
@@ -650,6 +679,8 @@ dynamo_refresh_lock(PG_FUNCTION_ARGS)
 	LockGrant	grant = {0};	/* an output; cleared so no path reads it unset */
 	volatile bool refreshed = false;
 
+	if (handle == LEASE_LOCK_HANDLE)
+		return lease_lock_refresh(fcinfo, &s, name);
 	/* (No lost notice first: a lease that ended unheard may still be ours to refresh.) */
 	if (handle < 0)
 		ereport(ERROR,
