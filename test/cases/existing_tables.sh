@@ -136,6 +136,13 @@ r=$(verbose "SELECT dynamo_put_item('$PC', '{\"Id\": 2}', return_values => 'ALL_
 expect_true "return_values a put does not allow: 22023 naming those it does" \
 	grep -q 'ERROR:  22023: return_values "ALL_NEW" is not one PutItem allows (NONE ALL_OLD )' <<<"$r"
 
+# --- a projection with names; a value of the wrong type for the function
+expect_eq "dynamo_get_item with a projection and expression_names" '{"counterValue": 50}' \
+	"$(sql -c "SELECT dynamo_get_item('$DD', '{\"context\": \"campaign-1\", \"id\": \"total\"}', projection_expression => '#c', expression_names => '{\"#c\": \"counterValue\"}')")"
+r=$(verbose "SELECT dynamo_update_item('$DD', '{\"context\": \"campaign-1\", \"id\": \"total\"}', 'ADD counterValue :s', expression_values => '{\":s\": \"five\"}')")
+expect_true "ADD of a string to a number: 22023, DynamoDB's words in DETAIL" \
+	bash -c 'grep -q "ERROR:  22023" <<<"$1" && grep -q "DETAIL:  ValidationException" <<<"$1"' _ "$r"
+
 # --- binary keys
 sql -c "SELECT dynamo_put_item('$BIN', '{\"k\": {\"\$b\": \"AAEC/w==\"}, \"v\": 1}')" >/dev/null
 expect_eq "a binary key: put and got back with \$b" '{"k": {"$b": "AAEC/w=="}, "v": 1}' \
@@ -276,6 +283,10 @@ if ! dynalite; then
 	expect_eq "...and the ADD applied once" 1 "$(sql -c "SELECT dynamo_get_item('$TB', '{\"id\": \"tally\"}')->>'n'")"
 fi
 
+control "fault=drop-answer&target=BatchWriteItem&match=lost-batch&count=1"
+expect_eq "a batch write, its answer lost: resent, every item written" "2|2" \
+	"$(sql -c "$via" -c "SELECT dynamo_batch_write_items('$TA', '[{\"id\": \"lost-batch-1\"}, {\"id\": \"lost-batch-2\"}]')")|$(sql -c "SELECT count(*) FROM dynamo_batch_get_items('$TA', '[{\"id\": \"lost-batch-1\"}, {\"id\": \"lost-batch-2\"}]')")"
+
 # --- a global table (MREC): conditions and updates refused, plain puts not
 # (the table is described anew through the front: descriptions are kept per endpoint)
 control "fault=global&target=DescribeTable&match=$TC&mode=mrec"
@@ -283,3 +294,17 @@ r=$(verbose "$via" "SELECT dynamo_update_item('$TC', '{\"id\": \"customer-1\"}',
 expect_eq "an update on an MREC global table: 55000 (a region's copy cannot guard it)" 55000 "$(code "$r")"
 expect_eq "...a plain put there is written" t \
 	"$(sql -c "$via" -c "SELECT applied FROM dynamo_put_item('$TC', '{\"id\": \"customer-2\"}')")"
+r=$(verbose "$via" "SELECT dynamo_put_item('$TC', '{\"id\": \"customer-3\"}', condition_expression => 'attribute_not_exists(id)')")
+expect_eq "...a conditional put there: 55000" 55000 "$(code "$r")"
+expect_eq "...unless a superuser lists it in single_writer_tables" t \
+	"$(sql -c "$via" -c "SET dynamo_atomic.single_writer_tables = '$TC'" -c "SELECT applied FROM dynamo_put_item('$TC', '{\"id\": \"customer-3\"}', condition_expression => 'attribute_not_exists(id)')")"
+if ! dynalite; then
+	MRSC=CaseMrscTable
+	create "{\"TableName\":\"$MRSC\",\"KeySchema\":[{\"AttributeName\":\"id\",\"KeyType\":\"HASH\"}],\"AttributeDefinitions\":[{\"AttributeName\":\"id\",\"AttributeType\":\"S\"}],\"BillingMode\":\"PAY_PER_REQUEST\"}"
+	control "fault=global&target=DescribeTable&match=$MRSC&mode=mrsc"
+	r=$(verbose "$via" "SELECT dynamo_transact_write('[{\"put\": {\"table_name\": \"$MRSC\", \"item\": {\"id\": \"mrsc\"}}}]')")
+	expect_eq "a transaction on an MRSC global table: 0A000 (DynamoDB has none there), nothing sent" "0A000|0" \
+		"$(code "$r")|$(sent TransactWriteItems)"
+	expect_eq "...an update there is allowed (its conditions are global)" t \
+		"$(sql -c "$via" -c "SELECT applied FROM dynamo_update_item('$MRSC', '{\"id\": \"tally\"}', 'ADD n :one', expression_values => '{\":one\": 1}')")"
+fi
