@@ -36,7 +36,7 @@ chmod 755 "$dir/usr/sbin/policy-rc.d"
 mount -t proc proc "$dir/proc"
 mount --bind /dev "$dir/dev"
 mount -t tmpfs -o mode=1777 shm "$dir/dev/shm"
-trap 'umount -l "$dir/dev/shm" "$dir/dev" "$dir/proc" 2>/dev/null || true; rm -rf "$dir"' EXIT
+trap 'umount -l "$dir/dev/shm" "$dir/dev" "$dir/proc" 2>/dev/null || true; rm -rf --one-file-system "$dir"' EXIT
 cp "$deb" "$dir/tmp/"
 in_root() { chroot "$dir" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
 
@@ -56,6 +56,9 @@ lines=$(awk '/^<!-- install: local postgresql.conf/ { m = 1; next } m && /^```/ 
 	grep -E '^(dynamo_atomic\.|shared_preload)' |
 	sed "s|^dynamo_atomic.endpoint = .*|dynamo_atomic.endpoint = '$endpoint'|")
 [[ -n $lines ]] || die "the README's local postgresql.conf lines were not found"
+# the README's lines with the endpoint replaced: refused unless it is on loopback
+grep -qx "dynamo_atomic.endpoint = 'http://127\.[0-9.]*:[0-9]*'" <<<"$lines" ||
+	die "the clean-root cluster would not point at a loopback DynamoDB: refusing to run"
 printf '%s\n' "AWS_EC2_METADATA_DISABLED = 'true'" "AWS_EC2_METADATA_SERVICE_ENDPOINT = 'http://127.0.0.1:9'" \
 	"AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/dynamo_atomic/credentials'" "AWS_CONFIG_FILE = '/nonexistent/dynamo_atomic/config'" \
 	>"$dir/tmp/environment"

@@ -31,7 +31,7 @@ source test/lib/harness.sh
 
 ROOTS=${DYNAMO_ATOMIC_ROOTS:-/var/cache/dynamo_atomic/roots}
 MIRROR=http://deb.debian.org/debian
-MAJOR_CASES=${MAJOR_CASES:-"regress readme locks lock_danger lock_commit lock_adversity lock_lost_release ids id_item_faults int_bounds privileges upgrade install pg_versions misspelt_setting"}
+MAJOR_CASES=${MAJOR_CASES:-"regress readme locks lock_danger lock_commit lock_adversity lock_lost_release lease_locks ids id_item_faults int_bounds existing_tables privileges upgrade install pg_versions misspelt_setting troubleshooting"}
 # The lock, ID and lost-answer cases, against the assert-enabled server.
 CASSERT_CASES=${CASSERT_CASES:-"regress locks lock_danger lock_commit lock_adversity lock_lost_release ids id_item_faults int_bounds lost_answers faults interrupts"}
 # What a root needs: the server and its headers, the build's libraries, and what the cases run.
@@ -86,7 +86,8 @@ root_ensure() {
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
 		} >&2
 		root_unmount "$dir"
-		rm -rf "$dir"
+		# (never into a mount that a lazy unmount left behind: /dev is the host's)
+		rm -rf --one-file-system "$dir"
 		mkdir -p "$ROOTS"
 		# This host's debootstrap may predate the suite: the sid script makes any later Debian.
 		[[ -f /usr/share/debootstrap/scripts/$suite ]] || script=(/usr/share/debootstrap/scripts/sid)
@@ -209,6 +210,10 @@ package_in_root() {
 	chroot "$dir" dpkg --purge "postgresql-$major-dynamo-atomic" >/dev/null 2>&1 || true
 }
 
+# a case named but missing would be skipped without a word
+for c in $MAJOR_CASES $CASSERT_CASES; do
+	[[ $c == regress || -f test/cases/$c.sh ]] || die "no case test/cases/$c.sh (MAJOR_CASES, CASSERT_CASES)"
+done
 majors=("$@")
 ((${#majors[@]})) || majors=(17 18)
 harness_make_run_dir

@@ -20,6 +20,7 @@
 #include "global_tables.h"
 #include "lock_item.h"
 #include "settings.h"
+#include "extension_version.h"
 
 void
 counter_ref_from_args(FunctionCallInfo fcinfo, int id_arg, int table_arg,
@@ -88,14 +89,14 @@ increment_counter(FunctionCallInfo fcinfo, const CounterRef *ref, int64 incremen
 					   !has_min && !has_max && dynamo_retry_unknown_writes);
 }
 
-PG_FUNCTION_INFO_V1(dynamo_increment);
+DYNAMO_SQL_FUNCTION(dynamo_increment);
 
 /*
  * dynamo_increment(counter_id, increment, table_name, key_attribute,
  *                  count_attribute, min_value, max_value) -> new value
  */
-Datum
-dynamo_increment(PG_FUNCTION_ARGS)
+static Datum
+dynamo_increment_checked(PG_FUNCTION_ARGS)
 {
 	CounterRef	ref;
 	int64		increment = arg_required_int64(fcinfo, 1, "increment");
@@ -104,11 +105,11 @@ dynamo_increment(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(increment_counter(fcinfo, &ref, increment, 5, 6));
 }
 
-PG_FUNCTION_INFO_V1(dynamo_increment_key);
+DYNAMO_SQL_FUNCTION(dynamo_increment_key);
 
 /* dynamo_increment(key, increment, table_name, count_attribute, min_value, max_value) */
-Datum
-dynamo_increment_key(PG_FUNCTION_ARGS)
+static Datum
+dynamo_increment_key_checked(PG_FUNCTION_ARGS)
 {
 	CounterRef	ref;
 	int64		increment = arg_required_int64(fcinfo, 1, "increment");
@@ -117,11 +118,11 @@ dynamo_increment_key(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(increment_counter(fcinfo, &ref, increment, 4, 5));
 }
 
-PG_FUNCTION_INFO_V1(dynamo_get_last_value);
+DYNAMO_SQL_FUNCTION(dynamo_get_last_value);
 
 /* dynamo_get_last_value(counter_id, table_name, key_attribute, count_attribute) */
-Datum
-dynamo_get_last_value(PG_FUNCTION_ARGS)
+static Datum
+dynamo_get_last_value_checked(PG_FUNCTION_ARGS)
 {
 	CounterRef	ref;
 
@@ -129,11 +130,11 @@ dynamo_get_last_value(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(counter_read(&ref));
 }
 
-PG_FUNCTION_INFO_V1(dynamo_get_last_value_key);
+DYNAMO_SQL_FUNCTION(dynamo_get_last_value_key);
 
 /* dynamo_get_last_value(key, table_name, count_attribute) */
-Datum
-dynamo_get_last_value_key(PG_FUNCTION_ARGS)
+static Datum
+dynamo_get_last_value_key_checked(PG_FUNCTION_ARGS)
 {
 	CounterRef	ref;
 
@@ -169,11 +170,11 @@ set_counter(const CounterRef *ref, int64 value)
 	return value;
 }
 
-PG_FUNCTION_INFO_V1(dynamo_set_counter);
+DYNAMO_SQL_FUNCTION(dynamo_set_counter);
 
 /* dynamo_set_counter(counter_id, value, table_name, key_attribute, count_attribute) */
-Datum
-dynamo_set_counter(PG_FUNCTION_ARGS)
+static Datum
+dynamo_set_counter_checked(PG_FUNCTION_ARGS)
 {
 	CounterRef	ref;
 	int64		value = arg_required_int64(fcinfo, 1, "value");
@@ -182,11 +183,11 @@ dynamo_set_counter(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(set_counter(&ref, value));
 }
 
-PG_FUNCTION_INFO_V1(dynamo_set_counter_key);
+DYNAMO_SQL_FUNCTION(dynamo_set_counter_key);
 
 /* dynamo_set_counter(key, value, table_name, count_attribute) */
-Datum
-dynamo_set_counter_key(PG_FUNCTION_ARGS)
+static Datum
+dynamo_set_counter_key_checked(PG_FUNCTION_ARGS)
 {
 	CounterRef	ref;
 	int64		value = arg_required_int64(fcinfo, 1, "value");

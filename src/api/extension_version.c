@@ -7,6 +7,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_extension.h"
 #include "storage/proc.h"
@@ -18,6 +19,21 @@
 #include "pg_compat.h"
 
 static LocalTransactionId checked_in = InvalidLocalTransactionId;
+/*
+ * ...and in which command of it: an ALTER EXTENSION UPDATE, or a DROP and
+ * CREATE, earlier in the same transaction is a later command, so it is
+ * compared again.  A subtransaction rolled back may take such a change
+ * back without a later command: its abort forgets the comparison.
+ */
+static CommandId checked_command = InvalidCommandId;
+static bool subxact_callback_registered = false;
+
+static void
+forget_at_subxact_abort(SubXactEvent event, SubTransactionId my_subid, SubTransactionId parent_subid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		checked_in = InvalidLocalTransactionId;
+}
 
 /* extversion of dynamo_atomic in this database, palloc'd; NULL when not installed. */
 static char *
@@ -65,7 +81,8 @@ extension_version_check(void)
 {
 	char	   *installed;
 
-	if (checked_in != InvalidLocalTransactionId && checked_in == compat_my_lxid())
+	if (checked_in != InvalidLocalTransactionId && checked_in == compat_my_lxid() &&
+		checked_command == GetCurrentCommandId(false))
 		return;
 	installed = installed_version();
 	/* Not installed (a function called while the extension is being created or dropped): nothing to compare. */
@@ -79,5 +96,11 @@ extension_version_check(void)
 						 "read CHANGELOG.md for the steps of each version first.") :
 				 errhint("The server runs an older library than the extension's SQL: install dynamo_atomic %s "
 						 "and restart the server.", installed)));
+	if (!subxact_callback_registered)
+	{
+		RegisterSubXactCallback(forget_at_subxact_abort, NULL);
+		subxact_callback_registered = true;
+	}
 	checked_in = compat_my_lxid();
+	checked_command = GetCurrentCommandId(false);
 }

@@ -19,7 +19,24 @@
 
 StaticAssertDecl(sizeof(DYNAMO_ATOMIC_VERSION) > 1, "DYNAMO_ATOMIC_VERSION is empty: the control file was not read");
 
-/* Raises 55000 unless this database's extension is the library's version (read once a transaction). */
+/* Raises 55000 unless this database's extension is the library's version (read once a statement). */
 extern void extension_version_check(void);
+
+/*
+ * Every SQL-callable function of the extension is defined through this:
+ * the versions are compared before the function reads a single argument
+ * (an older or newer SQL may pass other arguments).  The body follows as
+ * "static Datum name_checked(PG_FUNCTION_ARGS)".
+ */
+#define DYNAMO_SQL_FUNCTION(name) \
+	static Datum name##_checked(PG_FUNCTION_ARGS); \
+	PG_FUNCTION_INFO_V1(name); \
+	Datum \
+	name(PG_FUNCTION_ARGS) \
+	{ \
+		extension_version_check(); \
+		return name##_checked(fcinfo); \
+	} \
+	extern int	no_such_variable
 
 #endif

@@ -5,6 +5,7 @@
 #include "postgres.h"
 
 #include "utils/builtins.h"
+#include "utils/numeric.h"
 
 #include "args.h"
 #include "general_item.h"
@@ -46,6 +47,46 @@ refuse_lock_key(const GeneralTable *t, const cJSON *key, const char *what)
 						 "dynamo_refresh_lock.")));
 }
 
+/* An item that would be a lock's in a lock table or a single table, whatever t's schema. */
+static void
+refuse_lock_item(const GeneralTable *t, const cJSON *item, const char *what)
+{
+	KeySchema	unknown = {0};
+
+	if (key_schema_is_lock_key(&unknown, item))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("%s for table \"%s\" has the form of a lock's item: only the lock functions write it",
+						what, t->name),
+				 errdetail("An item naming lock_name, or pk with an sk beginning \"#lock\", is a lock's item in a "
+						   "lock table or a single table; a table's description is kept a while, so such items "
+						   "are refused in every table.")));
+}
+
+/*
+ * DynamoDB keeps a number key as its canonical text ("1.0" is stored as
+ * "1"): keys are sent so, so that items found match the keys asked for and
+ * two spellings of one key count as one.
+ */
+static void
+normalize_key_numbers(cJSON *key)
+{
+	cJSON	   *a;
+
+	cJSON_ArrayForEach(a, key)
+	{
+		cJSON	   *n = (cJSON *) json_get(a, "N");
+
+		if (cJSON_IsString(n))
+		{
+			Numeric		num = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(n->valuestring),
+																  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+
+			cJSON_SetValuestring(n, numeric_normalize(num));
+		}
+	}
+}
+
 static void
 key_problem(const GeneralTable *t, const char *what, const char *why)
 {
@@ -74,6 +115,7 @@ general_key(const GeneralTable *t, Jsonb *key, bool for_write, const char *what)
 	/* Not described (refused): DynamoDB checks the key itself. */
 	if (t->described.key.known && key_schema_check_key(&t->described.key, av, why, sizeof(why)))
 		key_problem(t, what, why);
+	normalize_key_numbers(av);
 	if (for_write)
 		refuse_lock_key(t, av, what);
 	return av;
@@ -95,10 +137,15 @@ general_item(const GeneralTable *t, Jsonb *item, const char *what)
 		if (key == NULL)
 			key_problem(t, what, why);
 		json_own(key);
+		normalize_key_numbers(key);
 		refuse_lock_key(t, key, what);
 	}
-	else
-		refuse_lock_key(t, av, what);
+	/*
+	 * And the item as a whole, whatever the schema says: a description is
+	 * kept a while, and a table deleted and made again as a lock table (or
+	 * a pk + sk one) meanwhile would take this item as a lock's.
+	 */
+	refuse_lock_item(t, av, what);
 	return av;
 }
 

@@ -13,11 +13,12 @@
 #include "id_blocks.h"
 #include "op_stats.h"
 #include "stats.h"
+#include "extension_version.h"
 
-PG_FUNCTION_INFO_V1(dynamo_atomic_backend_stats);
+DYNAMO_SQL_FUNCTION(dynamo_atomic_backend_stats);
 
-Datum
-dynamo_atomic_backend_stats(PG_FUNCTION_ARGS)
+static Datum
+dynamo_atomic_backend_stats_checked(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
 	Datum		values[7];
@@ -36,11 +37,11 @@ dynamo_atomic_backend_stats(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
-PG_FUNCTION_INFO_V1(dynamo_credentials_info);
+DYNAMO_SQL_FUNCTION(dynamo_credentials_info);
 
 /* Where the credentials come from; never the secret.  Superusers only (see SQL). */
-Datum
-dynamo_credentials_info(PG_FUNCTION_ARGS)
+static Datum
+dynamo_credentials_info_checked(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
 	Datum		values[3];
@@ -59,11 +60,11 @@ dynamo_credentials_info(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
-PG_FUNCTION_INFO_V1(dynamo_atomic_stats);
+DYNAMO_SQL_FUNCTION(dynamo_atomic_stats);
 
 /* Per DynamoDB operation (and "nextval"): cluster-wide when preloaded. */
-Datum
-dynamo_atomic_stats(PG_FUNCTION_ARGS)
+static Datum
+dynamo_atomic_stats_checked(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	OpStatsRow *rows;
@@ -105,10 +106,10 @@ dynamo_atomic_stats(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-PG_FUNCTION_INFO_V1(dynamo_atomic_stats_reset);
+DYNAMO_SQL_FUNCTION(dynamo_atomic_stats_reset);
 
-Datum
-dynamo_atomic_stats_reset(PG_FUNCTION_ARGS)
+static Datum
+dynamo_atomic_stats_reset_checked(PG_FUNCTION_ARGS)
 {
 	op_stats_reset();
 	PG_RETURN_VOID();

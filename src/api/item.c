@@ -25,6 +25,7 @@
 #include "lock_item.h"
 #include "settings.h"
 #include "text_encoding.h"
+#include "extension_version.h"
 
 
 static cJSON *
@@ -62,11 +63,11 @@ required_text(FunctionCallInfo fcinfo, int argno, const char *what)
 	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
 }
 
-PG_FUNCTION_INFO_V1(dynamo_put);
+DYNAMO_SQL_FUNCTION(dynamo_put);
 
 /* dynamo_put(item jsonb, table_name) */
-Datum
-dynamo_put(PG_FUNCTION_ARGS)
+static Datum
+dynamo_put_checked(PG_FUNCTION_ARGS)
 {
 	cJSON	   *item;
 	const char *pk;
@@ -84,11 +85,11 @@ dynamo_put(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-PG_FUNCTION_INFO_V1(dynamo_get);
+DYNAMO_SQL_FUNCTION(dynamo_get);
 
 /* dynamo_get(pk, sk, table_name) -> the item, or NULL */
-Datum
-dynamo_get(PG_FUNCTION_ARGS)
+static Datum
+dynamo_get_checked(PG_FUNCTION_ARGS)
 {
 	const char *pk = required_text(fcinfo, 0, "pk");
 	const char *sk = required_text(fcinfo, 1, "sk");
@@ -102,11 +103,11 @@ dynamo_get(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(item_to_jsonb(item));
 }
 
-PG_FUNCTION_INFO_V1(dynamo_delete);
+DYNAMO_SQL_FUNCTION(dynamo_delete);
 
 /* dynamo_delete(pk, sk, table_name) -> whether it deleted an item (NULL: cannot tell) */
-Datum
-dynamo_delete(PG_FUNCTION_ARGS)
+static Datum
+dynamo_delete_checked(PG_FUNCTION_ARGS)
 {
 	const char *pk = required_text(fcinfo, 0, "pk");
 	const char *sk = required_text(fcinfo, 1, "sk");
@@ -137,11 +138,11 @@ utf8_key(const char *pk, const char *sk)
 	return key;
 }
 
-PG_FUNCTION_INFO_V1(dynamo_put_many);
+DYNAMO_SQL_FUNCTION(dynamo_put_many);
 
 /* dynamo_put_many(items jsonb, table_name) -> items written */
-Datum
-dynamo_put_many(PG_FUNCTION_ARGS)
+static Datum
+dynamo_put_many_checked(PG_FUNCTION_ARGS)
 {
 	char	   *table;
 	Jsonb	  **docs;
@@ -170,7 +171,7 @@ dynamo_put_many(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(item_batch_write(table, entries, n));
 }
 
-PG_FUNCTION_INFO_V1(dynamo_get_many);
+DYNAMO_SQL_FUNCTION(dynamo_get_many);
 
 static void
 put_found_row(void *arg, int i, const cJSON *item)
@@ -183,8 +184,8 @@ put_found_row(void *arg, int i, const cJSON *item)
 }
 
 /* dynamo_get_many(keys jsonb, table_name) -> the items found, in the order of keys */
-Datum
-dynamo_get_many(PG_FUNCTION_ARGS)
+static Datum
+dynamo_get_many_checked(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *table;
@@ -278,11 +279,11 @@ fetch_page(QueryState *q)
 	MemoryContextSwitchTo(old);
 }
 
-PG_FUNCTION_INFO_V1(dynamo_query);
+DYNAMO_SQL_FUNCTION(dynamo_query);
 
 /* dynamo_query(pk, sk_prefix, table_name, reverse, max_items) -> the items, in sort-key order */
-Datum
-dynamo_query(PG_FUNCTION_ARGS)
+static Datum
+dynamo_query_checked(PG_FUNCTION_ARGS)
 {
 	FuncCallContext *funcctx;
 	QueryState *q;

@@ -28,6 +28,7 @@
 #include "general_item.h"
 #include "global_tables.h"
 #include "text_encoding.h"
+#include "extension_version.h"
 
 typedef struct WriteOutcome
 {
@@ -58,6 +59,8 @@ general_write(const GeneralTable *t, ItemRequest *r, const char *function, bool 
 	call.request = general_request(r);
 	call.operation = item_operation_name(r->operation, false);
 	call.resend_safe = r->operation != ITEM_UPDATE && !returns_values(r);
+	/* once a sending may have been applied, no later failure says it was not */
+	call.unknown_once_maybe_applied = call.resend_safe;
 	call.what = psprintf("the %s on table \"%s\"", function, t->name);
 	call.unknown_hint = "Read the item (dynamo_get_item, consistent) to see whether the write was applied.";
 	if (conditional)
@@ -138,11 +141,11 @@ write_options(FunctionCallInfo fcinfo, int first, ItemRequest *r, bool *raise_on
 	*raise_on_condition_failure = arg_required_bool(fcinfo, first + 4, "raise_on_condition_failure");
 }
 
-PG_FUNCTION_INFO_V1(dynamo_get_item);
+DYNAMO_SQL_FUNCTION(dynamo_get_item);
 
 /* dynamo_get_item(table_name, key, consistent, projection_expression, expression_names) -> the item, or NULL */
-Datum
-dynamo_get_item(PG_FUNCTION_ARGS)
+static Datum
+dynamo_get_item_checked(PG_FUNCTION_ARGS)
 {
 	GeneralTable t;
 	ItemRequest r = {0};
@@ -166,14 +169,14 @@ dynamo_get_item(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(general_item_to_jsonb(item));
 }
 
-PG_FUNCTION_INFO_V1(dynamo_put_item);
+DYNAMO_SQL_FUNCTION(dynamo_put_item);
 
 /*
  * dynamo_put_item(table_name, item, condition_expression, expression_values,
  * expression_names, return_values, raise_on_condition_failure) -> dynamo_write_result
  */
-Datum
-dynamo_put_item(PG_FUNCTION_ARGS)
+static Datum
+dynamo_put_item_checked(PG_FUNCTION_ARGS)
 {
 	GeneralTable t;
 	ItemRequest r = {0};
@@ -189,14 +192,14 @@ dynamo_put_item(PG_FUNCTION_ARGS)
 	return write_result(fcinfo, &out);
 }
 
-PG_FUNCTION_INFO_V1(dynamo_update_item);
+DYNAMO_SQL_FUNCTION(dynamo_update_item);
 
 /*
  * dynamo_update_item(table_name, key, update_expression, condition_expression,
  * expression_values, expression_names, return_values, raise_on_condition_failure)
  */
-Datum
-dynamo_update_item(PG_FUNCTION_ARGS)
+static Datum
+dynamo_update_item_checked(PG_FUNCTION_ARGS)
 {
 	GeneralTable t;
 	ItemRequest r = {0};
@@ -215,14 +218,14 @@ dynamo_update_item(PG_FUNCTION_ARGS)
 	return write_result(fcinfo, &out);
 }
 
-PG_FUNCTION_INFO_V1(dynamo_delete_item);
+DYNAMO_SQL_FUNCTION(dynamo_delete_item);
 
 /*
  * dynamo_delete_item(table_name, key, condition_expression, expression_values,
  * expression_names, return_values, raise_on_condition_failure)
  */
-Datum
-dynamo_delete_item(PG_FUNCTION_ARGS)
+static Datum
+dynamo_delete_item_checked(PG_FUNCTION_ARGS)
 {
 	GeneralTable t;
 	ItemRequest r = {0};

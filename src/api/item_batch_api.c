@@ -12,9 +12,40 @@
 #include "general_item.h"
 #include "item_batch.h"
 #include "item_value.h"
+#include "extension_version.h"
 
 /* Placeholders this adds to a projection, so that every item found carries its key. */
 #define KEY_PLACEHOLDER_PREFIX "#dynamo_atomic_key"
+
+/*
+ * Whether projection (its paths separated by commas) names attribute at its
+ * top level, by itself or through a #placeholder of names: DynamoDB refuses
+ * a projection naming one path twice.
+ */
+static bool
+projection_names(const char *projection, const cJSON *names, const char *attribute)
+{
+	const char *p = projection;
+
+	while (*p)
+	{
+		size_t		len;
+		char	   *token;
+		const char *resolved;
+
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		len = strcspn(p, ".[, \t\n\r");
+		token = pnstrdup(p, len);
+		resolved = token[0] == '#' ? json_get_string(names, token) : token;
+		if (resolved && strcmp(resolved, attribute) == 0)
+			return true;
+		p += strcspn(p, ",");
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
 
 static Jsonb **
 elements(FunctionCallInfo fcinfo, int argno, const char *what, int *n)
@@ -27,11 +58,11 @@ elements(FunctionCallInfo fcinfo, int argno, const char *what, int *n)
 	return item_array_elements(PG_GETARG_JSONB_P(argno), what, n);
 }
 
-PG_FUNCTION_INFO_V1(dynamo_batch_write_items);
+DYNAMO_SQL_FUNCTION(dynamo_batch_write_items);
 
 /* dynamo_batch_write_items(table_name, puts, deletes) -> items written (puts and deletes) */
-Datum
-dynamo_batch_write_items(PG_FUNCTION_ARGS)
+static Datum
+dynamo_batch_write_items_checked(PG_FUNCTION_ARGS)
 {
 	GeneralTable t;
 	int			n_puts;
@@ -71,7 +102,7 @@ dynamo_batch_write_items(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(item_batch_write(t.name, entries, n_puts + n_deletes));
 }
 
-PG_FUNCTION_INFO_V1(dynamo_batch_get_items);
+DYNAMO_SQL_FUNCTION(dynamo_batch_get_items);
 
 static void
 put_found_row(void *arg, int i, const cJSON *item)
@@ -87,8 +118,8 @@ put_found_row(void *arg, int i, const cJSON *item)
  * dynamo_batch_get_items(table_name, keys, consistent, projection_expression,
  * expression_names) -> the items found, in the order of keys
  */
-Datum
-dynamo_batch_get_items(PG_FUNCTION_ARGS)
+static Datum
+dynamo_batch_get_items_checked(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	GeneralTable t;
@@ -115,14 +146,23 @@ dynamo_batch_get_items(PG_FUNCTION_ARGS)
 		const cJSON *k;
 		int			j = 0;
 
-		/* the items are matched to their keys: the key attributes come back too */
 		if (names == NULL)
 			names = json_new_object();
+		cJSON_ArrayForEach(k, names)
+			if (strncmp(k->string, KEY_PLACEHOLDER_PREFIX, strlen(KEY_PLACEHOLDER_PREFIX)) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("expression_names: placeholders beginning \"%s\" are dynamo_batch_get_items' own",
+							KEY_PLACEHOLDER_PREFIX)));
+		/* the items are matched to their keys: the key attributes come back too, once */
 		if (n > 0)
 			cJSON_ArrayForEach(k, keys[0])
 		{
-			char	   *placeholder = psprintf(KEY_PLACEHOLDER_PREFIX "%d", j++);
+			char	   *placeholder;
 
+			if (projection_names(projection, names, k->string))
+				continue;
+			placeholder = psprintf(KEY_PLACEHOLDER_PREFIX "%d", j++);
 			json_add_string(names, placeholder, k->string);
 			projection = psprintf("%s, %s", projection, placeholder);
 		}

@@ -17,6 +17,7 @@
 #include "ddb.h"
 #include "general_item.h"
 #include "settings.h"
+#include "extension_version.h"
 
 /* DynamoDB's bound on TotalSegments. */
 #define MAX_TOTAL_SEGMENTS 1000000
@@ -136,15 +137,15 @@ jsonb_arg(FunctionCallInfo fcinfo, int argno)
 	return PG_ARGISNULL(argno) ? NULL : PG_GETARG_JSONB_P(argno);
 }
 
-PG_FUNCTION_INFO_V1(dynamo_query_items);
+DYNAMO_SQL_FUNCTION(dynamo_query_items);
 
 /*
  * dynamo_query_items(table_name, key_condition_expression, expression_values,
  * expression_names, index_name, filter_expression, projection_expression,
  * scan_forward, consistent, max_items) -> the items, in sort-key order
  */
-Datum
-dynamo_query_items(PG_FUNCTION_ARGS)
+static Datum
+dynamo_query_items_checked(PG_FUNCTION_ARGS)
 {
 	FuncCallContext *funcctx;
 	Datum		row;
@@ -185,15 +186,15 @@ dynamo_query_items(PG_FUNCTION_ARGS)
 	SRF_RETURN_DONE(funcctx);
 }
 
-PG_FUNCTION_INFO_V1(dynamo_scan_items);
+DYNAMO_SQL_FUNCTION(dynamo_scan_items);
 
 /*
  * dynamo_scan_items(table_name, filter_expression, expression_values,
  * expression_names, index_name, projection_expression, segment,
  * total_segments, consistent, max_items) -> the items
  */
-Datum
-dynamo_scan_items(PG_FUNCTION_ARGS)
+static Datum
+dynamo_scan_items_checked(PG_FUNCTION_ARGS)
 {
 	FuncCallContext *funcctx;
 	Datum		row;

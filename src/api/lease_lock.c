@@ -30,6 +30,7 @@
 #include "lock_session.h"
 #include "settings.h"
 #include "text_encoding.h"
+#include "extension_version.h"
 
 /* dynamo_[try_]get_lease_lock(lock_name, lease_ms, [wait_ms,] table_name, payload) */
 static Datum
@@ -79,18 +80,18 @@ get_lease_lock(FunctionCallInfo fcinfo, bool try)
 	PG_RETURN_DATUM(lock_datum(fcinfo, &value));
 }
 
-PG_FUNCTION_INFO_V1(dynamo_get_lease_lock);
+DYNAMO_SQL_FUNCTION(dynamo_get_lease_lock);
 
-Datum
-dynamo_get_lease_lock(PG_FUNCTION_ARGS)
+static Datum
+dynamo_get_lease_lock_checked(PG_FUNCTION_ARGS)
 {
 	return get_lease_lock(fcinfo, false);
 }
 
-PG_FUNCTION_INFO_V1(dynamo_try_get_lease_lock);
+DYNAMO_SQL_FUNCTION(dynamo_try_get_lease_lock);
 
-Datum
-dynamo_try_get_lease_lock(PG_FUNCTION_ARGS)
+static Datum
+dynamo_try_get_lease_lock_checked(PG_FUNCTION_ARGS)
 {
 	return get_lease_lock(fcinfo, true);
 }

@@ -401,30 +401,30 @@ get_lock(FunctionCallInfo fcinfo, LockScope scope, bool try)
 	PG_RETURN_DATUM(lock_datum(fcinfo, &held));
 }
 
-PG_FUNCTION_INFO_V1(dynamo_get_lock);
-Datum
-dynamo_get_lock(PG_FUNCTION_ARGS)
+DYNAMO_SQL_FUNCTION(dynamo_get_lock);
+static Datum
+dynamo_get_lock_checked(PG_FUNCTION_ARGS)
 {
 	return get_lock(fcinfo, LOCK_SCOPE_SESSION, false);
 }
 
-PG_FUNCTION_INFO_V1(dynamo_try_get_lock);
-Datum
-dynamo_try_get_lock(PG_FUNCTION_ARGS)
+DYNAMO_SQL_FUNCTION(dynamo_try_get_lock);
+static Datum
+dynamo_try_get_lock_checked(PG_FUNCTION_ARGS)
 {
 	return get_lock(fcinfo, LOCK_SCOPE_SESSION, true);
 }
 
-PG_FUNCTION_INFO_V1(dynamo_get_xact_lock);
-Datum
-dynamo_get_xact_lock(PG_FUNCTION_ARGS)
+DYNAMO_SQL_FUNCTION(dynamo_get_xact_lock);
+static Datum
+dynamo_get_xact_lock_checked(PG_FUNCTION_ARGS)
 {
 	return get_lock(fcinfo, LOCK_SCOPE_XACT, false);
 }
 
-PG_FUNCTION_INFO_V1(dynamo_try_get_xact_lock);
-Datum
-dynamo_try_get_xact_lock(PG_FUNCTION_ARGS)
+DYNAMO_SQL_FUNCTION(dynamo_try_get_xact_lock);
+static Datum
+dynamo_try_get_xact_lock_checked(PG_FUNCTION_ARGS)
 {
 	return get_lock(fcinfo, LOCK_SCOPE_XACT, true);
 }
@@ -477,6 +477,12 @@ held_slot_of(FunctionCallInfo fcinfo, LockSlot *out, char **name_out)
 	/* a lease lock's value: no session holds it (lease_lock.c) */
 	if (strncmp(owner, LEASE_LOCK_OWNER_PREFIX, strlen(LEASE_LOCK_OWNER_PREFIX)) == 0)
 	{
+		/* token 0 would mean "any acquisition of this owner" to a release */
+		if (token <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the dynamo_lock's fencing_token must be positive")));
+		require_valid_table_name(table);
 		out->fencing_token = token;
 		strlcpy(out->table, table, sizeof(out->table));
 		strlcpy(out->owner, owner, sizeof(out->owner));
@@ -572,11 +578,11 @@ release_held(int handle, const LockSlot *s, const char *name)
 	return released;
 }
 
-PG_FUNCTION_INFO_V1(dynamo_release_lock);
+DYNAMO_SQL_FUNCTION(dynamo_release_lock);
 
 /* dynamo_release_lock(lock) -> true when released, false (NOTICE) when no longer held */
-Datum
-dynamo_release_lock(PG_FUNCTION_ARGS)
+static Datum
+dynamo_release_lock_checked(PG_FUNCTION_ARGS)
 {
 	LockSlot	s;
 	char	   *name;
@@ -592,14 +598,14 @@ dynamo_release_lock(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(release_held(handle, &s, name));
 }
 
-PG_FUNCTION_INFO_V1(dynamo_release_lock_by_name);
+DYNAMO_SQL_FUNCTION(dynamo_release_lock_by_name);
 
 /*
  * dynamo_release_lock(lock_name, table_name): the same for the lock of
  * that name this session holds, when its dynamo_lock value is not at hand.
  */
-Datum
-dynamo_release_lock_by_name(PG_FUNCTION_ARGS)
+static Datum
+dynamo_release_lock_by_name_checked(PG_FUNCTION_ARGS)
 {
 	char	   *name = arg_key_value(fcinfo, 0, "lock_name");
 	char	   *table;
@@ -631,14 +637,14 @@ dynamo_release_lock_by_name(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(release_held(handle, &s, name));
 }
 
-PG_FUNCTION_INFO_V1(dynamo_guard_xact);
+DYNAMO_SQL_FUNCTION(dynamo_guard_xact);
 
 /*
  * dynamo_guard_xact(lock) -> the lock: the current transaction commits only
  * while this session still holds it with enough lease left (lock_commit.h).
  */
-Datum
-dynamo_guard_xact(PG_FUNCTION_ARGS)
+static Datum
+dynamo_guard_xact_checked(PG_FUNCTION_ARGS)
 {
 	LockSlot	s;
 	char	   *name;
@@ -666,11 +672,11 @@ dynamo_guard_xact(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 }
 
-PG_FUNCTION_INFO_V1(dynamo_refresh_lock);
+DYNAMO_SQL_FUNCTION(dynamo_refresh_lock);
 
 /* dynamo_refresh_lock(lock, lease_ms) -> the lock with its new lease and version */
-Datum
-dynamo_refresh_lock(PG_FUNCTION_ARGS)
+static Datum
+dynamo_refresh_lock_checked(PG_FUNCTION_ARGS)
 {
 	LockSlot	s;
 	char	   *name;
@@ -744,7 +750,7 @@ require_select_on_held_locks_view(FunctionCallInfo fcinfo)
 				 errhint("A superuser can GRANT SELECT ON dynamo_held_locks, or run dynamo_atomic_grant(role, 'locks').")));
 }
 
-PG_FUNCTION_INFO_V1(dynamo_held_locks);
+DYNAMO_SQL_FUNCTION(dynamo_held_locks);
 
 static const char *const state_names[] = {
 	[LOCK_STATE_HELD] = "held",
@@ -757,8 +763,8 @@ static const char *const state_names[] = {
  * Two SQL functions: dynamo_lock_registry(), all columns (the view's), and
  * dynamo_held_locks(), the first eleven (what views made on 1.0-1.2 use).
  */
-Datum
-dynamo_held_locks(PG_FUNCTION_ARGS)
+static Datum
+dynamo_held_locks_checked(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	LockSlot   *slots;

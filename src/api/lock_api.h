@@ -37,7 +37,8 @@ extern bool lease_lock_release(const char *table, const char *name, const char *
 
 /*
  * dynamo_refresh_lock of a lease lock's value s (table, owner, token): its
- * lease from now, lease_ms (argument 1) or the one it was taken with.
+ * lease from now, lease_ms (argument 1: required, as the value does not
+ * carry the lease it was taken with).
  */
 extern Datum lease_lock_refresh(FunctionCallInfo fcinfo, const LockSlot *s, const char *name);
 

@@ -17,6 +17,7 @@
 #include "endpoint.h"
 #include "lock_item.h"
 #include "text_encoding.h"
+#include "extension_version.h"
 
 /*
  * The stored payload as jsonb; one that is not JSON (written by another
@@ -52,14 +53,14 @@ payload_jsonb(const char *name, const char *payload, bool *isnull)
 	return result;
 }
 
-PG_FUNCTION_INFO_V1(dynamo_lock_info);
+DYNAMO_SQL_FUNCTION(dynamo_lock_info);
 
 /*
  * dynamo_lock_info(lock_name, table_name) -> (held, holder, acquired_at,
  * expires_at, fencing_token, payload)
  */
-Datum
-dynamo_lock_info(PG_FUNCTION_ARGS)
+static Datum
+dynamo_lock_info_checked(PG_FUNCTION_ARGS)
 {
 	char	   *name = arg_key_value(fcinfo, 0, "lock_name");
 	char	   *table = arg_table_name(fcinfo, 1, TABLE_FOR_LOCKS);

@@ -266,22 +266,22 @@ resolve_by_key(FunctionCallInfo fcinfo, CounterRef *ref)
 	counter_ref_from_key_args(fcinfo, 0, 2, 3, ref);
 }
 
-PG_FUNCTION_INFO_V1(dynamo_nextval);
+DYNAMO_SQL_FUNCTION(dynamo_nextval);
 
 /* dynamo_nextval(counter_id, cache, table_name, key_attribute, count_attribute) */
-Datum
-dynamo_nextval(PG_FUNCTION_ARGS)
+static Datum
+dynamo_nextval_checked(PG_FUNCTION_ARGS)
 {
 	static const int name_args[4] = {0, 2, 3, 4};
 
 	PG_RETURN_INT64(nextval(fcinfo, 'i', name_args, 4, 2, resolve_by_id));
 }
 
-PG_FUNCTION_INFO_V1(dynamo_nextval_key);
+DYNAMO_SQL_FUNCTION(dynamo_nextval_key);
 
 /* dynamo_nextval(key, cache, table_name, count_attribute) */
-Datum
-dynamo_nextval_key(PG_FUNCTION_ARGS)
+static Datum
+dynamo_nextval_key_checked(PG_FUNCTION_ARGS)
 {
 	static const int name_args[3] = {0, 2, 3};
 
@@ -337,7 +337,7 @@ resolve_trigger(void *arg, ResolvedCounter *site)
 	site->check_epoch = table_replication_epoch();	/* not checked yet: check_valid_until 0 */
 }
 
-PG_FUNCTION_INFO_V1(dynamo_id_trigger);
+DYNAMO_SQL_FUNCTION(dynamo_id_trigger);
 
 /*
  * BEFORE INSERT ... FOR EACH ROW EXECUTE FUNCTION
@@ -346,8 +346,8 @@ PG_FUNCTION_INFO_V1(dynamo_id_trigger);
  * table_name means the setting; with sort_key the counter is the item
  * {pk: counter_id, sk: sort_key} of a single table.
  */
-Datum
-dynamo_id_trigger(PG_FUNCTION_ARGS)
+static Datum
+dynamo_id_trigger_checked(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	Trigger    *trigger;

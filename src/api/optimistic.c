@@ -39,6 +39,7 @@
 #include "settings.h"
 #include "text_encoding.h"
 #include "transaction.h"
+#include "extension_version.h"
 
 #define TTL_REFRESH_WITHIN_S 3600
 
@@ -74,11 +75,11 @@ lock_tuple(TupleDesc tupdesc, const LockValue *l)
 	return heap_form_tuple(tupdesc, values, nulls);
 }
 
-PG_FUNCTION_INFO_V1(dynamo_read_lock);
+DYNAMO_SQL_FUNCTION(dynamo_read_lock);
 
 /* dynamo_read_lock(lock_name, table_name) -> the lock as it is, without taking it */
-Datum
-dynamo_read_lock(PG_FUNCTION_ARGS)
+static Datum
+dynamo_read_lock_checked(PG_FUNCTION_ARGS)
 {
 	char	   *name = arg_key_value(fcinfo, 0, "lock_name");
 	char	   *table = arg_table_name(fcinfo, 1, TABLE_FOR_LOCKS);
@@ -285,11 +286,11 @@ item_arg(Jsonb *doc)
 	return item;
 }
 
-PG_FUNCTION_INFO_V1(dynamo_set_atomic);
+DYNAMO_SQL_FUNCTION(dynamo_set_atomic);
 
 /* dynamo_set_atomic(item jsonb, lock dynamo_lock, table_name) -> the lock at its new version */
-Datum
-dynamo_set_atomic(PG_FUNCTION_ARGS)
+static Datum
+dynamo_set_atomic_checked(PG_FUNCTION_ARGS)
 {
 	cJSON	   *item;
 	LockValue	lock;
@@ -307,11 +308,11 @@ dynamo_set_atomic(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(lock_tuple(BlessTupleDesc(tupdesc), &lock)));
 }
 
-PG_FUNCTION_INFO_V1(dynamo_set_atomic_many);
+DYNAMO_SQL_FUNCTION(dynamo_set_atomic_many);
 
 /* dynamo_set_atomic(items jsonb, locks dynamo_lock[], table_name) -> the locks at their new versions */
-Datum
-dynamo_set_atomic_many(PG_FUNCTION_ARGS)
+static Datum
+dynamo_set_atomic_many_checked(PG_FUNCTION_ARGS)
 {
 	ArrayType  *array;
 	Datum	   *elems;

@@ -17,6 +17,7 @@
 #include "settings.h"
 #include "table.h"
 #include "table_replication.h"
+#include "extension_version.h"
 
 /* How long to wait for a table to become ACTIVE, or to go, before giving up. */
 #define TABLE_WAIT_LIMIT_MS (10 * 60 * 1000)
@@ -228,11 +229,11 @@ table_enable_ttl(const char *table, const char *attribute)
 						   attribute)));
 }
 
-PG_FUNCTION_INFO_V1(dynamo_create_counter_table);
+DYNAMO_SQL_FUNCTION(dynamo_create_counter_table);
 
 /* dynamo_create_counter_table(table_name, if_not_exists, key_attribute) */
-Datum
-dynamo_create_counter_table(PG_FUNCTION_ARGS)
+static Datum
+dynamo_create_counter_table_checked(PG_FUNCTION_ARGS)
 {
 	char	   *table = arg_table_name(fcinfo, 0, TABLE_FOR_COUNTERS);
 	bool		if_not_exists = arg_required_bool(fcinfo, 1, "if_not_exists");
@@ -244,11 +245,11 @@ dynamo_create_counter_table(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-PG_FUNCTION_INFO_V1(dynamo_create_lock_table);
+DYNAMO_SQL_FUNCTION(dynamo_create_lock_table);
 
 /* dynamo_create_lock_table(table_name, if_not_exists): key lock_name, TTL on ttl. */
-Datum
-dynamo_create_lock_table(PG_FUNCTION_ARGS)
+static Datum
+dynamo_create_lock_table_checked(PG_FUNCTION_ARGS)
 {
 	char	   *table = arg_table_name(fcinfo, 0, TABLE_FOR_LOCKS);
 	bool		if_not_exists = arg_required_bool(fcinfo, 1, "if_not_exists");
@@ -258,11 +259,11 @@ dynamo_create_lock_table(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-PG_FUNCTION_INFO_V1(dynamo_create_item_table);
+DYNAMO_SQL_FUNCTION(dynamo_create_item_table);
 
 /* dynamo_create_item_table(table_name, if_not_exists): pk hash, sk range, TTL on ttl. */
-Datum
-dynamo_create_item_table(PG_FUNCTION_ARGS)
+static Datum
+dynamo_create_item_table_checked(PG_FUNCTION_ARGS)
 {
 	char	   *table = arg_table_name(fcinfo, 0, TABLE_FOR_ITEMS);
 	bool		if_not_exists = arg_required_bool(fcinfo, 1, "if_not_exists");
@@ -272,11 +273,11 @@ dynamo_create_item_table(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-PG_FUNCTION_INFO_V1(dynamo_delete_table);
+DYNAMO_SQL_FUNCTION(dynamo_delete_table);
 
 /* dynamo_delete_table(table_name, if_exists): no default table, on purpose. */
-Datum
-dynamo_delete_table(PG_FUNCTION_ARGS)
+static Datum
+dynamo_delete_table_checked(PG_FUNCTION_ARGS)
 {
 	char	   *table = arg_table_name(fcinfo, 0, TABLE_FOR_ANYTHING);
 	bool		if_exists = arg_required_bool(fcinfo, 1, "if_exists");

@@ -25,12 +25,14 @@
 
 #include "access/htup_details.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 
 #include "general_item.h"
 #include "global_tables.h"
 #include "text_encoding.h"
 #include "transaction.h"
+#include "extension_version.h"
 
 typedef struct ActionKind
 {
@@ -103,7 +105,8 @@ require_known_members(Jsonb *obj, const char *const *names, int n, int action, c
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("action %d: \"%s\" is not %s", action,
-							pnstrdup(v.val.string.val, Min(v.val.string.len, 100)), what)));
+							pnstrdup(v.val.string.val, pg_mbcliplen(v.val.string.val, v.val.string.len, 100)),
+							what)));
 	}
 }
 
@@ -164,8 +167,8 @@ action_entry(Jsonb *element, int index, char **table_out)
 	if (kind->operation == ITEM_PUT)
 		r.item = general_item(&t, member(body, "item"), psprintf("action %d's item", index));
 	else
-		r.key = general_key(&t, member(body, "key"), kind->operation != ITEM_CONDITION_CHECK,
-							psprintf("action %d's key", index));
+		/* a condition check of a lock writes nothing, but holds its item against the lock's own writes */
+		r.key = general_key(&t, member(body, "key"), true, psprintf("action %d's key", index));
 	r.update_expression = member_text(body, "update_expression", index);
 	r.condition_expression = member_text(body, "condition_expression", index);
 	r.values = general_values(member(body, "expression_values"), "expression_values");
@@ -224,11 +227,11 @@ token_arg(FunctionCallInfo fcinfo, int argno)
 	return token;
 }
 
-PG_FUNCTION_INFO_V1(dynamo_transact_write);
+DYNAMO_SQL_FUNCTION(dynamo_transact_write);
 
 /* dynamo_transact_write(actions, client_request_token, raise_on_condition_failure) -> dynamo_transaction_result */
-Datum
-dynamo_transact_write(PG_FUNCTION_ARGS)
+static Datum
+dynamo_transact_write_checked(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *actions;
 	JsonbIterator *it;

@@ -186,6 +186,12 @@ expect_eq "batch get: in the order of the keys, a missing key gives no row" "100
 	"$(sql -c "SELECT string_agg(i->>'Id', ',') FROM dynamo_batch_get_items('$PC', '[{\"Id\": 1003}, {\"Id\": 1001}, {\"Id\": 99999}, {\"Id\": 1060}]') i")"
 expect_eq "...with a projection, the items still match their keys" '{"Id": 1002, "Kind": "scan"}' \
 	"$(sql -c "SELECT i FROM dynamo_batch_get_items('$PC', '[{\"Id\": 1002}]', projection_expression => 'Kind') i")"
+expect_eq "...a projection naming a key attribute itself" '{"Id": 1002, "Kind": "scan"}' \
+	"$(sql -c "SELECT i FROM dynamo_batch_get_items('$PC', '[{\"Id\": 1002}]', projection_expression => '#i, Kind', expression_names => '{\"#i\": \"Id\"}') i")"
+expect_eq "...a number key written 1002.0 finds item 1002 (DynamoDB keeps numbers canonical)" 1 \
+	"$(sql -c "SELECT count(*) FROM dynamo_batch_get_items('$PC', '[{\"Id\": 1002.0}]')")"
+r=$(verbose "SELECT count(*) FROM dynamo_batch_get_items('$PC', '[{\"Id\": 1002}, {\"Id\": 1002.00}]')")
+expect_true "...and 1002 with 1002.00 is one key named twice: 22023 before anything is sent" grep -q 'ERROR:  22023: keys name the same item twice' <<<"$r"
 expect_eq "batch write: 60 deletes and a put in one call" 61 \
 	"$(sql -c "SELECT dynamo_batch_write_items('$PC', puts => '[{\"Id\": 7, \"Kind\": \"kept\"}]',
 		deletes => (SELECT jsonb_agg(jsonb_build_object('Id', 1000 + i)) FROM generate_series(1, 60) i))")"
@@ -234,6 +240,14 @@ r=$(verbose "SELECT dynamo_transact_write('[{\"delete\": {\"table_name\": \"${T}
 expect_eq "...a transaction's action on a lock: 42501" 42501 "$(code "$r")"
 r=$(verbose "SELECT dynamo_batch_write_items('${T}Locks', deletes => '[{\"lock_name\": \"job\"}]')")
 expect_eq "...a batch's delete of a lock: 42501" 42501 "$(code "$r")"
+r=$(verbose "SELECT dynamo_put_item('$PC', '{\"Id\": 9, \"lock_name\": \"job\", \"owner\": \"me\"}')")
+expect_eq "an item with a lock's form (lock_name), even in a table keyed Id: 42501 (its table may be a lock table by now)" 42501 "$(code "$r")"
+r=$(verbose "SELECT dynamo_put_item('$PC', '{\"Id\": 9, \"pk\": \"job\", \"sk\": \"#lock\"}')")
+expect_eq "...or pk with an sk beginning #lock: 42501" 42501 "$(code "$r")"
+if ! dynalite; then
+	r=$(verbose "SELECT dynamo_transact_write('[{\"condition_check\": {\"table_name\": \"${T}Locks\", \"key\": {\"lock_name\": \"job\"}, \"condition_expression\": \"attribute_exists(lock_name)\"}}]')")
+	expect_eq "...a transaction's condition_check on a lock: 42501" 42501 "$(code "$r")"
+fi
 expect_eq "an item beside the locks in a single table is written as any other" t \
 	"$(sql -c "SELECT applied FROM dynamo_put_item('${T}Items', '{\"pk\": \"job\", \"sk\": \"lockless\"}')")"
 r=$(verbose "SET dynamo_atomic.allowed_tables = '$PC'" "SELECT count(*) FROM dynamo_query_items('$ORD', '#st = :s', '{\":s\": \"OPEN\"}', '{\"#st\": \"status\"}', index_name => 'ByStatus')")
@@ -264,6 +278,13 @@ r=$(verbose "$via" "SELECT dynamo_put_item('$TA', '{\"id\": \"lost-cond\"}', con
 expect_eq "a conditional put, its answer lost, the resend's condition failing on its own write: 40003, not 'condition failed'" \
 	"40003|2" "$(code "$r")|$(sent PutItem)"
 expect_eq "...the item is there" f "$(sql -c "SELECT dynamo_get_item('$TA', '{\"id\": \"lost-cond\"}') IS NULL")"
+
+control "fault=drop-answer&target=PutItem&match=lost-throttled&count=1"
+control "fault=throttle&target=PutItem&match=lost-throttled&add=1"
+r=$(verbose "$via" "SET dynamo_atomic.max_retries = 2" "SELECT dynamo_put_item('$TA', '{\"id\": \"lost-throttled\"}', condition_expression => 'attribute_not_exists(id)')")
+expect_eq "a conditional put, its answer lost, its resends throttled to the end: 40003 (not 'throttled': the first may have been applied)" \
+	40003 "$(code "$r")"
+expect_eq "...and it was: the item is there" f "$(sql -c "SELECT dynamo_get_item('$TA', '{\"id\": \"lost-throttled\"}') IS NULL")"
 
 control "fault=drop-answer&target=DeleteItem&match=lost-ret&count=1"
 sql -c "SELECT dynamo_put_item('$TA', '{\"id\": \"lost-ret\"}')" >/dev/null

@@ -179,8 +179,8 @@ expect_eq "dynamo_put_many tells (\"a\\u0001b\", \"c\") from (\"a\", \"b\\u0001c
 
 # --- ID blocks per identity and region: a DynamoDB Local with a database for each
 ddb2_port=$(harness_free_port)
-(cd "$DDB_HOME" && exec java -Dlog4j2.formatMsgNoLookups=true -Djava.library.path="$DDB_HOME/DynamoDBLocal_lib" \
-	-jar "$DDB_HOME/DynamoDBLocal.jar" -inMemory -port "$ddb2_port") >"$work/ddb2.log" 2>&1 &
+(cd "$DDB_HOME" && DDB_LOCAL_TELEMETRY=0 exec java -Dlog4j2.formatMsgNoLookups=true -Djava.library.path="$DDB_HOME/DynamoDBLocal_lib" \
+	-jar "$DDB_HOME/DynamoDBLocal.jar" -inMemory -disableTelemetry -port "$ddb2_port") >"$work/ddb2.log" 2>&1 &
 harness_track_pid $!
 ddb2="http://127.0.0.1:$ddb2_port"
 ddb2_answers() {

@@ -18,7 +18,7 @@ library=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" dynamo_atomic.control)
 echo "PostgreSQL $major, library $library"
 
 # --- the library and the extension's SQL out of step
-older=$(sql -c "SELECT version FROM pg_available_extension_versions WHERE name = 'dynamo_atomic' AND version <> '$library' ORDER BY version DESC LIMIT 1")
+older=$(sql -c "SELECT version FROM pg_available_extension_versions WHERE name = 'dynamo_atomic' AND version <> '$library' ORDER BY string_to_array(version, '.')::int[] DESC LIMIT 1")
 sql -c "DROP DATABASE IF EXISTS pgv_old" -c "CREATE DATABASE pgv_old" >/dev/null
 PGDATABASE=pgv_old sql -c "SET client_min_messages = warning" -c "CREATE EXTENSION dynamo_atomic VERSION '$older'" >/dev/null
 out=$(PGDATABASE=pgv_old psql -X -qAt -v VERBOSITY=verbose -c "SELECT dynamo_increment('x', 1, '$T')" 2>&1 || true)
@@ -29,6 +29,34 @@ r=$(PGDATABASE=pgv_old sql_error "SELECT dynamo_nextval('x', 1, '$T')")
 expect_eq "...dynamo_nextval too" 55000 "$(field 1 "$r")"
 r=$(PGDATABASE=pgv_old sql_error "SELECT dynamo_get_lock('x', 5000, 0, '$T')")
 expect_eq "...a lock too" 55000 "$(field 1 "$r")"
+# every C function of the old SQL, whatever its arguments (NULLs here): the
+# versions are compared before any argument is read
+not_refused=$(PGDATABASE=pgv_old sql -c "SET client_min_messages = warning" -c "
+	DO \$\$
+	DECLARE f record; call text; missed text[] := '{}';
+	BEGIN
+		FOR f IN SELECT p.oid, p.proretset, p.proargtypes FROM pg_proc p
+			JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+			JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'dynamo_atomic'
+			WHERE p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c') AND p.prorettype <> 'trigger'::regtype
+		LOOP
+			call := format('SELECT %s(%s)', f.oid::regproc,
+				coalesce((SELECT string_agg('NULL::' || format_type(t, NULL), ', ') FROM unnest(f.proargtypes::oid[]) t), ''));
+			BEGIN
+				EXECUTE call;
+				missed := missed || (f.oid::regprocedure)::text;
+			EXCEPTION WHEN object_not_in_prerequisite_state THEN NULL;
+				WHEN others THEN missed := missed || ((f.oid::regprocedure)::text || ' ' || SQLSTATE);
+			END;
+		END LOOP;
+		RAISE NOTICE 'not refused: %', array_to_string(missed, '; ');
+	END \$\$" 2>&1 | sed -n 's/.*not refused: //p')
+expect_eq "...every C function of SQL $older raises 55000 before reading its arguments" "" "$not_refused"
+out=$(PGDATABASE=pgv_old psql -X -qAt -v VERBOSITY=verbose -c "BEGIN" -c "SAVEPOINT s" -c "SET client_min_messages = warning" \
+	-c "ALTER EXTENSION dynamo_atomic UPDATE" -c "SELECT dynamo_increment('pgv-sub', 1, '$T') > 0" -c "ROLLBACK TO s" \
+	-c "SELECT dynamo_increment('pgv-sub', 1, '$T')" -c "ROLLBACK" 2>&1 || true)
+expect_true "an UPDATE rolled back to a savepoint: the next statement is compared again (55000)" \
+	bash -c 'grep -q "^t$" <<<"$1" && grep -q "ERROR:  55000" <<<"$1"' _ "$out"
 PGDATABASE=pgv_old sql -c "SET client_min_messages = warning" -c "ALTER EXTENSION dynamo_atomic UPDATE" >/dev/null
 expect_eq "after ALTER EXTENSION UPDATE the same call works" 1 \
 	"$(PGDATABASE=pgv_old sql -c "SELECT dynamo_increment('pgv-x', 1, '$T')")"

@@ -13,11 +13,14 @@ source test/lib/assert.sh
 T=CaseTroubleshooting
 case_begin "$T"
 
-# first_error STATEMENT...: "SQLSTATE message" of the first error (verbose).
+# first_error STATEMENT...: "SQLSTATE message" of the first error (verbose);
+# its HINT is left in $work/hint.
 first_error() {
 	local args=() s
 	for s in "$@"; do args+=(-c "$s"); done
-	psql -X -qAt -v VERBOSITY=verbose "${args[@]}" 2>&1 | sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\): /\1 /p' | head -1 || true
+	psql -X -qAt -v VERBOSITY=verbose "${args[@]}" >"$work/out" 2>&1 || true
+	sed -n 's/^HINT:  //p' "$work/out" | head -1 >"$work/hint"
+	sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\): /\1 /p' "$work/out" | head -1
 }
 
 # The rows: "you see" (the first code span) and the case the row names.
@@ -39,9 +42,9 @@ for row in "${rows[@]}"; do
 	got=
 	case $seen in
 	NOTICE:*)
-		# a server without the library preloaded: the named case makes one and asserts the message
-		core=$(sed -E 's/^NOTICE: //; s/:.*//' <<<"$seen")
-		expect_true "troubleshooting: \"$seen\" is asserted by $named" grep -qF "$core" "test/cases/$named"
+		# a server without the library preloaded: the named case makes one and asserts the message, whole
+		core=$(sed -E 's/^NOTICE: //' <<<"$seen")
+		expect_true "troubleshooting: \"$seen\" is asserted by $named" grep -qF "NOTICE:  $core" "test/cases/$named"
 		continue
 		;;
 	F0000*)
@@ -85,6 +88,12 @@ for row in "${rows[@]}"; do
 	*) fail "troubleshooting: no reproduction for the row \"$seen\"" && continue ;;
 	esac
 	expect_true "troubleshooting: \"$seen\" is what the server says (\"$got\")" grep -qE "^$(as_pattern "$seen")" <<<"$got"
+	# a row that quotes the HINT: that too
+	hint=$(sed -nE 's/.*HINT `([^`]*)`.*/\1/p' <<<"$row")
+	if [[ -n $hint ]]; then
+		expect_true "troubleshooting: ...its HINT \"$hint\" too (\"$(cat "$work/hint")\")" \
+			grep -qE "$(as_pattern "$hint")" "$work/hint"
+	fi
 	if [[ -n $named ]]; then
 		expect_true "troubleshooting: ...and $named exists" test -f "test/cases/$named"
 	fi

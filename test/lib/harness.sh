@@ -219,9 +219,11 @@ harness_start_dynamodb() {
 	[[ -n $dbpath ]] && storage=(-dbPath "$dbpath")
 	[[ -n ${3:-} ]] || : >"$logfile" # a restart on its port appends to its log
 	log "starting DynamoDB Local on $DDB_ENDPOINT${dbpath:+ (tables in $dbpath)}"
-	(cd "$DDB_HOME" && exec java -Dlog4j2.formatMsgNoLookups=true \
+	# -disableTelemetry (and its variable): DynamoDB Local reports usage to AWS by
+	# default, and nothing of a test may leave loopback.
+	(cd "$DDB_HOME" && DDB_LOCAL_TELEMETRY=0 exec java -Dlog4j2.formatMsgNoLookups=true \
 		-Djava.library.path="$DDB_HOME/DynamoDBLocal_lib" -jar "$DDB_HOME/DynamoDBLocal.jar" \
-		"${storage[@]}" -sharedDb -port "$DDB_PORT") >>"$logfile" 2>&1 &
+		"${storage[@]}" -sharedDb -disableTelemetry -port "$DDB_PORT") >>"$logfile" 2>&1 &
 	DDB_PID=$!
 	harness_track_pid "$DDB_PID"
 	harness_wait_for 60 harness_dynamodb_answers || {
