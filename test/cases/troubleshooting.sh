@@ -34,7 +34,7 @@ as_pattern() {
 }
 
 password=ts-$RANDOM$RANDOM
-sql -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS app" -c "CREATE ROLE app LOGIN PASSWORD '$password'" >/dev/null
+sql -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS troubleshooting_app" -c "CREATE ROLE troubleshooting_app LOGIN PASSWORD '$password'" >/dev/null
 
 for row in "${rows[@]}"; do
 	seen=$(sed -E 's/^\| `([^`]*)`.*/\1/' <<<"$row")
@@ -68,7 +68,7 @@ for row in "${rows[@]}"; do
 		"SELECT dynamo_get_last_value('x', '$T')") ;;
 	28000*) got=$(first_error "SET dynamo_atomic.access_key_id = ''" "SET dynamo_atomic.secret_access_key = ''" \
 		"SELECT dynamo_get_last_value('x', '$T')") ;;
-	42501*) got=$(PGUSER=app PGPASSWORD=$password first_error "SELECT dynamo_increment('x', 1, '$T')") ;;
+	42501*) got=$(PGUSER=troubleshooting_app PGPASSWORD=$password first_error "SELECT dynamo_increment('x', 1, '$T')") ;;
 	42P01*) got=$(first_error "SET dynamo_atomic.counter_table = 'NoSuchTroubleshooting'" "SELECT dynamo_increment('x')") ;;
 	55000*)
 		library=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" dynamo_atomic.control)
@@ -81,9 +81,9 @@ for row in "${rows[@]}"; do
 		;;
 	database*)
 		# psql's default database is the role's name
-		got=$(env -u PGDATABASE PGUSER=app PGPASSWORD=$password psql -X -qAt -c 'SELECT 1' 2>&1 | grep -o 'database "[^"]*" does not exist' || true)
+		got=$(env -u PGDATABASE PGUSER=troubleshooting_app PGPASSWORD=$password psql -X -qAt -c 'SELECT 1' 2>&1 | grep -o 'database "[^"]*" does not exist' || true)
 		expect_eq "troubleshooting: ...and the fix, naming the database, logs in" 1 \
-			"$(PGUSER=app PGPASSWORD=$password psql -X -qAt -d "$PGDATABASE" -c 'SELECT 1' 2>&1)"
+			"$(PGUSER=troubleshooting_app PGPASSWORD=$password psql -X -qAt -d "$PGDATABASE" -c 'SELECT 1' 2>&1)"
 		;;
 	*) fail "troubleshooting: no reproduction for the row \"$seen\"" && continue ;;
 	esac
@@ -98,4 +98,4 @@ for row in "${rows[@]}"; do
 		expect_true "troubleshooting: ...and $named exists" test -f "test/cases/$named"
 	fi
 done
-sql -c "DROP ROLE app" >/dev/null
+sql -c "DROP ROLE troubleshooting_app" >/dev/null
