@@ -61,7 +61,10 @@ OBJS = \
 	src/aws/aws_profile.o \
 	src/aws/container_url.o \
 	src/aws/credentials.o \
+	src/aws/credentials_provider_assume_role.o \
+	src/aws/credentials_provider_web_identity.o \
 	src/aws/endpoint.o \
+	src/aws/sts.o \
 	src/net/http.o \
 	src/net/json.o \
 	src/net/json_scan.o \
@@ -112,6 +115,7 @@ installcheck: tmp_check_regress.conf
 # No test may reach instance metadata (169.254.169.254) or a profile's keys.
 installcheck: export AWS_EC2_METADATA_DISABLED = true
 installcheck: export AWS_EC2_METADATA_SERVICE_ENDPOINT = http://127.0.0.1:9
+installcheck: export AWS_ENDPOINT_URL_STS = http://127.0.0.1:9
 installcheck: export AWS_SHARED_CREDENTIALS_FILE = /nonexistent/dynamo_atomic/credentials
 installcheck: export AWS_CONFIG_FILE = /nonexistent/dynamo_atomic/config
 .PHONY: tmp_check_regress.conf

@@ -59,7 +59,7 @@ lines=$(awk '/^<!-- install: local postgresql.conf/ { m = 1; next } m && /^```/ 
 # the README's lines with the endpoint replaced: refused unless it is on loopback
 grep -qx "dynamo_atomic.endpoint = 'http://127\.[0-9.]*:[0-9]*'" <<<"$lines" ||
 	die "the clean-root cluster would not point at a loopback DynamoDB: refusing to run"
-printf '%s\n' "AWS_EC2_METADATA_DISABLED = 'true'" "AWS_EC2_METADATA_SERVICE_ENDPOINT = 'http://127.0.0.1:9'" \
+printf '%s\n' "AWS_EC2_METADATA_DISABLED = 'true'" "AWS_EC2_METADATA_SERVICE_ENDPOINT = 'http://127.0.0.1:9'" "AWS_ENDPOINT_URL_STS = 'http://127.0.0.1:9'" \
 	"AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/dynamo_atomic/credentials'" "AWS_CONFIG_FILE = '/nonexistent/dynamo_atomic/config'" \
 	>"$dir/tmp/environment"
 opts=()

@@ -186,13 +186,23 @@ parse_profile_file(const char *path, const char *name, bool config_style,
 		else if (strcmp(key, "region") == 0)
 			set_if_unset(&out->region, value);
 		else if (strcmp(key, "role_arn") == 0)
-			out->unsupported = "role_arn";
+			set_if_unset(&out->role_arn, value);
+		else if (strcmp(key, "role_session_name") == 0)
+			set_if_unset(&out->role_session_name, value);
+		else if (strcmp(key, "web_identity_token_file") == 0)
+			set_if_unset(&out->web_identity_token_file, value);
+		else if (strcmp(key, "source_profile") == 0)
+			set_if_unset(&out->source_profile, value);
+		else if (strcmp(key, "credential_source") == 0)
+			set_if_unset(&out->credential_source, value);
+		else if (strcmp(key, "external_id") == 0)
+			set_if_unset(&out->external_id, value);
+		else if (strcmp(key, "duration_seconds") == 0)
+			set_if_unset(&out->duration_seconds, value);
 		else if (strcmp(key, "credential_process") == 0)
 			out->unsupported = "credential_process";
 		else if (strcmp(key, "sso_session") == 0 || strcmp(key, "sso_start_url") == 0)
 			out->unsupported = "sso";
-		else if (strcmp(key, "web_identity_token_file") == 0)
-			out->unsupported = "web_identity_token_file";
 	}
 	/* The text held the secret: do not leave it in freed memory. */
 	explicit_bzero(text, size);
@@ -230,4 +240,11 @@ aws_profile_wipe(AwsProfile *profile)
 	wipe_string(&profile->session_token);
 	wipe_string(&profile->access_key_id);
 	wipe_string(&profile->region);
+	wipe_string(&profile->role_arn);
+	wipe_string(&profile->role_session_name);
+	wipe_string(&profile->web_identity_token_file);
+	wipe_string(&profile->source_profile);
+	wipe_string(&profile->credential_source);
+	wipe_string(&profile->external_id);
+	wipe_string(&profile->duration_seconds);
 }

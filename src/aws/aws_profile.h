@@ -16,6 +16,15 @@ typedef struct AwsProfile
 	char	   *secret_access_key;
 	char	   *session_token;
 	char	   *region;
+	/* web identity: the role, the token's file and the session's name (any may be NULL) */
+	char	   *role_arn;
+	char	   *web_identity_token_file;
+	char	   *role_session_name;
+	/* an assumed role: whose credentials sign AssumeRole, and its options */
+	char	   *source_profile;
+	char	   *credential_source;	/* Environment, Ec2InstanceMetadata or EcsContainer */
+	char	   *external_id;
+	char	   *duration_seconds;
 	const char *unsupported;	/* a setting naming a credential provider
 								 * dynamo_atomic does not implement */
 } AwsProfile;

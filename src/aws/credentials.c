@@ -11,12 +11,14 @@
 
 #include <sys/stat.h>
 
+#include "nodes/pg_list.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "aws_profile.h"
 #include "container_url.h"
 #include "credentials.h"
+#include "credentials_cache.h"
 #include "http.h"
 #include "json.h"
 #include "settings.h"
@@ -53,14 +55,23 @@ static struct
 	char	   *source;
 }			profile_cache;
 
-/* The last credentials fetched from a container or instance metadata. */
-static struct
+/*
+ * Credentials fetched from a service (a container, instance metadata, STS),
+ * one slot per provider: a role assumed with another role's credentials
+ * keeps both, so that refreshing one does not evict the other.
+ */
+#define FETCHED_SLOTS 4
+
+typedef struct FetchedSlot
 {
 	bool		valid;
-	char	   *provider;		/* the URL they came from */
+	char	   *provider;		/* the URL or role they came from */
 	AwsCredentials creds;
 	TimestampTz refresh_at;
-}			fetched_cache;
+	TimestampTz used_at;		/* the least recently used slot is replaced */
+} FetchedSlot;
+
+static FetchedSlot fetched_slots[FETCHED_SLOTS];
 
 static bool
 is_set(const char *s)
@@ -125,16 +136,32 @@ forget_profile(void)
 }
 
 static void
+forget_slot(FetchedSlot *slot)
+{
+	if (!slot->valid)
+		return;
+	wipe_pfree(slot->creds.access_key_id);
+	wipe_pfree(slot->creds.secret_access_key);
+	wipe_pfree(slot->creds.session_token);
+	pfree((char *) slot->creds.source);
+	pfree(slot->provider);
+	slot->valid = false;
+}
+
+static void
 forget_fetched(void)
 {
-	if (!fetched_cache.valid)
-		return;
-	wipe_pfree(fetched_cache.creds.access_key_id);
-	wipe_pfree(fetched_cache.creds.secret_access_key);
-	wipe_pfree(fetched_cache.creds.session_token);
-	pfree((char *) fetched_cache.creds.source);
-	pfree(fetched_cache.provider);
-	fetched_cache.valid = false;
+	for (int i = 0; i < FETCHED_SLOTS; i++)
+		forget_slot(&fetched_slots[i]);
+}
+
+static FetchedSlot *
+fetched_slot(const char *provider)
+{
+	for (int i = 0; i < FETCHED_SLOTS; i++)
+		if (fetched_slots[i].valid && strcmp(fetched_slots[i].provider, provider) == 0)
+			return &fetched_slots[i];
+	return NULL;
 }
 
 void
@@ -199,15 +226,144 @@ aws_profile_region(void)
 	return p->region;
 }
 
+/* A copy of s, or NULL (wiped by wipe_pfree). */
+static char *
+copy_or_null(const char *s)
+{
+	return s ? pstrdup(s) : NULL;
+}
+
+/* Profiles a role_arn may lead through (source_profile after source_profile). */
+#define MAX_PROFILE_CHAIN 5
+
+static bool from_container_if_set(AwsCredentials *out);
+static bool imds_disabled(void);
+static bool from_instance_metadata(AwsCredentials *out, char **why);
+static bool from_key_pair(const char *key, const char *secret, const char *token,
+						  const char *source, AwsCredentials *out);
+static bool profile_credentials(const char *name, bool is_explicit, List *visited, AwsCredentials *out);
+
 /*
- * Credentials from a profile.  Returns false when the profile does not
- * exist or holds no keys and was not named explicitly: the chain goes on.
+ * A profile's role_arn with source_profile or credential_source: the source
+ * credentials, then AssumeRole signed by them.  visited: the profiles that
+ * led here (a cycle is refused).
+ */
+static void
+from_assumed_role(const char *name, const AwsProfile *p, List *visited, AwsCredentials *out)
+{
+	char	   *role_arn = pstrdup(p->role_arn);
+	char	   *source_profile = copy_or_null(p->source_profile);
+	char	   *credential_source = copy_or_null(p->credential_source);
+	char	   *external_id = copy_or_null(p->external_id);
+	char	   *session_name = copy_or_null(p->role_session_name);
+	int			duration_s = 0;
+	AwsCredentials source = {0};
+	char	   *imds_why = NULL;
+	/* kept per role and profile: no source is resolved while they are fresh */
+	char	   *provider = psprintf("assume role %s profile %s external id %s", role_arn, name,
+									external_id ? external_id : "");
+
+	if (credentials_cache_fresh(provider, out))
+		return;
+
+	if (p->duration_seconds)
+	{
+		char	   *end;
+		long		v = strtol(p->duration_seconds, &end, 10);
+
+		if (*end != '\0' || v < 900 || v > 43200)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("AWS profile \"%s\" has duration_seconds \"%s\": 900 to 43200 are allowed", name,
+							p->duration_seconds)));
+		duration_s = (int) v;
+	}
+	if (source_profile && credential_source)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("AWS profile \"%s\" has both source_profile and credential_source: one of them", name)));
+	if (source_profile)
+	{
+		ListCell   *lc;
+
+		foreach(lc, visited)
+			if (strcmp((char *) lfirst(lc), source_profile) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("AWS profile \"%s\" leads back to profile \"%s\" through source_profile: a cycle",
+							name, source_profile)));
+		if (list_length(visited) >= MAX_PROFILE_CHAIN)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("AWS profile \"%s\" chains more than %d profiles through source_profile", name,
+							MAX_PROFILE_CHAIN)));
+		if (strcmp(source_profile, name) == 0)
+		{
+			/* a role's own profile as its source: its keys */
+			if (!from_key_pair(p->access_key_id, p->secret_access_key, p->session_token,
+							   psprintf("profile \"%s\"", name), &source))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+						 errmsg("AWS profile \"%s\" is its own source_profile but has no keys", name)));
+		}
+		else
+			(void) profile_credentials(source_profile, true, lappend(list_copy(visited), pstrdup(name)), &source);
+	}
+	else if (credential_source && strcmp(credential_source, "Environment") == 0)
+	{
+		if (!from_key_pair(getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN"),
+						   "environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)", &source))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("AWS profile \"%s\" has credential_source Environment, but AWS_ACCESS_KEY_ID and "
+							"AWS_SECRET_ACCESS_KEY are not set", name)));
+	}
+	else if (credential_source && strcmp(credential_source, "EcsContainer") == 0)
+	{
+		if (!from_container_if_set(&source))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("AWS profile \"%s\" has credential_source EcsContainer, but no container credentials "
+							"URI is set", name)));
+	}
+	else if (credential_source && strcmp(credential_source, "Ec2InstanceMetadata") == 0)
+	{
+		if (imds_disabled() || !from_instance_metadata(&source, &imds_why))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("AWS profile \"%s\" has credential_source Ec2InstanceMetadata, but instance metadata %s",
+							name, imds_why ? "gave none" : "is disabled"),
+					 imds_why ? errdetail("%s", imds_why) : 0));
+	}
+	else if (credential_source)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("AWS profile \"%s\" has credential_source \"%s\": Environment, Ec2InstanceMetadata or "
+						"EcsContainer are known", name, credential_source)));
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("AWS profile \"%s\" has role_arn without source_profile, credential_source or "
+						"web_identity_token_file", name)));
+	credentials_from_assumed_role(provider, role_arn, session_name, external_id, duration_s, &source,
+								  psprintf("profile \"%s\"", name), out);
+}
+
+/*
+ * Credentials from a profile (keys, a web identity, or an assumed role).
+ * Returns false when the profile does not exist or holds no keys and was
+ * not named explicitly: the chain goes on.
  */
 static bool
-from_profile(const char *name, bool is_explicit, AwsCredentials *out)
+profile_credentials(const char *name, bool is_explicit, List *visited, AwsCredentials *out)
 {
 	const AwsProfile *p = load_profile(name);
 
+	if (is_set(p->role_arn) && (is_set(p->source_profile) || is_set(p->credential_source)))
+	{
+		from_assumed_role(name, p, visited, out);
+		return true;
+	}
 	if (is_set(p->access_key_id) && is_set(p->secret_access_key))
 	{
 		out->access_key_id = p->access_key_id;
@@ -216,30 +372,54 @@ from_profile(const char *name, bool is_explicit, AwsCredentials *out)
 		out->source = profile_cache.source;
 		return true;
 	}
+	if (is_set(p->web_identity_token_file) || is_set(p->role_arn))
+	{
+		if (!is_set(p->web_identity_token_file))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("AWS profile \"%s\" has role_arn without source_profile, credential_source or "
+							"web_identity_token_file", name)));
+		if (!is_set(p->role_arn))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("AWS profile \"%s\" has web_identity_token_file without role_arn", name)));
+		credentials_from_web_identity(p->web_identity_token_file, p->role_arn, p->role_session_name,
+									  psprintf("profile \"%s\"", name), out);
+		return true;
+	}
 	if (p->found && p->unsupported)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("AWS profile \"%s\" uses %s, which dynamo_atomic does not support", name, p->unsupported),
-				 errhint("Give the profile aws_access_key_id and aws_secret_access_key, or use "
-						 "environment, container or instance credentials.")));
+				 p->unsupported[0] == 's' ?
+				 errhint("SSO is a workstation's provider: on a server use a web identity (EKS), an assumed role, "
+						 "a container or instance role, or keys.") :
+				 errhint("Give the profile keys, web_identity_token_file and role_arn, or role_arn with "
+						 "source_profile or credential_source; or use environment, container or instance "
+						 "credentials.")));
 	if (is_explicit)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg(p->found ? "AWS profile \"%s\" has no aws_access_key_id and aws_secret_access_key"
+				 errmsg(p->found ? "AWS profile \"%s\" has no credentials (keys, a web identity or a role)"
 						: "AWS profile \"%s\" was not found", name),
 				 errdetail("Looked in %s.", profile_cache.source)));
 	return false;
 }
 
-/* Parses "2026-11-21T10:00:00Z" (fractions and offsets tolerated as UTC). */
+static bool
+from_profile(const char *name, bool is_explicit, AwsCredentials *out)
+{
+	return profile_credentials(name, is_explicit, NIL, out);
+}
+
 /*
  * An ISO 8601 Expiration: "2026-12-01T20:00:00Z", with fractional seconds
  * or an offset ("+02:00", "-0530") as some providers write it.  0 when
  * absent; -1 when it is not such a timestamp (the caller refuses it: read
  * wrongly, credentials would be used past their end or refreshed never).
  */
-static TimestampTz
-parse_expiration(const char *text)
+TimestampTz
+credentials_parse_expiration(const char *text)
 {
 	struct tm	tm;
 	const char *rest;
@@ -310,7 +490,6 @@ cache_fetched(const char *url, const char *source, const char *json, size_t len)
 	const char *key = json_get_string(doc, "AccessKeyId");
 	const char *secret = json_get_string(doc, "SecretAccessKey");
 	const char *token = json_get_string(doc, "Token");
-	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz expiration;
 	const char *wrong = NULL;
 
@@ -326,36 +505,80 @@ cache_fetched(const char *url, const char *source, const char *json, size_t len)
 		return wrong;
 	}
 
-	expiration = parse_expiration(json_get_string(doc, "Expiration"));
+	expiration = credentials_parse_expiration(json_get_string(doc, "Expiration"));
 	if (expiration < 0)
 	{
 		wipe_tree_secrets(secret, token);
 		return "the answer's Expiration is not an ISO 8601 timestamp";
 	}
-	forget_fetched();
-	fetched_cache.creds.access_key_id = copy_to_cache(key);
-	fetched_cache.creds.secret_access_key = copy_to_cache(secret);
-	fetched_cache.creds.session_token = is_set(token) ? copy_to_cache(token) : NULL;
-	fetched_cache.creds.source = copy_to_cache(source);
-	fetched_cache.creds.expiration = expiration;
-	fetched_cache.provider = copy_to_cache(url);
-	if (expiration == 0)
-		fetched_cache.refresh_at = now + NO_EXPIRY_REFRESH_USECS;
-	else
-		fetched_cache.refresh_at = expiration -
-			Min(REFRESH_MARGIN_USECS, Max(0, (expiration - now) / 2));
-	fetched_cache.valid = true;
-
+	credentials_cache_store(url, source, key, secret, token, expiration);
 	wipe_tree_secrets(secret, token);
 	return NULL;
 }
 
-static bool
-fetched_is_fresh(const char *url)
+void
+credentials_cache_store(const char *provider, const char *source, const char *access_key_id,
+						const char *secret_access_key, const char *session_token, TimestampTz expiration)
 {
-	return fetched_cache.valid && strcmp(fetched_cache.provider, url) == 0 &&
-		GetCurrentTimestamp() < fetched_cache.refresh_at;
+	TimestampTz now = GetCurrentTimestamp();
+	FetchedSlot *slot = fetched_slot(provider);
+
+	if (slot == NULL)
+	{
+		/* a free slot, or the least recently used */
+		slot = &fetched_slots[0];
+		for (int i = 0; i < FETCHED_SLOTS && slot->valid; i++)
+			if (!fetched_slots[i].valid || fetched_slots[i].used_at < slot->used_at)
+				slot = &fetched_slots[i];
+	}
+	forget_slot(slot);
+	slot->creds.access_key_id = copy_to_cache(access_key_id);
+	slot->creds.secret_access_key = copy_to_cache(secret_access_key);
+	slot->creds.session_token = is_set(session_token) ? copy_to_cache(session_token) : NULL;
+	slot->creds.source = copy_to_cache(source);
+	slot->creds.expiration = expiration;
+	slot->provider = copy_to_cache(provider);
+	if (expiration == 0)
+		slot->refresh_at = now + NO_EXPIRY_REFRESH_USECS;
+	else
+		slot->refresh_at = expiration - Min(REFRESH_MARGIN_USECS, Max(0, (expiration - now) / 2));
+	slot->used_at = now;
+	slot->valid = true;
 }
+
+bool
+credentials_cache_fresh(const char *provider, AwsCredentials *out)
+{
+	FetchedSlot *slot = fetched_slot(provider);
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (slot == NULL || now >= slot->refresh_at)
+		return false;
+	slot->used_at = now;
+	*out = slot->creds;
+	return true;
+}
+
+bool
+credentials_cache_still_valid(const char *provider, AwsCredentials *out)
+{
+	FetchedSlot *slot = fetched_slot(provider);
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (slot == NULL || (slot->creds.expiration != 0 && now >= slot->creds.expiration))
+		return false;
+	slot->used_at = now;
+	*out = slot->creds;
+	return true;
+}
+
+void
+credentials_cache_wipe_string(const char *s)
+{
+	if (s)
+		explicit_bzero((char *) s, strlen(s));
+}
+
 
 /*
  * One GET or PUT to a metadata service.  Returns the body (to be wiped with
@@ -468,7 +691,7 @@ from_container(const char *url, const char *display, AwsCredentials *out)
 {
 	char	   *why = NULL;
 
-	if (!fetched_is_fresh(url))
+	if (!credentials_cache_fresh(url, out))
 	{
 		char	   *volatile authorization = NULL;
 		HttpHeader	header;
@@ -504,8 +727,24 @@ from_container(const char *url, const char *display, AwsCredentials *out)
 					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 					 errmsg("could not get AWS credentials from the container credentials endpoint"),
 					 errdetail("%s", why)));
+		if (!credentials_cache_fresh(url, out) && !credentials_cache_still_valid(url, out))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("the container credentials endpoint gave credentials that have already expired")));
 	}
-	*out = fetched_cache.creds;
+}
+
+/* Container credentials when a container credentials URI is set; false otherwise. */
+static bool
+from_container_if_set(AwsCredentials *out)
+{
+	const char *display;
+	char	   *url = container_url(&display);
+
+	if (url == NULL)
+		return false;
+	from_container(url, display, out);
+	return true;
 }
 
 static bool
@@ -585,11 +824,8 @@ from_instance_metadata(AwsCredentials *out, char **why)
 	char	   *volatile token;
 	volatile bool ok = false;
 
-	if (fetched_is_fresh(roles_url))
-	{
-		*out = fetched_cache.creds;
+	if (credentials_cache_fresh(roles_url, out))
 		return true;
-	}
 
 	body = metadata_request("PUT", psprintf("%s/latest/api/token", base), base, &header, 1,
 							METADATA_TIMEOUT_MS, &len, why);
@@ -607,8 +843,11 @@ from_instance_metadata(AwsCredentials *out, char **why)
 		wipe_pfree(token);
 	}
 	PG_END_TRY();
-	if (ok)
-		*out = fetched_cache.creds;
+	if (ok && !credentials_cache_fresh(roles_url, out) && !credentials_cache_still_valid(roles_url, out))
+	{
+		*why = pstrdup("instance metadata gave credentials that have already expired");
+		ok = false;
+	}
 	return ok;
 }
 
@@ -639,8 +878,6 @@ aws_credentials_get(AwsCredentials *out)
 {
 	bool		profile_explicit;
 	const char *profile;
-	char	   *url;
-	const char *container_display;
 	char	   *imds_why = NULL;
 
 	memset(out, 0, sizeof(*out));
@@ -664,12 +901,21 @@ aws_credentials_get(AwsCredentials *out)
 	if (from_profile(profile, profile_explicit, out))
 		return;
 
-	url = container_url(&container_display);
-	if (url)
+	/* EKS IAM roles for service accounts: a token file and a role, exchanged with STS */
+	if (is_set(getenv("AWS_WEB_IDENTITY_TOKEN_FILE")) || is_set(getenv("AWS_ROLE_ARN")))
 	{
-		from_container(url, container_display, out);
+		if (!is_set(getenv("AWS_WEB_IDENTITY_TOKEN_FILE")) || !is_set(getenv("AWS_ROLE_ARN")))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN must be set together"),
+					 errdetail("Only one of them is set in the server's environment.")));
+		credentials_from_web_identity(getenv("AWS_WEB_IDENTITY_TOKEN_FILE"), getenv("AWS_ROLE_ARN"),
+									  getenv("AWS_ROLE_SESSION_NAME"), "environment (AWS_WEB_IDENTITY_TOKEN_FILE)", out);
 		return;
 	}
+
+	if (from_container_if_set(out))
+		return;
 
 	if (!imds_disabled() && from_instance_metadata(out, &imds_why))
 		return;
@@ -679,7 +925,8 @@ aws_credentials_get(AwsCredentials *out)
 			 errmsg("no AWS credentials found"),
 			 errdetail("Looked in: the dynamo_atomic.access_key_id and dynamo_atomic.secret_access_key settings; "
 					   "the AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY environment variables; "
-					   "%s; container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI are not set); "
+					   "%s; web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not set); "
+					   "container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI are not set); "
 					   "instance metadata (%s).",
 					   profile_cache.source,
 					   imds_why ? imds_why : "disabled by AWS_EC2_METADATA_DISABLED"),

@@ -5,11 +5,17 @@
  *   1. dynamo_atomic.access_key_id / secret_access_key / session_token
  *   2. dynamo_atomic.profile, from the shared files
  *   3. AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN
- *   4. AWS_PROFILE (or "default"), from the shared files
- *   5. container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or
+ *   4. AWS_PROFILE (or "default"), from the shared files; a profile with
+ *      web_identity_token_file and role_arn is a web identity (as 5), one
+ *      with role_arn and source_profile or credential_source an assumed
+ *      role (credentials_provider_assume_role.c)
+ *   5. web identity: AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN (EKS IAM
+ *      roles for service accounts), exchanged with STS
+ *      (credentials_provider_web_identity.c, sts.c)
+ *   6. container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or
  *      _FULL_URI, with AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE])
- *   6. EC2 instance metadata, IMDSv2 (unless AWS_EC2_METADATA_DISABLED)
- * Credentials from 5 and 6 are cached until shortly before they expire.
+ *   7. EC2 instance metadata, IMDSv2 (unless AWS_EC2_METADATA_DISABLED)
+ * Credentials from 5, 6 and 7 are cached until shortly before they expire.
  */
 #ifndef DYNAMO_ATOMIC_CREDENTIALS_H
 #define DYNAMO_ATOMIC_CREDENTIALS_H

@@ -142,6 +142,12 @@ parse_cached(const char *url, char **host, char **path)
 	return true;
 }
 
+const char *
+aws_region_resolve(void)
+{
+	return resolve_region();
+}
+
 void
 ddb_endpoint_resolve(DdbEndpoint *out, const char *url, const char *region)
 {

@@ -21,6 +21,9 @@ typedef struct DdbEndpoint
  */
 extern void ddb_endpoint_resolve(DdbEndpoint *out, const char *url, const char *region);
 
+/* The region, as ddb_endpoint_resolve finds it (22023 when none). */
+extern const char *aws_region_resolve(void);
+
 /*
  * The one test of an endpoint URL, for the setting and the environment
  * alike: http(s), a host, no user name, query or fragment.  On success,

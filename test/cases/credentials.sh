@@ -72,10 +72,13 @@ inner() {
 				"$(sql -c "SET dynamo_atomic.profile = 'from-file'" -c "SELECT source || '|' || access_key_id || '|' || (expires_at IS NOT NULL) FROM dynamo_credentials_info()")"
 			expect_eq "profile: keys from the config file's [profile x] section" "CONFIGACCESSKEY" \
 				"$(sql -c "SET dynamo_atomic.profile = 'config-only'" -c "SELECT access_key_id FROM dynamo_credentials_info()")"
-			expect_eq "profile: a role_arn profile is refused with 28000" 28000 \
-				"$(first_sqlstate "SET dynamo_atomic.profile = 'assume-role'" "SELECT * FROM dynamo_credentials_info()")"
-			expect_true "profile: ...saying what is unsupported" grep -q 'uses role_arn, which dynamo_atomic does not support' \
+			expect_true "profile: a role_arn profile asks STS (here a loopback port where nothing listens): 28000 naming the role" \
+				grep -q '^28000|.*|could not assume role "arn:aws:iam::123456789012:role/example" (profile "assume-role")$' \
 				<<<"$(sql_error "SET dynamo_atomic.profile = 'assume-role'" "SELECT * FROM dynamo_credentials_info()")"
+			expect_eq "profile: a credential_process profile is refused with 28000" 28000 \
+				"$(first_sqlstate "SET dynamo_atomic.profile = 'process'" "SELECT * FROM dynamo_credentials_info()")"
+			expect_true "profile: ...saying what is unsupported" grep -q 'uses credential_process, which dynamo_atomic does not support' \
+				<<<"$(sql_error "SET dynamo_atomic.profile = 'process'" "SELECT * FROM dynamo_credentials_info()")"
 			expect_eq "profile: an unknown profile named explicitly is 28000" 28000 \
 				"$(first_sqlstate "SET dynamo_atomic.profile = 'missing'" "SELECT * FROM dynamo_credentials_info()")"
 			expect_eq "settings: dynamo_atomic.access_key_id comes first" "SETTINGSKEY" \
@@ -205,6 +208,8 @@ aws_secret_access_key=config-secret
 [profile assume-role]
 role_arn = arn:aws:iam::123456789012:role/example
 source_profile = from-file
+[profile process]
+credential_process = /bin/false
 INI
 chmod 644 "$WORK"/credentials "$WORK"/config
 cp "$WORK/credentials" "$WORK/credentials.orig"

@@ -8,6 +8,20 @@
 //   - a DynamoDB front        POST /             forwards to DynamoDB Local, or
 //                             injects faults set through /_control
 //   - request log             GET  /_log         what it received (at: epoch ms), as JSON lines
+//   - STS                     POST /sts          AssumeRoleWithWebIdentity (form body, unsigned):
+//                             answered in JSON (Expiration in epoch seconds, or ISO 8601 with
+//                             sts_iso=1), errors in XML as STS writes them.  With
+//                             sts_token_file=PATH the token must be that file's content at the
+//                             time of the request (InvalidIdentityToken otherwise); credentials
+//                             last sts_duration_s seconds (default 3600).  With require_sts=1 the
+//                             DynamoDB front accepts only requests signed with an access key STS
+//                             issued and carrying its session token (UnrecognizedClientException
+//                             otherwise).  GET /_sts: {calls, issued}.  These settings hold until
+//                             sts_reset=1.  STS faults are rules whose target is the Action:
+//                             throttle, server-error, idp-error, invalid-token, delay.
+//                             AssumeRole too: its SigV4 signature is checked (service sts)
+//                             against a key registered with sts_source=AKID:SECRET or one STS
+//                             issued (with its session token); sts_external_id=X requires it.
 //
 // Faults: GET /_control?fault=KIND[&count=N][&target=OP][&match=TEXT][&add=1]
 // sets one rule (add=1: appends one); a rule applies to the next N requests
@@ -69,6 +83,107 @@ let logging = true;
 let rules = [];
 // faults injected, by kind
 let injected = {};
+
+// STS's state (see the head of this file)
+let sts = { tokenFile: null, durationS: 3600, iso: false, requireIssued: false, calls: 0, issued: {}, secrets: {},
+  sources: {}, externalId: null, assumed: 0 };
+const crypto = require('crypto');
+
+function stsError(res, status, code, message) {
+  res.writeHead(status, { 'Content-Type': 'text/xml' });
+  res.end('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>' + code +
+    '</Code><Message>' + message + '</Message></Error><RequestId>fake-sts</RequestId></ErrorResponse>');
+}
+
+function stsIssue(res, action) {
+  sts.calls++;
+  if (action === 'AssumeRole') sts.assumed++;
+  const n = Object.keys(sts.issued).length + 1;
+  const key = 'ASIASTSFAKE' + String(n).padStart(6, '0');
+  const token = 'sts-session-token-' + n + '-' + Math.random().toString(36).slice(2);
+  const secret = 'sts-secret-' + n + '-never-print-me';
+  sts.issued[key] = token;
+  sts.secrets[key] = secret;
+  const expires = Date.now() + sts.durationS * 1000;
+  const expiration = sts.iso ? new Date(expires).toISOString() : Math.floor(expires / 1000);
+  send(res, 200, { [action + 'Response']: { [action + 'Result']: {
+    Credentials: { AccessKeyId: key, SecretAccessKey: secret, SessionToken: token, Expiration: expiration },
+    AssumedRoleUser: { Arn: 'arn:aws:sts::123456789012:assumed-role/fake/session', AssumedRoleId: 'AROAFAKE:session' },
+  }, ResponseMetadata: { RequestId: 'fake-sts-' + sts.calls } } });
+}
+
+// The SigV4 check of a signed STS request: null when it is signed by a known
+// source key (a registered one, or one STS issued with its session token), else why not.
+function stsSignatureProblem(req, body) {
+  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/sts\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/
+    .exec(req.headers.authorization || '');
+  if (!m) return 'not signed with SigV4 for sts';
+  const [, key, date, region, signedHeaders, signature] = m;
+  const secret = sts.sources[key] || sts.secrets[key];
+  if (!secret) return 'signed by an unknown access key ' + key;
+  if (sts.secrets[key] && req.headers['x-amz-security-token'] !== sts.issued[key]) return 'the session token is not the one issued with ' + key;
+  const names = signedHeaders.split(';');
+  if (!names.includes('host') || !names.includes('x-amz-date')) return 'host and x-amz-date must be signed';
+  const canonical = ['POST', new URL(req.url, 'http://x').pathname, '',
+    names.map((h) => h + ':' + String(req.headers[h] || '').trim().replace(/\s+/g, ' ')).join('\n') + '\n',
+    signedHeaders, crypto.createHash('sha256').update(body).digest('hex')].join('\n');
+  const amzDate = req.headers['x-amz-date'] || '';
+  const scope = date + '/' + region + '/sts/aws4_request';
+  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, crypto.createHash('sha256').update(canonical).digest('hex')].join('\n');
+  let k = crypto.createHmac('sha256', 'AWS4' + secret).update(date).digest();
+  for (const part of [region, 'sts', 'aws4_request']) k = crypto.createHmac('sha256', k).update(part).digest();
+  const want = crypto.createHmac('sha256', k).update(toSign).digest('hex');
+  return want === signature ? null : 'the signature does not match';
+}
+
+function stsRequest(req, body, res) {
+  const form = new URLSearchParams(body.toString());
+  const action = form.get('Action');
+  if (action !== 'AssumeRoleWithWebIdentity' && action !== 'AssumeRole') return stsError(res, 400, 'InvalidAction', 'not served here: ' + action);
+  if (!form.get('RoleArn') || !form.get('RoleSessionName') || (action !== 'AssumeRole' && !form.get('WebIdentityToken'))) {
+    return stsError(res, 400, 'MissingParameter', 'RoleArn, RoleSessionName and WebIdentityToken are required');
+  }
+  if (action === 'AssumeRoleWithWebIdentity' && req.headers.authorization) {
+    return stsError(res, 400, 'InvalidRequest', 'AssumeRoleWithWebIdentity is not signed');
+  }
+  if (action === 'AssumeRole') {
+    const problem = stsSignatureProblem(req, body);
+    if (problem) return stsError(res, 403, 'SignatureDoesNotMatch', problem);
+    if (sts.externalId && form.get('ExternalId') !== sts.externalId) return stsError(res, 403, 'AccessDenied', 'the external ID does not match');
+  }
+  let rule = null;
+  for (const r of rules) {
+    if (r.remaining === 0 || (r.target && r.target !== action)) continue;
+    if (r.remaining > 0) r.remaining--;
+    injected[r.kind] = (injected[r.kind] || 0) + 1;
+    rule = r;
+    break;
+  }
+  const answer = () => {
+    if (sts.tokenFile && action === 'AssumeRoleWithWebIdentity') {
+      const want = fs.readFileSync(sts.tokenFile, 'utf8').trim();
+      if (form.get('WebIdentityToken') !== want) {
+        return stsError(res, 400, 'InvalidIdentityToken', 'the token is not the current content of the token file');
+      }
+    }
+    stsIssue(res, action);
+  };
+  if (!rule) return answer();
+  switch (rule.kind) {
+    case 'throttle': return stsError(res, 400, 'Throttling', 'Rate exceeded');
+    case 'server-error': return stsError(res, 500, 'InternalFailure', 'internal failure');
+    case 'idp-error': return stsError(res, 400, 'IDPCommunicationError', 'the identity provider could not be reached');
+    case 'invalid-token': return stsError(res, 400, 'InvalidIdentityToken', 'token rejected');
+    case 'delay': return setTimeout(answer, rule.ms);
+    default: return answer();
+  }
+}
+
+// With require_sts=1: only requests signed with a key STS issued, carrying its token.
+function stsCredentialsOk(req) {
+  const m = /Credential=([A-Z0-9]+)\//.exec(req.headers.authorization || '');
+  return m && sts.issued[m[1]] !== undefined && req.headers['x-amz-security-token'] === sts.issued[m[1]];
+}
 
 // mulberry32: a small seeded PRNG, so that a seed replays the same draws
 let prngState = 1;
@@ -281,6 +396,7 @@ const handler = (req, res) => {
       if (url.searchParams.get('reset')) injected = {};
       return send(res, 200, counts);
     }
+    if (url.pathname === '/_sts') return send(res, 200, { calls: sts.calls, assumed: sts.assumed, issued: Object.keys(sts.issued).length });
     if (url.pathname === '/_control') {
       const p = url.searchParams;
       const kind = p.get('fault');
@@ -290,16 +406,34 @@ const handler = (req, res) => {
         rules = [];
         log.length = 0;
       }
+      if (p.get('sts_reset')) {
+        sts = { tokenFile: null, durationS: 3600, iso: false, requireIssued: false, calls: 0, issued: {}, secrets: {},
+          sources: {}, externalId: null, assumed: 0 };
+      }
+      if (p.get('sts_source')) { const [k, v] = p.get('sts_source').split(':'); sts.sources[k] = v; }
+      if (p.get('sts_external_id')) sts.externalId = p.get('sts_external_id');
+      if (p.get('sts_token_file')) sts.tokenFile = p.get('sts_token_file');
+      if (p.get('sts_duration_s')) sts.durationS = Number(p.get('sts_duration_s'));
+      if (p.get('sts_iso')) sts.iso = p.get('sts_iso') === '1';
+      if (p.get('require_sts')) sts.requireIssued = p.get('require_sts') === '1';
       if (kind) rules.push({ kind, remaining: Number(p.get('count') || -1), target: p.get('target'), match: p.get('match'),
         ms: Number(p.get('ms') || 3000), reasons: p.get('reasons'), ratio: Number(p.get('ratio') || 1),
         mode: p.get('mode'), regions: p.get('regions') });
       return send(res, 200, { ok: true });
     }
     // The start of the body tells writes of one operation apart (no secret is in a DynamoDB body).
-    if (logging) log.push({ at: Date.now(), method: req.method, path: url.pathname, target: req.headers['x-amz-target'] || null,
-      body: body.toString('utf8', 0, 4000), headers: req.headers });
+    if (logging) log.push({ at: Date.now(), method: req.method, path: url.pathname,
+      target: url.pathname === '/sts' ? 'STS.' + new URLSearchParams(body.toString()).get('Action') : req.headers['x-amz-target'] || null,
+      // (an STS body holds the web identity token: not logged)
+      body: url.pathname === '/sts' ? '' : body.toString('utf8', 0, 4000), headers: req.headers });
 
-    if (req.method === 'POST' && url.pathname === '/') return dynamodb(req, body, res);
+    if (req.method === 'POST' && url.pathname === '/sts') return stsRequest(req, body, res);
+    if (req.method === 'POST' && url.pathname === '/') {
+      if (sts.requireIssued && !stsCredentialsOk(req)) {
+        return awsError(res, 400, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+      }
+      return dynamodb(req, body, res);
+    }
 
     if (req.method === 'GET' && url.pathname === '/creds') {
       if (req.headers.authorization !== CONTAINER_TOKEN) return send(res, 401, { message: 'bad token' });

@@ -253,12 +253,15 @@ ddb_raw() {
 # the extension should see must be written there.  By default instance
 # metadata is disabled and, should that ever be ignored, points at a
 # loopback port where nothing listens: no test may reach 169.254.169.254.
+# STS, which the web identity provider asks, is a loopback port too (a case
+# that serves STS points it at the fake's /sts).
 # Arguments NAME=VALUE add or override variables; NAME= removes one.
 harness_pg_environment() {
 	local file kv k
 	declare -A vars=(
 		[AWS_EC2_METADATA_DISABLED]=true
 		[AWS_EC2_METADATA_SERVICE_ENDPOINT]=http://127.0.0.1:9
+		[AWS_ENDPOINT_URL_STS]=http://127.0.0.1:9
 		[AWS_SHARED_CREDENTIALS_FILE]=/nonexistent/dynamo_atomic/credentials
 		[AWS_CONFIG_FILE]=/nonexistent/dynamo_atomic/config
 	)
@@ -314,6 +317,11 @@ harness_guard_server_environment() {
 		die "the test server's AWS_EC2_METADATA_SERVICE_ENDPOINT is not on loopback: refusing to run"
 	[[ ${1:-} == --metadata-allowed ]] || grep -qx 'AWS_EC2_METADATA_DISABLED=true' <<<"$env" ||
 		die "the test server's AWS_EC2_METADATA_DISABLED is not true: refusing to run"
+	# STS: every endpoint a credential provider could ask is a loopback one
+	grep -qE '^AWS_ENDPOINT_URL_STS=http://127\.' <<<"$env" ||
+		die "the test server's AWS_ENDPOINT_URL_STS is not on loopback: refusing to run"
+	! grep -qE '^AWS_ENDPOINT_URL=' <<<"$env" || grep -qE '^AWS_ENDPOINT_URL=http://127\.' <<<"$env" ||
+		die "the test server's AWS_ENDPOINT_URL is not on loopback: refusing to run"
 }
 
 # A directory for this run's files, removed by harness_stop_all.
