@@ -62,6 +62,7 @@ OBJS = \
 	src/aws/container_url.o \
 	src/aws/credentials.o \
 	src/aws/credentials_provider_assume_role.o \
+	src/aws/credentials_provider_process.o \
 	src/aws/credentials_provider_web_identity.o \
 	src/aws/endpoint.o \
 	src/aws/sts.o \

@@ -200,7 +200,7 @@ parse_profile_file(const char *path, const char *name, bool config_style,
 		else if (strcmp(key, "duration_seconds") == 0)
 			set_if_unset(&out->duration_seconds, value);
 		else if (strcmp(key, "credential_process") == 0)
-			out->unsupported = "credential_process";
+			set_if_unset(&out->credential_process, value);
 		else if (strcmp(key, "sso_session") == 0 || strcmp(key, "sso_start_url") == 0)
 			out->unsupported = "sso";
 	}
@@ -247,4 +247,5 @@ aws_profile_wipe(AwsProfile *profile)
 	wipe_string(&profile->credential_source);
 	wipe_string(&profile->external_id);
 	wipe_string(&profile->duration_seconds);
+	wipe_string(&profile->credential_process);
 }

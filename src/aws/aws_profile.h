@@ -25,6 +25,7 @@ typedef struct AwsProfile
 	char	   *credential_source;	/* Environment, Ec2InstanceMetadata or EcsContainer */
 	char	   *external_id;
 	char	   *duration_seconds;
+	char	   *credential_process;	/* a command printing credentials as JSON */
 	const char *unsupported;	/* a setting naming a credential provider
 								 * dynamo_atomic does not implement */
 } AwsProfile;

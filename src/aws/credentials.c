@@ -26,6 +26,8 @@
 
 /* Refresh expiring credentials this long before they expire. */
 #define REFRESH_MARGIN_USECS (300 * USECS_PER_SEC)
+/* A refresh that failed while the credentials were valid is tried again this much later. */
+#define REFRESH_RETRY_AFTER_FAILURE_S 30
 /* Re-fetch credentials that state no expiry this often. */
 #define NO_EXPIRY_REFRESH_USECS (900 * USECS_PER_SEC)
 #define METADATA_TIMEOUT_MS 1000
@@ -345,8 +347,21 @@ from_assumed_role(const char *name, const AwsProfile *p, List *visited, AwsCrede
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("AWS profile \"%s\" has role_arn without source_profile, credential_source or "
 						"web_identity_token_file", name)));
-	credentials_from_assumed_role(provider, role_arn, session_name, external_id, duration_s, &source,
-								  psprintf("profile \"%s\"", name), out);
+	/* the source may point into a cache that resolving the region or STS's endpoint replaces */
+	source.access_key_id = pstrdup(source.access_key_id);
+	source.secret_access_key = pstrdup(source.secret_access_key);
+	source.session_token = copy_or_null(source.session_token);
+	PG_TRY();
+	{
+		credentials_from_assumed_role(provider, role_arn, session_name, external_id, duration_s, &source,
+									  psprintf("profile \"%s\"", name), out);
+	}
+	PG_FINALLY();
+	{
+		wipe_pfree(source.secret_access_key);
+		wipe_pfree(source.session_token);
+	}
+	PG_END_TRY();
 }
 
 /*
@@ -354,6 +369,33 @@ from_assumed_role(const char *name, const AwsProfile *p, List *visited, AwsCrede
  * Returns false when the profile does not exist or holds no keys and was
  * not named explicitly: the chain goes on.
  */
+/*
+ * A copy of a profile's settings, for a provider that goes on to load other
+ * profiles (a source_profile) or to resolve the region (which may read the
+ * active profile): load_profile keeps one profile and frees the last.
+ */
+static AwsProfile *
+profile_copy(const AwsProfile *p)
+{
+	AwsProfile *c = palloc0(sizeof(AwsProfile));
+
+	c->found = p->found;
+	c->access_key_id = copy_or_null(p->access_key_id);
+	c->secret_access_key = copy_or_null(p->secret_access_key);
+	c->session_token = copy_or_null(p->session_token);
+	c->region = copy_or_null(p->region);
+	c->role_arn = copy_or_null(p->role_arn);
+	c->web_identity_token_file = copy_or_null(p->web_identity_token_file);
+	c->role_session_name = copy_or_null(p->role_session_name);
+	c->source_profile = copy_or_null(p->source_profile);
+	c->credential_source = copy_or_null(p->credential_source);
+	c->external_id = copy_or_null(p->external_id);
+	c->duration_seconds = copy_or_null(p->duration_seconds);
+	c->credential_process = copy_or_null(p->credential_process);
+	c->unsupported = p->unsupported;
+	return c;
+}
+
 static bool
 profile_credentials(const char *name, bool is_explicit, List *visited, AwsCredentials *out)
 {
@@ -361,7 +403,10 @@ profile_credentials(const char *name, bool is_explicit, List *visited, AwsCreden
 
 	if (is_set(p->role_arn) && (is_set(p->source_profile) || is_set(p->credential_source)))
 	{
-		from_assumed_role(name, p, visited, out);
+		AwsProfile *copy = profile_copy(p);
+
+		from_assumed_role(name, copy, visited, out);
+		aws_profile_wipe(copy);
 		return true;
 	}
 	if (is_set(p->access_key_id) && is_set(p->secret_access_key))
@@ -383,8 +428,20 @@ profile_credentials(const char *name, bool is_explicit, List *visited, AwsCreden
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 					 errmsg("AWS profile \"%s\" has web_identity_token_file without role_arn", name)));
-		credentials_from_web_identity(p->web_identity_token_file, p->role_arn, p->role_session_name,
-									  psprintf("profile \"%s\"", name), out);
+		{
+			AwsProfile *copy = profile_copy(p);
+
+			credentials_from_web_identity(copy->web_identity_token_file, copy->role_arn, copy->role_session_name,
+										  psprintf("profile \"%s\"", name), out);
+			aws_profile_wipe(copy);
+		}
+		return true;
+	}
+	if (is_set(p->credential_process))
+	{
+		char	   *command = pstrdup(p->credential_process);
+
+		credentials_from_process(command, psprintf("profile \"%s\"", name), out);
 		return true;
 	}
 	if (p->found && p->unsupported)
@@ -394,9 +451,9 @@ profile_credentials(const char *name, bool is_explicit, List *visited, AwsCreden
 				 p->unsupported[0] == 's' ?
 				 errhint("SSO is a workstation's provider: on a server use a web identity (EKS), an assumed role, "
 						 "a container or instance role, or keys.") :
-				 errhint("Give the profile keys, web_identity_token_file and role_arn, or role_arn with "
-						 "source_profile or credential_source; or use environment, container or instance "
-						 "credentials.")));
+				 errhint("Give the profile keys, web_identity_token_file and role_arn, role_arn with "
+						 "source_profile or credential_source, or credential_process; or use environment, "
+						 "container or instance credentials.")));
 	if (is_explicit)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
@@ -557,6 +614,17 @@ credentials_cache_fresh(const char *provider, AwsCredentials *out)
 	slot->used_at = now;
 	*out = slot->creds;
 	return true;
+}
+
+void
+credentials_cache_defer_refresh(const char *provider)
+{
+	FetchedSlot *slot = fetched_slot(provider);
+	TimestampTz next = GetCurrentTimestamp() + (TimestampTz) REFRESH_RETRY_AFTER_FAILURE_S * USECS_PER_SEC;
+
+	if (slot == NULL)
+		return;
+	slot->refresh_at = slot->creds.expiration != 0 ? Min(next, slot->creds.expiration) : next;
 }
 
 bool

@@ -24,6 +24,14 @@ extern bool credentials_cache_fresh(const char *provider, AwsCredentials *out);
  */
 extern bool credentials_cache_still_valid(const char *provider, AwsCredentials *out);
 
+/*
+ * A refresh of provider's credentials failed while they are still valid:
+ * the next one is tried 30 s later (at the latest when they expire), not
+ * at every call, so that a slow STS does not stall each call, or a lock
+ * worker's heartbeats, again.
+ */
+extern void credentials_cache_defer_refresh(const char *provider);
+
 /* An ISO 8601 Expiration as a timestamp; 0 when absent, -1 when unreadable. */
 extern TimestampTz credentials_parse_expiration(const char *text);
 
@@ -41,5 +49,8 @@ extern void credentials_from_web_identity(const char *token_file, const char *ro
 extern void credentials_from_assumed_role(const char *provider, const char *role_arn, const char *session_name, const char *external_id,
 										  int duration_s, const AwsCredentials *source, const char *origin,
 										  AwsCredentials *out);
+
+/* The credential_process provider (credentials_provider_process.c). */
+extern void credentials_from_process(const char *command, const char *origin, AwsCredentials *out);
 
 #endif

@@ -37,9 +37,10 @@ credentials_from_assumed_role(const char *provider, const char *role_arn, const 
 	{
 		if (credentials_cache_still_valid(provider, out))
 		{
+			credentials_cache_defer_refresh(provider);
 			ereport(WARNING,
 					(errmsg("could not refresh the AWS credentials of role \"%s\" (assumed, %s): the current ones "
-							"are used until they expire", role_arn, origin),
+							"are used until they expire (tried again in 30 s)", role_arn, origin),
 					 errdetail("%s", why)));
 			return;
 		}

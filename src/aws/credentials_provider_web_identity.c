@@ -92,9 +92,10 @@ credentials_from_web_identity(const char *token_file, const char *role_arn, cons
 		/* still valid: the service goes on, and says why it could not refresh */
 		if (credentials_cache_still_valid(provider, out))
 		{
+			credentials_cache_defer_refresh(provider);
 			ereport(WARNING,
 					(errmsg("could not refresh the AWS credentials of role \"%s\" (web identity, %s): the current ones "
-							"are used until they expire", role_arn, origin),
+							"are used until they expire (tried again in 30 s)", role_arn, origin),
 					 errdetail("%s", why)));
 			return;
 		}

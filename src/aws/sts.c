@@ -6,8 +6,6 @@
  */
 #include "postgres.h"
 
-#include <ctype.h>
-
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
@@ -52,15 +50,47 @@ sts_endpoint_url(void)
 }
 
 /*
- * The region STS requests are signed for: the configured one, but
- * us-east-1 for the global endpoint.
+ * The region STS requests are signed for: us-east-1 for the global
+ * endpoint, the region in a regional endpoint's host name, else the
+ * configured one.
  */
 static const char *
 sts_signing_region(const char *url)
 {
-	if (strcmp(url, "https://sts.amazonaws.com") == 0)
+	char	   *host;
+	char	   *colon;
+
+	if (!endpoint_url_parse(url, &host, NULL))
+		return aws_region_resolve();
+	if ((colon = strchr(host, ':')) != NULL)
+		*colon = '\0';
+	if (pg_strcasecmp(host, "sts.amazonaws.com") == 0)
 		return "us-east-1";
+	if (pg_strncasecmp(host, "sts.", 4) == 0)
+	{
+		const char *region = host + 4;
+		const char *dot = strchr(region, '.');
+
+		if (dot && (pg_strcasecmp(dot, ".amazonaws.com") == 0 || pg_strcasecmp(dot, ".amazonaws.com.cn") == 0))
+			return pnstrdup(region, dot - region);
+	}
 	return aws_region_resolve();
+}
+
+/*
+ * Whether url may carry a bearer token or a signed request: https, or
+ * http to this machine only (a test's STS).
+ */
+static bool
+sts_url_is_safe(const char *url)
+{
+	char	   *host;
+
+	if (pg_strncasecmp(url, "https://", 8) == 0)
+		return true;
+	if (!endpoint_url_parse(url, &host, NULL))
+		return false;
+	return strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost", 9) == 0 || strncmp(host, "[::1]", 5) == 0;
 }
 
 /* Appends s percent-encoded as a form value (RFC 3986 unreserved kept). */
@@ -69,7 +99,8 @@ append_encoded(StringInfo buf, const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
 	{
-		if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~')
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+			*p == '-' || *p == '_' || *p == '.' || *p == '~')
 			appendStringInfoChar(buf, (char) *p);
 		else
 			appendStringInfo(buf, "%%%02X", *p);
@@ -92,9 +123,34 @@ xml_element(const char *body, const char *tag)
 	return end ? pnstrdup(start, Min(end - start, 300)) : NULL;
 }
 
+/*
+ * STS's message, for a DETAIL: control characters (a forged answer's line
+ * breaks) become spaces, and a message quoting the token is withheld.
+ */
+static const char *
+clean_message(const char *message, const char *secret)
+{
+	char	   *m;
+
+	if (message == NULL)
+		return NULL;
+	if (secret && strlen(secret) >= 16)
+	{
+		char	   *head = pnstrdup(secret, 16);
+
+		if (strstr(message, head))
+			return "(withheld: it quotes the request's token)";
+	}
+	m = pstrdup(message);
+	for (char *c = m; *c; c++)
+		if ((unsigned char) *c < 0x20 || *c == 0x7f)
+			*c = ' ';
+	return m;
+}
+
 /* STS's error code and message from an error body (XML, or JSON), for *why. */
 static char *
-error_of(const char *body, size_t len, long status, char **code)
+error_of(const char *body, size_t len, long status, char **code, const char *secret)
 {
 	cJSON	   *doc = json_parse_unchecked(body, len);
 	const cJSON *error = json_get(doc, "Error");
@@ -111,6 +167,9 @@ error_of(const char *body, size_t len, long status, char **code)
 		*code = xml_element(body, "Code");
 		message = xml_element(body, "Message");
 	}
+	message = clean_message(message, secret);
+	if (*code)
+		*code = (char *) clean_message(*code, secret);
 	return psprintf("STS answered HTTP %ld%s%s%s%s", status, *code ? ", " : "", *code ? *code : "",
 					message ? ": " : "", message ? message : "");
 }
@@ -215,75 +274,100 @@ sign(const AwsCredentials *source, const char *url, const char *body, size_t bod
 	strbuf_free(&auth, false);
 }
 
-/* One STS action, retried as sts.h says; signed by source unless NULL. */
-static bool
-sts_call(const char *action, StringInfo body, const AwsCredentials *source, StsCredentials *out, char **why)
+/* The attempts of one STS action (sts_call wipes what they leave). */
+static pg_noinline bool
+sts_attempts(const char *action, const char *url, StringInfo body, const AwsCredentials *source,
+			 const char *secret, StsCredentials *out, char **why)
 {
-	char	   *url = sts_endpoint_url();
 	HttpHeader	headers[7] = {
 		{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"},
 		{"Accept", "application/json"}
 	};
-	volatile bool done = false;
-	long		backoff = STS_FIRST_BACKOFF_MS;
+
+	for (int attempt = 1;; attempt++)
+	{
+		HttpRequest req = {0};
+		HttpResponse resp;
+		char	   *code = NULL;
+		int			n = 2;
+
+		/* signed again for each attempt: its date is the attempt's */
+		if (source)
+			sign(source, url, body->data, body->len, headers, &n);
+		req.method = "POST";
+		req.url = url;
+		req.headers = headers;
+		req.n_headers = n;
+		req.body = body->data;
+		req.body_len = body->len;
+		req.connect_timeout_ms = dynamo_connect_timeout_ms;
+		req.timeout_ms = dynamo_request_timeout_ms;
+		req.resend_safe = true; /* asking twice gives two sessions, no harm */
+		http_perform(&req, &resp);
+		if (resp.outcome == HTTP_DONE && resp.status == 200)
+		{
+			bool		ok = credentials_of(action, resp.body, resp.body_len, out, why);
+
+			http_wipe_response();
+			return ok;
+		}
+		if (resp.outcome == HTTP_DONE)
+			*why = error_of(resp.body, resp.body_len, resp.status, &code, secret);
+		else
+			*why = psprintf("POST %s: %s", url, http_outcome_name(resp.outcome));
+		http_wipe_response();
+		if ((resp.outcome == HTTP_DONE && !retryable(resp.status, code)) ||
+			resp.outcome == HTTP_BAD_URL || resp.outcome == HTTP_TLS_FAILED || attempt >= STS_ATTEMPTS)
+			return false;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 STS_FIRST_BACKOFF_MS << (attempt - 1), dynamo_wait_event(DYNAMO_WAIT_RETRY_BACKOFF));
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* One STS action, retried as sts.h says; signed by source unless NULL; secret: what no message may quote. */
+static bool
+sts_call(const char *action, const char *url, StringInfo body, const AwsCredentials *source, const char *secret,
+		 StsCredentials *out, char **why)
+{
+	bool		done;
 
 	memset(out, 0, sizeof(*out));
-	if (!endpoint_url_is_valid(url))
-	{
-		*why = psprintf("the STS endpoint \"%s\" is not an http(s) URL with a host", url);
-		return false;
-	}
 	PG_TRY();
 	{
-		for (int attempt = 1; !done; attempt++)
-		{
-			HttpRequest req = {0};
-			HttpResponse resp;
-			char	   *code = NULL;
-			int			n = 2;
-
-			/* signed again for each attempt: its date is the attempt's */
-			if (source)
-				sign(source, url, body->data, body->len, headers, &n);
-			req.method = "POST";
-			req.url = url;
-			req.headers = headers;
-			req.n_headers = n;
-			req.body = body->data;
-			req.body_len = body->len;
-			req.connect_timeout_ms = dynamo_connect_timeout_ms;
-			req.timeout_ms = dynamo_request_timeout_ms;
-			req.resend_safe = true; /* asking twice gives two sessions, no harm */
-			http_perform(&req, &resp);
-			if (resp.outcome == HTTP_DONE && resp.status == 200)
-			{
-				done = credentials_of(action, resp.body, resp.body_len, out, why);
-				http_wipe_response();
-				if (!done)
-					break;
-				continue;
-			}
-			if (resp.outcome == HTTP_DONE)
-				*why = error_of(resp.body, resp.body_len, resp.status, &code);
-			else
-				*why = psprintf("POST %s: %s", url, http_outcome_name(resp.outcome));
-			http_wipe_response();
-			if ((resp.outcome == HTTP_DONE && !retryable(resp.status, code)) ||
-				resp.outcome == HTTP_BAD_URL || resp.outcome == HTTP_TLS_FAILED || attempt >= STS_ATTEMPTS)
-				break;
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, backoff,
-							 dynamo_wait_event(DYNAMO_WAIT_RETRY_BACKOFF));
-			ResetLatch(MyLatch);
-			CHECK_FOR_INTERRUPTS();
-			backoff *= 2;
-		}
+		done = sts_attempts(action, url, body, source, secret, out, why);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
+		/* an answer that raised while read (a NUL in it) held the issued secret too */
+		http_wipe_response();
 		explicit_bzero(body->data, body->len);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	explicit_bzero(body->data, body->len);
 	return done;
+}
+
+/*
+ * The STS endpoint, checked, and a body big enough for its parameters from
+ * the start: a buffer that grew would leave copies of the token behind.
+ * NULL with *why when the endpoint cannot be used.
+ */
+static char *
+sts_prepare(StringInfo body, size_t parameters_len, char **why)
+{
+	char	   *url = sts_endpoint_url();
+
+	if (!endpoint_url_is_valid(url) || !sts_url_is_safe(url))
+	{
+		*why = psprintf("the STS endpoint \"%s\" is not an https URL (or http to this machine)", url);
+		return NULL;
+	}
+	initStringInfo(body);
+	enlargeStringInfo(body, (int) (3 * parameters_len + 256));
+	return url;
 }
 
 bool
@@ -291,15 +375,20 @@ sts_assume_role_with_web_identity(const char *role_arn, const char *session_name
 								  StsCredentials *out, char **why)
 {
 	StringInfoData body;
+	char	   *url = sts_prepare(&body, strlen(role_arn) + strlen(session_name) + strlen(token), why);
+	bool		ok;
 
-	initStringInfo(&body);
+	if (url == NULL)
+		return false;
 	appendStringInfoString(&body, "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=");
 	append_encoded(&body, role_arn);
 	appendStringInfoString(&body, "&RoleSessionName=");
 	append_encoded(&body, session_name);
 	appendStringInfoString(&body, "&WebIdentityToken=");
 	append_encoded(&body, token);
-	return sts_call("AssumeRoleWithWebIdentity", &body, NULL, out, why);
+	ok = sts_call("AssumeRoleWithWebIdentity", url, &body, NULL, token, out, why);
+	pfree(body.data);
+	return ok;
 }
 
 bool
@@ -307,8 +396,12 @@ sts_assume_role(const char *role_arn, const char *session_name, const char *exte
 				const AwsCredentials *source, StsCredentials *out, char **why)
 {
 	StringInfoData body;
+	char	   *url = sts_prepare(&body, strlen(role_arn) + strlen(session_name) + (external_id ? strlen(external_id) : 0),
+								  why);
+	bool		ok;
 
-	initStringInfo(&body);
+	if (url == NULL)
+		return false;
 	appendStringInfoString(&body, "Action=AssumeRole&Version=2011-06-15&RoleArn=");
 	append_encoded(&body, role_arn);
 	appendStringInfoString(&body, "&RoleSessionName=");
@@ -320,5 +413,7 @@ sts_assume_role(const char *role_arn, const char *session_name, const char *exte
 	}
 	if (duration_s > 0)
 		appendStringInfo(&body, "&DurationSeconds=%d", duration_s);
-	return sts_call("AssumeRole", &body, source, out, why);
+	ok = sts_call("AssumeRole", url, &body, source, source->session_token, out, why);
+	pfree(body.data);
+	return ok;
 }

@@ -75,9 +75,8 @@ inner() {
 			expect_true "profile: a role_arn profile asks STS (here a loopback port where nothing listens): 28000 naming the role" \
 				grep -q '^28000|.*|could not assume role "arn:aws:iam::123456789012:role/example" (profile "assume-role")$' \
 				<<<"$(sql_error "SET dynamo_atomic.profile = 'assume-role'" "SELECT * FROM dynamo_credentials_info()")"
-			expect_eq "profile: a credential_process profile is refused with 28000" 28000 \
-				"$(first_sqlstate "SET dynamo_atomic.profile = 'process'" "SELECT * FROM dynamo_credentials_info()")"
-			expect_true "profile: ...saying what is unsupported" grep -q 'uses credential_process, which dynamo_atomic does not support' \
+			expect_true "profile: a credential_process profile runs it (/bin/false: 28000, its exit status)" \
+				grep -q '^28000|.*|credential_process of profile "process" failed (exit status 1)$' \
 				<<<"$(sql_error "SET dynamo_atomic.profile = 'process'" "SELECT * FROM dynamo_credentials_info()")"
 			expect_eq "profile: an unknown profile named explicitly is 28000" 28000 \
 				"$(first_sqlstate "SET dynamo_atomic.profile = 'missing'" "SELECT * FROM dynamo_credentials_info()")"

@@ -311,16 +311,16 @@ harness_server_environment() {
 # endpoint on loopback (--metadata-allowed: on loopback is enough, for the
 # case that serves instance metadata from the fake on 127.0.0.1).
 harness_guard_server_environment() {
-	local env
+	local env loopback='http://(127\.[0-9]+\.[0-9]+\.[0-9]+|localhost|\[::1\])(:[0-9]+)?(/|$)'
 	env=$(harness_server_environment)
-	grep -qE '^AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127\.' <<<"$env" ||
+	grep -qE "^AWS_EC2_METADATA_SERVICE_ENDPOINT=$loopback" <<<"$env" ||
 		die "the test server's AWS_EC2_METADATA_SERVICE_ENDPOINT is not on loopback: refusing to run"
 	[[ ${1:-} == --metadata-allowed ]] || grep -qx 'AWS_EC2_METADATA_DISABLED=true' <<<"$env" ||
 		die "the test server's AWS_EC2_METADATA_DISABLED is not true: refusing to run"
 	# STS: every endpoint a credential provider could ask is a loopback one
-	grep -qE '^AWS_ENDPOINT_URL_STS=http://127\.' <<<"$env" ||
+	grep -qE "^AWS_ENDPOINT_URL_STS=$loopback" <<<"$env" ||
 		die "the test server's AWS_ENDPOINT_URL_STS is not on loopback: refusing to run"
-	! grep -qE '^AWS_ENDPOINT_URL=' <<<"$env" || grep -qE '^AWS_ENDPOINT_URL=http://127\.' <<<"$env" ||
+	! grep -qE '^AWS_ENDPOINT_URL=' <<<"$env" || grep -qE "^AWS_ENDPOINT_URL=$loopback" <<<"$env" ||
 		die "the test server's AWS_ENDPOINT_URL is not on loopback: refusing to run"
 }
 
