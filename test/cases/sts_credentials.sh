@@ -66,6 +66,16 @@ inner() {
 			r=$(psql -X -qAt -v VERBOSITY=verbose -c "SELECT dynamo_increment('wi-check', table_name => 'WebIdentityCounters')" 2>&1 || true)
 			expect_true "...whose DETAIL has STS's answer (InternalFailure, HTTP 500)" grep -q "DETAIL:  STS answered HTTP 500, InternalFailure" <<<"$r"
 
+			# credentials rolling over every 2 s (4 s ones) while a lock is held 9 s: its heartbeats, sent by a
+			# lock worker with credentials of its own, never fail, and nothing is sent with expired ones
+			control "sts_reset=1&sts_token_file=$WORK/token&require_sts=1&sts_duration_s=4"
+			r=$(psql -X -qAt -c "SELECT lock_name FROM dynamo_get_lock('rollover', 3000, 0, 'WebIdentityLocks')" -c "SELECT pg_sleep(9)" \
+				-c "SELECT refresh_failures || '|' || NOT lost FROM dynamo_held_locks WHERE lock_name = 'rollover'" 2>&1)
+			expect_eq "a lock held 9 s while 4 s credentials roll over: no heartbeat failed, still held" "rollover|0|true" \
+				"$(grep -v '^$' <<<"$r" | paste -sd'|')"
+			expect_eq "...no request carried expired credentials" 0 "$(sts_stat expiredUses)"
+			expect_true "...and STS was asked again meanwhile (the backend and the worker refreshed)" test "$(sts_calls)" -ge 4
+
 			# retried: throttling and IDPCommunicationError
 			control "sts_duration_s=3600&fault=throttle&target=AssumeRoleWithWebIdentity&count=2"
 			calls=$(sts_calls)
@@ -186,6 +196,7 @@ chmod 644 "$WORK/config"
 start_helper port "$WORK/fake.port" node test/helpers/fake_aws.js "$WORK/fake.port" "$DDB_ENDPOINT"
 export FAKE="http://127.0.0.1:$port" WORK RESULTS
 ddb_raw CreateTable '{"TableName":"WebIdentityCounters","KeySchema":[{"AttributeName":"id","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"id","AttributeType":"S"}],"BillingMode":"PAY_PER_REQUEST"}' >/dev/null
+ddb_raw CreateTable '{"TableName":"WebIdentityLocks","KeySchema":[{"AttributeName":"lock_name","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"lock_name","AttributeType":"S"}],"BillingMode":"PAY_PER_REQUEST"}' >/dev/null
 
 # through the front (which checks the credentials), STS at its /sts
 settings=(-o "dynamo_atomic.endpoint=$FAKE" -o "dynamo_atomic.region=$TEST_REGION")

@@ -16,7 +16,8 @@
 //                             last sts_duration_s seconds (default 3600).  With require_sts=1 the
 //                             DynamoDB front accepts only requests signed with an access key STS
 //                             issued and carrying its session token (UnrecognizedClientException
-//                             otherwise).  GET /_sts: {calls, issued}.  These settings hold until
+//                             otherwise; ExpiredTokenException once they have expired).
+//                             GET /_sts: {calls, assumed, issued, expiredUses}.  These settings hold until
 //                             sts_reset=1.  STS faults are rules whose target is the Action:
 //                             throttle, server-error, idp-error, invalid-token, delay.
 //                             AssumeRole too: its SigV4 signature is checked (service sts)
@@ -86,7 +87,7 @@ let injected = {};
 
 // STS's state (see the head of this file)
 let sts = { tokenFile: null, durationS: 3600, iso: false, requireIssued: false, calls: 0, issued: {}, secrets: {},
-  sources: {}, externalId: null, assumed: 0 };
+  sources: {}, externalId: null, assumed: 0, expires: {}, expiredUses: 0 };
 const crypto = require('crypto');
 
 function stsError(res, status, code, message) {
@@ -105,6 +106,7 @@ function stsIssue(res, action) {
   sts.issued[key] = token;
   sts.secrets[key] = secret;
   const expires = Date.now() + sts.durationS * 1000;
+  sts.expires[key] = expires;
   const expiration = sts.iso ? new Date(expires).toISOString() : Math.floor(expires / 1000);
   send(res, 200, { [action + 'Response']: { [action + 'Result']: {
     Credentials: { AccessKeyId: key, SecretAccessKey: secret, SessionToken: token, Expiration: expiration },
@@ -396,7 +398,9 @@ const handler = (req, res) => {
       if (url.searchParams.get('reset')) injected = {};
       return send(res, 200, counts);
     }
-    if (url.pathname === '/_sts') return send(res, 200, { calls: sts.calls, assumed: sts.assumed, issued: Object.keys(sts.issued).length });
+    if (url.pathname === '/_sts') {
+      return send(res, 200, { calls: sts.calls, assumed: sts.assumed, issued: Object.keys(sts.issued).length, expiredUses: sts.expiredUses });
+    }
     if (url.pathname === '/_control') {
       const p = url.searchParams;
       const kind = p.get('fault');
@@ -408,7 +412,7 @@ const handler = (req, res) => {
       }
       if (p.get('sts_reset')) {
         sts = { tokenFile: null, durationS: 3600, iso: false, requireIssued: false, calls: 0, issued: {}, secrets: {},
-          sources: {}, externalId: null, assumed: 0 };
+          sources: {}, externalId: null, assumed: 0, expires: {}, expiredUses: 0 };
       }
       if (p.get('sts_source')) { const [k, v] = p.get('sts_source').split(':'); sts.sources[k] = v; }
       if (p.get('sts_external_id')) sts.externalId = p.get('sts_external_id');
@@ -431,6 +435,13 @@ const handler = (req, res) => {
     if (req.method === 'POST' && url.pathname === '/') {
       if (sts.requireIssued && !stsCredentialsOk(req)) {
         return awsError(res, 400, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+      }
+      if (sts.requireIssued) {
+        const key = /Credential=([A-Z0-9]+)\//.exec(req.headers.authorization || '')[1];
+        if (Date.now() >= sts.expires[key]) {
+          sts.expiredUses++;
+          return awsError(res, 400, 'ExpiredTokenException', 'The security token included in the request is expired');
+        }
       }
       return dynamodb(req, body, res);
     }
