@@ -72,6 +72,13 @@ psql -X -q -e -c "CREATE TEMP TABLE l AS SELECT * FROM dynamo_read_lock('profile
 	-c "SELECT dynamo_get('user#1', 'profile') ->> 'name' AS name" 2>&1 | grep -v '^HINT\|^CONTEXT' || true
 
 echo
+echo "-- Any table, any key: conditional writes; a condition that does not hold writes nothing (applied = false)."
+psql -X -q -e -v ON_ERROR_STOP=1 \
+	-c "SELECT applied FROM dynamo_put_item('AtomicItems', '{\"pk\": \"product#456\", \"sk\": \"price\", \"Price\": 650}')" \
+	-c "SELECT applied, attributes ->> 'Price' AS price FROM dynamo_update_item('AtomicItems', '{\"pk\": \"product#456\", \"sk\": \"price\"}', 'SET Price = Price - :p', condition_expression => 'Price > :limit', expression_values => '{\":p\": 200, \":limit\": 500}', return_values => 'ALL_NEW')" \
+	-c "SELECT applied, attributes ->> 'Price' AS price FROM dynamo_update_item('AtomicItems', '{\"pk\": \"product#456\", \"sk\": \"price\"}', 'SET Price = Price - :p', condition_expression => 'Price > :limit', expression_values => '{\":p\": 200, \":limit\": 500}', return_values => 'ALL_NEW')"
+
+echo
 echo "-- IDs at scale: blocks reserved with one ADD, served from shared memory to every backend."
 psql -X -q -e -v ON_ERROR_STOP=1 \
 	-c "SELECT dynamo_nextval('invoice-ids', 1000) AS first, dynamo_nextval('invoice-ids', 1000) AS second" \
