@@ -32,6 +32,20 @@
 #include "text_encoding.h"
 #include "extension_version.h"
 
+/* A lease lock's target where the settings say; ep holds the strings it points to. */
+static void
+lease_target(DdbEndpoint *ep, const char *table, const char *name, const char *owner, LockTarget *t)
+{
+	ddb_endpoint_resolve(ep, NULL, NULL);
+	memset(t, 0, sizeof(*t));
+	t->endpoint_url = ep->url;
+	t->region = ep->region;
+	t->table = table;
+	t->name = name;
+	t->owner = owner;
+	t->key_form = LOCK_KEY_UNKNOWN;
+}
+
 /* dynamo_[try_]get_lease_lock(lock_name, lease_ms, [wait_ms,] table_name, payload) */
 static Datum
 get_lease_lock(FunctionCallInfo fcinfo, bool try)
@@ -44,7 +58,7 @@ get_lease_lock(FunctionCallInfo fcinfo, bool try)
 	char	   *table;
 	char		version[LOCK_VERSION_LEN + 1];
 	DdbEndpoint ep;
-	LockTarget	t = {0};
+	LockTarget	t;
 	LockGrant	grant = {0};
 	LockSlot	value;
 
@@ -57,15 +71,9 @@ get_lease_lock(FunctionCallInfo fcinfo, bool try)
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("wait_ms must not be negative")));
 	}
 	table = arg_table_name(fcinfo, table_arg, TABLE_FOR_LOCKS);
-	ddb_endpoint_resolve(&ep, NULL, NULL);
-	global_tables_check(table, ep.url, ep.region, GUARDED_LOCK);
 	lock_new_version(version);
-	t.endpoint_url = ep.url;
-	t.region = ep.region;
-	t.table = table;
-	t.name = name;
-	t.owner = psprintf(LEASE_LOCK_OWNER_PREFIX "%s", version);
-	t.key_form = LOCK_KEY_UNKNOWN;
+	lease_target(&ep, table, name, psprintf(LEASE_LOCK_OWNER_PREFIX "%s", version), &t);
+	global_tables_check(table, ep.url, ep.region, GUARDED_LOCK);
 	if (!lock_acquire_waiting(-1, &t, lease_ms, wait_ms, try,
 							  psprintf("lease lock taken by %s", lock_session_holder()), payload, &grant))
 		PG_RETURN_NULL();
@@ -100,17 +108,11 @@ bool
 lease_lock_release(const char *table, const char *name, const char *owner, int64 token)
 {
 	DdbEndpoint ep;
-	LockTarget	t = {0};
+	LockTarget	t;
 	char	   *why_not = NULL;
 	bool		released;
 
-	ddb_endpoint_resolve(&ep, NULL, NULL);
-	t.endpoint_url = ep.url;
-	t.region = ep.region;
-	t.table = table;
-	t.name = name;
-	t.owner = owner;
-	t.key_form = LOCK_KEY_UNKNOWN;
+	lease_target(&ep, table, name, owner, &t);
 	released = lock_item_release(&t, token, 0, &why_not);
 	if (!released)
 		ereport(NOTICE,
@@ -123,16 +125,10 @@ bool
 lease_lock_release_by_name(const char *table, const char *name, char **why_not)
 {
 	DdbEndpoint ep;
-	LockTarget	t = {0};
+	LockTarget	t;
 	LockHolder	h;
 
-	ddb_endpoint_resolve(&ep, NULL, NULL);
-	t.endpoint_url = ep.url;
-	t.region = ep.region;
-	t.table = table;
-	t.name = name;
-	t.owner = LEASE_LOCK_OWNER_PREFIX;	/* unused by the read */
-	t.key_form = LOCK_KEY_UNKNOWN;
+	lease_target(&ep, table, name, LEASE_LOCK_OWNER_PREFIX, &t);	/* (the owner is unused by the read) */
 	lock_item_read(&t, &h);
 	if (!h.held || h.owner == NULL ||
 		strncmp(h.owner, LEASE_LOCK_OWNER_PREFIX, strlen(LEASE_LOCK_OWNER_PREFIX)) != 0 ||
@@ -150,7 +146,7 @@ Datum
 lease_lock_refresh(FunctionCallInfo fcinfo, const LockSlot *s, const char *name)
 {
 	DdbEndpoint ep;
-	LockTarget	t = {0};
+	LockTarget	t;
 	LockGrant	grant = {0};
 	LockSlot	value = *s;
 	int			lease_ms;
@@ -160,13 +156,7 @@ lease_lock_refresh(FunctionCallInfo fcinfo, const LockSlot *s, const char *name)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("lease_ms is required to refresh lease lock \"%s\"", text_display(name))));
 	lease_ms = arg_lease_ms(fcinfo, 1);
-	ddb_endpoint_resolve(&ep, NULL, NULL);
-	t.endpoint_url = ep.url;
-	t.region = ep.region;
-	t.table = s->table;
-	t.name = name;
-	t.owner = s->owner;
-	t.key_form = LOCK_KEY_UNKNOWN;
+	lease_target(&ep, s->table, name, s->owner, &t);
 	if (!lock_item_heartbeat(&t, s->fencing_token, lease_ms, 0, &grant))
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),

@@ -204,7 +204,8 @@ credentials_of(const char *action, const char *body, size_t len, StsCredentials 
 		return false;
 	}
 	/* epoch seconds (what the JSON answer gives), or ISO 8601 */
-	if (cJSON_IsNumber(expiration) && expiration->valuedouble > 0)
+	/* (bounded: a forged answer's huge number must not overflow the conversion) */
+	if (cJSON_IsNumber(expiration) && expiration->valuedouble > 0 && expiration->valuedouble < 1e11)
 		out->expiration = time_t_to_timestamptz((pg_time_t) expiration->valuedouble);
 	else if (cJSON_IsString(expiration))
 		out->expiration = credentials_parse_expiration(expiration->valuestring);
