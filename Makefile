@@ -61,8 +61,13 @@ OBJS = \
 	src/aws/aws_profile.o \
 	src/aws/container_url.o \
 	src/aws/credentials.o \
+	src/aws/credentials_cache.o \
+	src/aws/credentials_metadata.o \
 	src/aws/credentials_provider_assume_role.o \
+	src/aws/credentials_provider_container.o \
+	src/aws/credentials_provider_imds.o \
 	src/aws/credentials_provider_process.o \
+	src/aws/credentials_provider_profile.o \
 	src/aws/credentials_provider_web_identity.o \
 	src/aws/endpoint.o \
 	src/aws/sts.o \

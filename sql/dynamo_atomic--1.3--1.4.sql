@@ -1,6 +1,37 @@
 -- dynamo_atomic 1.3 -> 1.4: the general item API on any table and key
 \echo Use "ALTER EXTENSION dynamo_atomic UPDATE TO '1.4'" to load this file. \quit
 
+-- Credentials: the provider, the role, the refreshes ------------------------------
+
+DROP FUNCTION dynamo_credentials_info();
+
+CREATE FUNCTION dynamo_credentials_info(
+    OUT source text,
+    OUT access_key_id text,
+    OUT expires_at timestamptz,
+    OUT provider text,
+    OUT role_arn text,
+    OUT refreshed_at timestamptz,
+    OUT next_refresh_at timestamptz,
+    OUT last_refresh_error text,
+    OUT last_refresh_error_at timestamptz)
+RETURNS record
+AS 'MODULE_PATHNAME', 'dynamo_credentials_info'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_credentials_info() IS
+'Where the AWS credentials in use come from (provider, role), their access key ID and expiry, when they were fetched and will be refreshed, and the last refresh error; never the secret.';
+
+CREATE FUNCTION dynamo_credentials_reset()
+RETURNS void
+AS 'MODULE_PATHNAME', 'dynamo_credentials_reset'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_credentials_reset() IS
+'Forgets the AWS credentials fetched from a service (STS, a credential_process, a container, instance metadata), in every process of this server: the next call fetches them anew.';
+
+REVOKE ALL ON FUNCTION dynamo_credentials_info(), dynamo_credentials_reset() FROM PUBLIC;
+
 -- Lease locks: held for exactly their lease, by no session ------------------------
 
 COMMENT ON FUNCTION dynamo_release_lock_by_name(text, text) IS

@@ -86,13 +86,27 @@ COMMENT ON FUNCTION dynamo_atomic_backend_stats() IS
 CREATE FUNCTION dynamo_credentials_info(
     OUT source text,
     OUT access_key_id text,
-    OUT expires_at timestamptz)
+    OUT expires_at timestamptz,
+    OUT provider text,
+    OUT role_arn text,
+    OUT refreshed_at timestamptz,
+    OUT next_refresh_at timestamptz,
+    OUT last_refresh_error text,
+    OUT last_refresh_error_at timestamptz)
 RETURNS record
 AS 'MODULE_PATHNAME', 'dynamo_credentials_info'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION dynamo_credentials_info() IS
-'Where the AWS credentials in use come from, and their access key ID and expiry (never the secret).';
+'Where the AWS credentials in use come from (provider, role), their access key ID and expiry, when they were fetched and will be refreshed, and the last refresh error; never the secret.';
+
+CREATE FUNCTION dynamo_credentials_reset()
+RETURNS void
+AS 'MODULE_PATHNAME', 'dynamo_credentials_reset'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_credentials_reset() IS
+'Forgets the AWS credentials fetched from a service (STS, a credential_process, a container, instance metadata), in every process of this server: the next call fetches them anew.';
 
 -- Distributed locks ---------------------------------------------------------
 
@@ -445,6 +459,7 @@ REVOKE ALL ON FUNCTION
     dynamo_delete_table(text, boolean),
     dynamo_atomic_backend_stats(),
     dynamo_credentials_info(),
+    dynamo_credentials_reset(),
     dynamo_create_lock_table(text, boolean),
     dynamo_get_lock(text, integer, integer, text, jsonb),
     dynamo_try_get_lock(text, integer, text, jsonb),

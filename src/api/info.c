@@ -10,6 +10,7 @@
 #include "utils/timestamp.h"
 
 #include "credentials.h"
+#include "credentials_cache.h"
 #include "id_blocks.h"
 #include "op_stats.h"
 #include "stats.h"
@@ -39,25 +40,52 @@ dynamo_atomic_backend_stats_checked(PG_FUNCTION_ARGS)
 
 DYNAMO_SQL_FUNCTION(dynamo_credentials_info);
 
-/* Where the credentials come from; never the secret.  Superusers only (see SQL). */
+/*
+ * Where the credentials come from, and for fetched ones their refreshes
+ * (shared by the server when preloaded); never the secret.  Superusers
+ * only (see SQL).
+ */
 static Datum
 dynamo_credentials_info_checked(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[3];
-	bool		nulls[3] = {0};
+	Datum		values[9];
+	bool		nulls[9] = {0};
 	AwsCredentials creds;
+	CredentialsStatus status = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	aws_credentials_get(&creds);
+	if (creds.provider)
+		credentials_cache_status(creds.provider, &status);
 	values[0] = CStringGetTextDatum(creds.source);
 	values[1] = CStringGetTextDatum(creds.access_key_id);
-	if (creds.expiration == 0)
-		nulls[2] = true;
-	else
-		values[2] = TimestampTzGetDatum(creds.expiration);
+	nulls[2] = creds.expiration == 0;
+	values[2] = TimestampTzGetDatum(creds.expiration);
+	nulls[3] = creds.kind == NULL;
+	values[3] = nulls[3] ? (Datum) 0 : CStringGetTextDatum(creds.kind);
+	nulls[4] = creds.role_arn == NULL;
+	values[4] = nulls[4] ? (Datum) 0 : CStringGetTextDatum(creds.role_arn);
+	nulls[5] = status.refreshed_at == 0;
+	values[5] = TimestampTzGetDatum(status.refreshed_at);
+	nulls[6] = creds.provider == NULL;
+	values[6] = TimestampTzGetDatum(status.refresh_at);
+	nulls[7] = status.last_error == NULL;
+	values[7] = nulls[7] ? (Datum) 0 : CStringGetTextDatum(status.last_error);
+	nulls[8] = status.last_error_at == 0 || status.last_error == NULL;
+	values[8] = TimestampTzGetDatum(status.last_error_at);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+DYNAMO_SQL_FUNCTION(dynamo_credentials_reset);
+
+/* Superusers only (see SQL): the next call of every process fetches credentials anew. */
+static Datum
+dynamo_credentials_reset_checked(PG_FUNCTION_ARGS)
+{
+	aws_credentials_reset();
+	PG_RETURN_VOID();
 }
 
 DYNAMO_SQL_FUNCTION(dynamo_atomic_stats);

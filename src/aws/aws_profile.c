@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nodes/pg_list.h"
 #include "storage/fd.h"
 
 #include "aws_profile.h"
@@ -139,20 +140,39 @@ set_if_unset(char **field, const char *value)
 		*field = pstrdup(value);
 }
 
+/* "[services NAME]": NAME, else NULL. */
+static const char *
+services_section_name(char *section)
+{
+	if (strncmp(section, "services", 8) != 0 || (section[8] != ' ' && section[8] != '\t'))
+		return NULL;
+	return trim(section + 8);
+}
+
+/* A services section's DynamoDB endpoint, found while reading the config file. */
+typedef struct ServicesEndpoint
+{
+	char	   *services;
+	char	   *endpoint_url;
+} ServicesEndpoint;
+
 static void
 parse_profile_file(const char *path, const char *name, bool config_style,
-				   AwsProfile *out)
+				   AwsProfile *out, List **services_endpoints)
 {
 	size_t		size = 0;
 	char	   *text = read_small_file(path, &size);
 	char	   *line;
 	char	   *save = NULL;
 	bool		in_section = false;
+	const char *services = NULL;	/* in a "[services NAME]" section */
+	char	   *parent = NULL;	/* the property whose sub-properties are indented below it */
 
 	if (text == NULL)
 		return;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 	{
+		bool		indented = (*line == ' ' || *line == '\t');
 		char	   *t = trim(line);
 		char	   *eq;
 		char	   *key;
@@ -167,15 +187,33 @@ parse_profile_file(const char *path, const char *name, bool config_style,
 			if (close)
 				*close = '\0';
 			in_section = section_matches(trim(t + 1), name, config_style);
+			services = config_style ? services_section_name(trim(t + 1)) : NULL;
+			parent = NULL;
 			if (in_section)
 				out->found = true;
 			continue;
 		}
-		if (!in_section || (eq = strchr(t, '=')) == NULL)
+		if ((!in_section && services == NULL) || (eq = strchr(t, '=')) == NULL)
 			continue;
 		*eq = '\0';
 		key = trim(t);
 		value = trim(eq + 1);
+		if (indented && parent)
+		{
+			/* a sub-property: only a services section's dynamodb endpoint_url is read */
+			if (services && strcmp(parent, "dynamodb") == 0 && strcmp(key, "endpoint_url") == 0)
+			{
+				ServicesEndpoint *se = palloc(sizeof(ServicesEndpoint));
+
+				se->services = pstrdup(services);
+				se->endpoint_url = pstrdup(value);
+				*services_endpoints = lappend(*services_endpoints, se);
+			}
+			continue;
+		}
+		parent = value[0] == '\0' ? key : NULL;
+		if (services)
+			continue;
 
 		if (strcmp(key, "aws_access_key_id") == 0)
 			set_if_unset(&out->access_key_id, value);
@@ -201,6 +239,12 @@ parse_profile_file(const char *path, const char *name, bool config_style,
 			set_if_unset(&out->duration_seconds, value);
 		else if (strcmp(key, "credential_process") == 0)
 			set_if_unset(&out->credential_process, value);
+		else if (strcmp(key, "endpoint_url") == 0)
+			set_if_unset(&out->endpoint_url, value);
+		else if (strcmp(key, "services") == 0)
+			set_if_unset(&out->services, value);
+		else if (strcmp(key, "ignore_configured_endpoint_urls") == 0)
+			set_if_unset(&out->ignore_configured_endpoint_urls, value);
 		else if (strcmp(key, "sso_session") == 0 || strcmp(key, "sso_start_url") == 0)
 			out->unsupported = "sso";
 	}
@@ -214,10 +258,28 @@ aws_profile_load(const char *name, AwsProfile *out)
 {
 	char	   *cred_path = aws_credentials_file_path();
 	char	   *conf_path = aws_config_file_path();
+	List	   *services_endpoints = NIL;
+	ListCell   *lc;
 
 	memset(out, 0, sizeof(*out));
-	parse_profile_file(cred_path, name, false, out);
-	parse_profile_file(conf_path, name, true, out);
+	parse_profile_file(cred_path, name, false, out, &services_endpoints);
+	parse_profile_file(conf_path, name, true, out, &services_endpoints);
+	/* the first of the profile's services sections to name one, as a first setting wins */
+	foreach(lc, services_endpoints)
+	{
+		ServicesEndpoint *se = lfirst(lc);
+
+		if (out->services && out->dynamodb_endpoint_url == NULL && strcmp(se->services, out->services) == 0)
+			out->dynamodb_endpoint_url = pstrdup(se->endpoint_url);
+	}
+	foreach(lc, services_endpoints)
+	{
+		ServicesEndpoint *se = lfirst(lc);
+
+		pfree(se->services);
+		pfree(se->endpoint_url);
+	}
+	list_free_deep(services_endpoints);
 	pfree(cred_path);
 	pfree(conf_path);
 }
@@ -248,4 +310,8 @@ aws_profile_wipe(AwsProfile *profile)
 	wipe_string(&profile->external_id);
 	wipe_string(&profile->duration_seconds);
 	wipe_string(&profile->credential_process);
+	wipe_string(&profile->endpoint_url);
+	wipe_string(&profile->services);
+	wipe_string(&profile->dynamodb_endpoint_url);
+	wipe_string(&profile->ignore_configured_endpoint_urls);
 }

@@ -5,6 +5,11 @@
  * (AWS_SHARED_CREDENTIALS_FILE, default ~/.aws/credentials) with sections
  * "[name]", then the config file (AWS_CONFIG_FILE, default ~/.aws/config)
  * with "[profile name]" or "[default]"; keys in the credentials file win.
+ * A property with an empty value opens sub-properties on the indented
+ * lines below it: they belong to it, never to the profile ("s3 =" then
+ * "  endpoint_url = ..." is S3's endpoint).  The profile's "services"
+ * names a "[services name]" section of the config file, whose "dynamodb ="
+ * sub-properties may give DynamoDB's endpoint_url.
  */
 #ifndef DYNAMO_ATOMIC_AWS_PROFILE_H
 #define DYNAMO_ATOMIC_AWS_PROFILE_H
@@ -26,6 +31,11 @@ typedef struct AwsProfile
 	char	   *external_id;
 	char	   *duration_seconds;
 	char	   *credential_process;	/* a command printing credentials as JSON */
+	/* endpoints: the profile's endpoint_url, and its services section's dynamodb endpoint_url */
+	char	   *endpoint_url;
+	char	   *services;
+	char	   *dynamodb_endpoint_url;
+	char	   *ignore_configured_endpoint_urls;
 	const char *unsupported;	/* a setting naming a credential provider
 								 * dynamo_atomic does not implement */
 } AwsProfile;

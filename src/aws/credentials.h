@@ -29,6 +29,10 @@ typedef struct AwsCredentials
 	const char *session_token;	/* NULL when there is none */
 	const char *source;			/* where they came from; never a secret */
 	TimestampTz expiration;		/* 0 when they do not expire */
+	/* what dynamo_credentials_info shows: the kind of provider, and the role when one was assumed */
+	const char *kind;			/* "settings", "environment", "profile", "web identity", ... */
+	const char *role_arn;		/* NULL unless a role was assumed */
+	const char *provider;		/* the cache's key for fetched credentials, else NULL; never shown */
 } AwsCredentials;
 
 /*
@@ -40,7 +44,20 @@ extern void aws_credentials_get(AwsCredentials *out);
 /* Forgets cached credentials (after AWS rejected them). */
 extern void aws_credentials_invalidate(void);
 
+/* Forgets every cached credential, this server's too (dynamo_credentials_reset). */
+extern void aws_credentials_reset(void);
+
 /* The region set in the active profile's config, or NULL. */
 extern const char *aws_profile_region(void);
+
+/*
+ * The active profile's DynamoDB endpoint: its services section's dynamodb
+ * endpoint_url, else its endpoint_url; NULL when neither.  *origin says
+ * which, for messages.
+ */
+extern const char *aws_profile_dynamodb_endpoint(const char **origin);
+
+/* The active profile sets ignore_configured_endpoint_urls = true. */
+extern bool aws_profile_ignores_configured_endpoints(void);
 
 #endif

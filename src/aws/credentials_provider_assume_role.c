@@ -16,6 +16,7 @@
 #include "miscadmin.h"
 
 #include "credentials_cache.h"
+#include "credentials_providers.h"
 #include "sts.h"
 
 static pg_noinline char *
@@ -37,7 +38,7 @@ credentials_from_assumed_role(const char *provider, const char *role_arn, const 
 	{
 		if (credentials_cache_still_valid(provider, out))
 		{
-			credentials_cache_defer_refresh(provider);
+			credentials_cache_defer_refresh(provider, why);
 			ereport(WARNING,
 					(errmsg("could not refresh the AWS credentials of role \"%s\" (assumed, %s): the current ones "
 							"are used until they expire (tried again in 30 s)", role_arn, origin),
@@ -49,7 +50,7 @@ credentials_from_assumed_role(const char *provider, const char *role_arn, const 
 				 errmsg("could not assume role \"%s\" (%s)", role_arn, origin),
 				 errdetail("%s", why)));
 	}
-	credentials_cache_store(provider, psprintf("assumed role (%s): role %s", origin, role_arn),
+	credentials_cache_store(provider, "assumed role", role_arn, psprintf("assumed role (%s): role %s", origin, role_arn),
 							issued.access_key_id, issued.secret_access_key, issued.session_token,
 							issued.expiration);
 	credentials_cache_wipe_string(issued.secret_access_key);

@@ -4,10 +4,13 @@
  * as JSON, {"Version": 1, "AccessKeyId", "SecretAccessKey", "SessionToken"
  * (optional), "Expiration" (optional, ISO 8601)}.
  *
- * Who runs it: the process that needs credentials, a backend or a lock
- * worker (each resolves its own, as for every provider); the credentials
- * are kept until shortly before they expire, so it runs once per process
- * and expiry window.  How: /bin/sh -c COMMAND, its standard input from
+ * Who runs it: the first process that finds the credentials due, a
+ * backend or a lock worker, once for the whole server (credentials_cache.h:
+ * the others use the current ones meanwhile, or wait for it when there are
+ * none), so it runs once per server and expiry window; without preloading,
+ * once per process.  Not a dedicated worker: a backend whose call needs
+ * credentials would wait on it anyway, and a hung command must be
+ * cancellable by that call's statement_timeout.  How: /bin/sh -c COMMAND, its standard input from
  * /dev/null and its standard error to /dev/null (it may hold secrets, and
  * must not reach the server log), its standard output read through a pipe
  * while the process waits on its latch: cancel, statement_timeout and
@@ -28,6 +31,7 @@
 #include "utils/timestamp.h"
 
 #include "credentials_cache.h"
+#include "credentials_providers.h"
 #include "json.h"
 #include "settings.h"
 #include "wait_events.h"
@@ -150,7 +154,7 @@ credentials_from_process(const char *command, const char *origin, AwsCredentials
 	const char *token;
 	TimestampTz expiration;
 
-	if (credentials_cache_fresh(provider, out))
+	if (credentials_cache_begin(provider, out))
 		return;
 	initStringInfo(&output);
 	start(command, &child);
@@ -202,7 +206,7 @@ credentials_from_process(const char *command, const char *origin, AwsCredentials
 				 errdetail("It must print JSON with \"Version\": 1, AccessKeyId and SecretAccessKey (SessionToken "
 						   "and an ISO 8601 Expiration optional).")));
 	}
-	credentials_cache_store(provider, psprintf("credential_process (%s)", origin), key, secret, token, expiration);
+	credentials_cache_store(provider, "credential_process", NULL, psprintf("credential_process (%s)", origin), key, secret, token, expiration);
 	credentials_cache_wipe_string(secret);
 	credentials_cache_wipe_string(token);
 	if (!credentials_cache_fresh(provider, out) && !credentials_cache_still_valid(provider, out))

@@ -17,6 +17,7 @@
 #include "miscadmin.h"
 
 #include "credentials_cache.h"
+#include "credentials_providers.h"
 #include "sts.h"
 
 /* A projected service account token is a JWT of a few kB. */
@@ -68,13 +69,14 @@ void
 credentials_from_web_identity(const char *token_file, const char *role_arn, const char *session_name,
 							  const char *origin, AwsCredentials *out)
 {
-	char	   *provider = psprintf("web identity %s %s", role_arn, token_file);
+	/* everything that selects the credentials: another session name is another session */
+	char	   *provider = psprintf("web identity %s %s %s", role_arn, token_file, session_name ? session_name : "");
 	char	   *token;
 	char	   *volatile why = NULL;
 	StsCredentials issued;
 	volatile bool ok = false;
 
-	if (credentials_cache_fresh(provider, out))
+	if (credentials_cache_begin(provider, out))
 		return;
 	token = read_token(token_file);
 	PG_TRY();
@@ -92,7 +94,7 @@ credentials_from_web_identity(const char *token_file, const char *role_arn, cons
 		/* still valid: the service goes on, and says why it could not refresh */
 		if (credentials_cache_still_valid(provider, out))
 		{
-			credentials_cache_defer_refresh(provider);
+			credentials_cache_defer_refresh(provider, why);
 			ereport(WARNING,
 					(errmsg("could not refresh the AWS credentials of role \"%s\" (web identity, %s): the current ones "
 							"are used until they expire (tried again in 30 s)", role_arn, origin),
@@ -104,7 +106,7 @@ credentials_from_web_identity(const char *token_file, const char *role_arn, cons
 				 errmsg("could not get AWS credentials for role \"%s\" by web identity (%s)", role_arn, origin),
 				 errdetail("%s", why)));
 	}
-	credentials_cache_store(provider, psprintf("web identity (%s): role %s", origin, role_arn),
+	credentials_cache_store(provider, "web identity", role_arn, psprintf("web identity (%s): role %s", origin, role_arn),
 							issued.access_key_id, issued.secret_access_key, issued.session_token,
 							issued.expiration);
 	credentials_cache_wipe_string(issued.secret_access_key);

@@ -148,14 +148,38 @@ aws_region_resolve(void)
 	return resolve_region();
 }
 
+/*
+ * The SDKs' configured endpoints, in their order: AWS_ENDPOINT_URL_DYNAMODB,
+ * AWS_ENDPOINT_URL, the profile's services section, the profile's
+ * endpoint_url; none when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS or the
+ * profile's ignore_configured_endpoint_urls is true.
+ */
+static const char *
+configured_endpoint(void)
+{
+	const char *ignore = getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+	const char *url;
+	const char *origin;
+
+	if (ignore && pg_strcasecmp(ignore, "true") == 0)
+		return NULL;
+	url = first_set(getenv("AWS_ENDPOINT_URL_DYNAMODB"), getenv("AWS_ENDPOINT_URL"), NULL);
+	if (url == NULL)
+		url = aws_profile_dynamodb_endpoint(&origin);
+	if (url && aws_profile_ignores_configured_endpoints())
+		return NULL;
+	return url;
+}
+
 void
 ddb_endpoint_resolve(DdbEndpoint *out, const char *url, const char *region)
 {
 	/* Before anything else: a misspelt setting is the reason for what follows. */
 	config_check_require_clean();
 	if (url == NULL)
-		url = first_set(dynamo_endpoint, getenv("AWS_ENDPOINT_URL_DYNAMODB"),
-						getenv("AWS_ENDPOINT_URL"));
+		url = first_set(dynamo_endpoint, NULL, NULL);
+	if (url == NULL)
+		url = configured_endpoint();
 	out->region = pstrdup(region ? region : resolve_region());
 	if (url)
 		out->url = pstrdup(url);

@@ -15,7 +15,11 @@ typedef struct DdbEndpoint
 /*
  * Region: dynamo_atomic.region, AWS_REGION, AWS_DEFAULT_REGION, the
  * profile's region.  URL: dynamo_atomic.endpoint, AWS_ENDPOINT_URL_DYNAMODB,
- * AWS_ENDPOINT_URL, https://dynamodb.<region>.amazonaws.com; url and region,
+ * AWS_ENDPOINT_URL, the profile's services section (dynamodb =
+ * endpoint_url), the profile's endpoint_url (the environment's and the
+ * profile's ignored when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS or the
+ * profile's ignore_configured_endpoint_urls is true), then
+ * https://dynamodb.<region>.amazonaws.com; url and region,
  * when not NULL, are used instead (recorded with a lock).  Raises 22023
  * when no region is configured or the URL is not usable.
  */

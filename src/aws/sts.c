@@ -13,6 +13,7 @@
 #include "utils/wait_event.h"
 
 #include "credentials_cache.h"
+#include "credentials_providers.h"
 #include "endpoint.h"
 #include "http.h"
 #include "json.h"

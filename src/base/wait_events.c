@@ -15,6 +15,7 @@ static const char *const wait_names[DYNAMO_WAIT_COUNT] = {
 	[DYNAMO_WAIT_LOCK] = "DynamoAtomicLock",
 	[DYNAMO_WAIT_LOCK_REFRESH] = "DynamoAtomicLockRefresh",
 	[DYNAMO_WAIT_WORKER_MAIN] = "DynamoAtomicWorkerMain",
+	[DYNAMO_WAIT_CREDENTIALS] = "DynamoAtomicCredentials",
 };
 
 /* 0 until registered: every process asks once (the server hands the same number out again). */

@@ -7,6 +7,7 @@
 #include "storage/ipc.h"
 #include "storage/shmem.h"
 
+#include "credentials_cache.h"
 #include "id_blocks.h"
 #include "lock_registry.h"
 #include "op_stats.h"
@@ -20,6 +21,7 @@ static const ShmemRegion regions[] = {
 	{"dynamo_atomic ID blocks", id_blocks_shmem_size, id_blocks_shmem_init},
 	{"dynamo_atomic operation stats", op_stats_shmem_size, op_stats_shmem_init},
 	{"dynamo_atomic table replication", table_replication_shmem_size, table_replication_shmem_init},
+	{"dynamo_atomic credentials", credentials_cache_shmem_size, credentials_cache_shmem_init},
 };
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;

@@ -27,9 +27,12 @@ inner() {
 			expect_eq "...dynamo_credentials_info names the profile, the key it printed and its expiry" \
 				'credential_process (profile "good")|PROCESSACCESSKEY|t' \
 				"$(sql -c "SELECT source || '|' || access_key_id || '|' || (expires_at IS NOT NULL)::text FROM dynamo_credentials_info()" | sed 's/|true$/|t/')"
+			sql -c "SELECT dynamo_credentials_reset()" >/dev/null
 			: >"$WORK/runs"
 			r=$(psql -X -qAt -c "SELECT count(dynamo_increment('proc-check', table_name => 'ProcessCounters')) FROM generate_series(1, 20)")
-			expect_eq "...20 calls in one session run it once" "20|1" "$r|$(wc -l <"$WORK/runs")"
+			expect_eq "...after dynamo_credentials_reset(), 20 calls in one session run it once" "20|1" "$r|$(wc -l <"$WORK/runs")"
+			r=$(psql -X -qAt -c "SELECT count(dynamo_increment('proc-check', table_name => 'ProcessCounters')) FROM generate_series(1, 5)")
+			expect_eq "...and another session not at all (the server's shared cache)" "5|1" "$r|$(wc -l <"$WORK/runs")"
 			;;
 		hang)
 			start=$(now_ms)

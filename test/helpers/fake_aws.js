@@ -17,12 +17,16 @@
 //                             DynamoDB front accepts only requests signed with an access key STS
 //                             issued and carrying its session token (UnrecognizedClientException
 //                             otherwise; ExpiredTokenException once they have expired).
-//                             GET /_sts: {calls, assumed, issued, expiredUses}.  These settings hold until
+//                             GET /_sts: {calls (credentials issued), requests (every STS request),
+//                             assumed, issued, expiredUses}.  These settings hold until
 //                             sts_reset=1.  STS faults are rules whose target is the Action:
 //                             throttle, server-error, idp-error, invalid-token, delay.
 //                             AssumeRole too: its SigV4 signature is checked (service sts)
 //                             against a key registered with sts_source=AKID:SECRET or one STS
 //                             issued (with its session token); sts_external_id=X requires it.
+//   - a refusing proxy        CONNECT host:port  answered 403, never connected; GET /_connects lists
+//                             the hosts asked for, so that a test sees where a request would
+//                             have gone (the default AWS endpoint) without it leaving 127.0.0.1
 //
 // Faults: GET /_control?fault=KIND[&count=N][&target=OP][&match=TEXT][&add=1]
 // sets one rule (add=1: appends one); a rule applies to the next N requests
@@ -139,6 +143,7 @@ function stsSignatureProblem(req, body) {
 }
 
 function stsRequest(req, body, res) {
+  sts.requests = (sts.requests || 0) + 1;
   const form = new URLSearchParams(body.toString());
   const action = form.get('Action');
   if (action !== 'AssumeRoleWithWebIdentity' && action !== 'AssumeRole') return stsError(res, 400, 'InvalidAction', 'not served here: ' + action);
@@ -398,8 +403,9 @@ const handler = (req, res) => {
       if (url.searchParams.get('reset')) injected = {};
       return send(res, 200, counts);
     }
+    if (url.pathname === '/_connects') return send(res, 200, connects);
     if (url.pathname === '/_sts') {
-      return send(res, 200, { calls: sts.calls, assumed: sts.assumed, issued: Object.keys(sts.issued).length, expiredUses: sts.expiredUses });
+      return send(res, 200, { calls: sts.calls, requests: sts.requests || 0, assumed: sts.assumed, issued: Object.keys(sts.issued).length, expiredUses: sts.expiredUses });
     }
     if (url.pathname === '/_control') {
       const p = url.searchParams;
@@ -467,6 +473,13 @@ const handler = (req, res) => {
 const server = tlsCert
   ? https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey) }, handler)
   : http.createServer(handler);
+
+// A proxy that connects nowhere: records the host, refuses.
+const connects = [];
+server.on('connect', (req, socket) => {
+  connects.push(req.url);
+  socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+});
 
 server.listen(0, '127.0.0.1', () => {
   fs.writeFileSync(portFile + '.tmp', String(server.address().port) + '\n');
