@@ -26,6 +26,7 @@
 #include "utils/timestamp.h"
 
 #include "credentials_cache.h"
+#include "settings.h"
 #include "sigv4.h"
 #include "wait_events.h"
 
@@ -170,6 +171,21 @@ refresh_time(TimestampTz expiration, TimestampTz now)
 	if (expiration == 0)
 		return now + NO_EXPIRY_REFRESH_USECS;
 	return expiration - Min(REFRESH_MARGIN_USECS, Max(0, (expiration - now) / 2));
+}
+
+#define DEFAULT_REQUEST_TIMEOUT_MS 10000
+#define DEFAULT_CONNECT_TIMEOUT_MS 3000
+
+int
+credentials_refresh_timeout_ms(void)
+{
+	return shared ? Max(dynamo_request_timeout_ms, DEFAULT_REQUEST_TIMEOUT_MS) : dynamo_request_timeout_ms;
+}
+
+int
+credentials_refresh_connect_timeout_ms(void)
+{
+	return shared ? Max(dynamo_connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT_MS) : dynamo_connect_timeout_ms;
 }
 
 /* ---- per process ---- */

@@ -102,6 +102,18 @@ typedef struct CredentialsStatus
 
 extern void credentials_cache_status(const char *provider, CredentialsStatus *status);
 
+/*
+ * The time allowed to a refresh's requests (STS) or command
+ * (credential_process): dynamo_atomic.request_timeout_ms and
+ * connect_timeout_ms, but with shared memory never below their defaults
+ * (10 s, 3 s).  A refresh done for the whole server is not the session's
+ * alone: a role that set them low could otherwise make every refresh it
+ * wins fail, and the sessions waiting for it with it.  A session's cancel
+ * or statement_timeout still ends its own wait (and hands the refresh on).
+ */
+extern int	credentials_refresh_timeout_ms(void);
+extern int	credentials_refresh_connect_timeout_ms(void);
+
 /* Zeroes a string in place (a secret in a parsed answer); NULL is fine. */
 extern void credentials_cache_wipe_string(const char *s);
 

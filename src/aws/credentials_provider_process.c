@@ -16,7 +16,8 @@
  * while the process waits on its latch: cancel, statement_timeout and
  * termination end the wait, and the command is killed.  It is never run
  * from a libcurl callback or while an LWLock is held, and it is given at
- * most dynamo_atomic.request_timeout_ms (then killed: 28000).
+ * most dynamo_atomic.request_timeout_ms, never below its default with
+ * shared memory (credentials_refresh_timeout_ms), then killed: 28000.
  */
 #include "postgres.h"
 
@@ -142,7 +143,8 @@ void
 credentials_from_process(const char *command, const char *origin, AwsCredentials *out)
 {
 	char	   *provider = psprintf("process %s", command);
-	TimestampTz deadline = GetCurrentTimestamp() + (TimestampTz) dynamo_request_timeout_ms * 1000;
+	int			timeout_ms = credentials_refresh_timeout_ms();
+	TimestampTz deadline = GetCurrentTimestamp() + (TimestampTz) timeout_ms * 1000;
 	Child		child = {0, -1};
 	StringInfoData output;
 	volatile bool finished = false;
@@ -175,7 +177,7 @@ credentials_from_process(const char *command, const char *origin, AwsCredentials
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("credential_process of %s did not finish within dynamo_atomic.request_timeout_ms (%d ms): "
-						"it was killed", origin, dynamo_request_timeout_ms)));
+						"it was killed", origin, timeout_ms)));
 	}
 	status = stop(&child, false);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)

@@ -302,8 +302,8 @@ sts_attempts(const char *action, const char *url, StringInfo body, const AwsCred
 		req.n_headers = n;
 		req.body = body->data;
 		req.body_len = body->len;
-		req.connect_timeout_ms = dynamo_connect_timeout_ms;
-		req.timeout_ms = dynamo_request_timeout_ms;
+		req.connect_timeout_ms = credentials_refresh_connect_timeout_ms();
+		req.timeout_ms = credentials_refresh_timeout_ms();
 		req.resend_safe = true; /* asking twice gives two sessions, no harm */
 		http_perform(&req, &resp);
 		if (resp.outcome == HTTP_DONE && resp.status == 200)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A profile's credential_process: a command that prints credentials as
-# JSON.  It runs once per backend and expiry window; a hanging one is cut
+# JSON.  It runs once per server and expiry window; a hanging one is cut
 # by statement_timeout (and killed) or by request_timeout_ms; one that exits
 # non-zero is 28000 and what it wrote to standard error (a secret, here)
 # reaches no log.  Each scenario runs in a throwaway cluster whose server
@@ -44,8 +44,11 @@ inner() {
 				harness_wait_for 5 bash -c '! pgrep -f "[s]leep 31.5" >/dev/null'
 			start=$(now_ms)
 			r=$(sql_error "SET dynamo_atomic.request_timeout_ms = 500" "SELECT dynamo_increment('proc-check', table_name => 'ProcessCounters')")
+			took=$(($(now_ms) - start))
 			expect_true "...and without a statement_timeout, request_timeout_ms: 28000, killed" \
-				grep -q '^28000|.*|credential_process of profile "hang" did not finish within dynamo_atomic.request_timeout_ms (500 ms): it was killed$' <<<"$r"
+				grep -q '^28000|.*|credential_process of profile "hang" did not finish within dynamo_atomic.request_timeout_ms (10000 ms): it was killed$' <<<"$r"
+			expect_true "...at the default 10 s, not the session's 500 ms: a refresh for the whole server is not shortened by one session ($took ms)" \
+				bash -c '[[ $1 -ge 9900 && $1 -lt 13000 ]]' _ "$took"
 			;;
 		failing)
 			r=$(psql -X -qAt -v VERBOSITY=verbose -c "SELECT dynamo_increment('proc-check', table_name => 'ProcessCounters')" 2>&1 || true)
