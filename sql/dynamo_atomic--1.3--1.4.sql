@@ -32,6 +32,36 @@ COMMENT ON FUNCTION dynamo_credentials_reset() IS
 
 REVOKE ALL ON FUNCTION dynamo_credentials_info(), dynamo_credentials_reset() FROM PUBLIC;
 
+-- Statistics: throttles by the reason DynamoDB gave ---------------------------------
+
+DROP VIEW dynamo_atomic_stats;
+DROP FUNCTION dynamo_atomic_stats();
+
+CREATE FUNCTION dynamo_atomic_stats(
+    OUT operation text,
+    OUT calls bigint,
+    OUT requests bigint,
+    OUT retries bigint,
+    OUT throttles bigint,
+    OUT errors bigint,
+    OUT total_ms double precision,
+    OUT max_ms double precision,
+    OUT ids_unused bigint,
+    OUT throttle_reasons jsonb)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'dynamo_atomic_stats'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW dynamo_atomic_stats AS SELECT * FROM dynamo_atomic_stats();
+
+COMMENT ON VIEW dynamo_atomic_stats IS
+'DynamoDB calls, requests, retries, throttles (by the reason DynamoDB gave), errors and latency per operation (cluster-wide when preloaded); row nextval: IDs served (calls), blocks fetched (requests), values reserved and unused.';
+
+COMMENT ON FUNCTION dynamo_atomic_stats() IS
+'The rows of the dynamo_atomic_stats view.';
+
+GRANT SELECT ON dynamo_atomic_stats TO PUBLIC;
+
 -- Lease locks: held for exactly their lease, by no session ------------------------
 
 COMMENT ON FUNCTION dynamo_release_lock_by_name(text, text) IS

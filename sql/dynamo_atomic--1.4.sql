@@ -322,7 +322,8 @@ CREATE FUNCTION dynamo_atomic_stats(
     OUT errors bigint,
     OUT total_ms double precision,
     OUT max_ms double precision,
-    OUT ids_unused bigint)
+    OUT ids_unused bigint,
+    OUT throttle_reasons jsonb)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'dynamo_atomic_stats'
 LANGUAGE C VOLATILE PARALLEL RESTRICTED;
@@ -330,7 +331,7 @@ LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 CREATE VIEW dynamo_atomic_stats AS SELECT * FROM dynamo_atomic_stats();
 
 COMMENT ON VIEW dynamo_atomic_stats IS
-'DynamoDB calls, requests, retries, throttles, errors and latency per operation (cluster-wide when preloaded); row nextval: IDs served (calls), blocks fetched (requests), values reserved and unused.';
+'DynamoDB calls, requests, retries, throttles (by the reason DynamoDB gave), errors and latency per operation (cluster-wide when preloaded); row nextval: IDs served (calls), blocks fetched (requests), values reserved and unused.';
 
 COMMENT ON FUNCTION dynamo_atomic_stats() IS
 'The rows of the dynamo_atomic_stats view.';

@@ -6,7 +6,9 @@
 #include "access/htup_details.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
 #include "credentials.h"
@@ -88,6 +90,27 @@ dynamo_credentials_reset_checked(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* {"TableWriteKeyRangeThroughputExceeded": 12, ...}: the reasons counted, {} when none. */
+static Datum
+throttle_reasons_jsonb(const OpStatsRow *row)
+{
+	StringInfoData json;
+	bool		first = true;
+
+	initStringInfo(&json);
+	appendStringInfoChar(&json, '{');
+	for (int r = 0; r < OP_N_REASONS; r++)
+	{
+		if (row->reasons[r] == 0)
+			continue;
+		appendStringInfo(&json, "%s\"%s\": " UINT64_FORMAT, first ? "" : ", ", op_stats_reason_name(r),
+						 row->reasons[r]);
+		first = false;
+	}
+	appendStringInfoChar(&json, '}');
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json.data));
+}
+
 DYNAMO_SQL_FUNCTION(dynamo_atomic_stats);
 
 /* Per DynamoDB operation (and "nextval"): cluster-wide when preloaded. */
@@ -102,8 +125,8 @@ dynamo_atomic_stats_checked(PG_FUNCTION_ARGS)
 	n = op_stats_snapshot(&rows);
 	for (int i = 0; i < n; i++)
 	{
-		Datum		values[9];
-		bool		nulls[9] = {0};
+		Datum		values[10];
+		bool		nulls[10] = {0};
 		const uint64 *v = rows[i].values;
 		bool		is_nextval = strcmp(rows[i].operation, "nextval") == 0;
 		int64		unused = is_nextval ? id_blocks_unused() : 0;
@@ -129,6 +152,7 @@ dynamo_atomic_stats_checked(PG_FUNCTION_ARGS)
 			values[8] = Int64GetDatum(unused);
 		else
 			nulls[8] = true;
+		values[9] = throttle_reasons_jsonb(&rows[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -167,12 +167,14 @@ parse_profile_file(const char *path, const char *name, bool config_style,
 	bool		in_section = false;
 	const char *services = NULL;	/* in a "[services NAME]" section */
 	char	   *parent = NULL;	/* the property whose sub-properties are indented below it */
+	int			parent_indent = 0;	/* its indentation */
+	int			key_indent = -1;	/* the last property's (-1: none yet in the section) */
 
 	if (text == NULL)
 		return;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 	{
-		bool		indented = (*line == ' ' || *line == '\t');
+		int			indent = (int) strspn(line, " \t");
 		char	   *t = trim(line);
 		char	   *eq;
 		char	   *key;
@@ -189,17 +191,25 @@ parse_profile_file(const char *path, const char *name, bool config_style,
 			in_section = section_matches(trim(t + 1), name, config_style);
 			services = config_style ? services_section_name(trim(t + 1)) : NULL;
 			parent = NULL;
+			key_indent = -1;
 			if (in_section)
 				out->found = true;
 			continue;
 		}
-		if ((!in_section && services == NULL) || (eq = strchr(t, '=')) == NULL)
+		if (!in_section && services == NULL)
 			continue;
-		*eq = '\0';
-		key = trim(t);
-		value = trim(eq + 1);
-		if (indented && parent)
+		/*
+		 * Deeper than the property before it: one of its sub-properties (after
+		 * "name =" with no value), else a continuation of its value; neither is
+		 * the profile's own.
+		 */
+		if (key_indent >= 0 && indent > (parent ? parent_indent : key_indent))
 		{
+			if (parent == NULL || (eq = strchr(t, '=')) == NULL)
+				continue;
+			*eq = '\0';
+			key = trim(t);
+			value = trim(eq + 1);
 			/* a sub-property: only a services section's dynamodb endpoint_url is read */
 			if (services && strcmp(parent, "dynamodb") == 0 && strcmp(key, "endpoint_url") == 0)
 			{
@@ -211,7 +221,14 @@ parse_profile_file(const char *path, const char *name, bool config_style,
 			}
 			continue;
 		}
+		if ((eq = strchr(t, '=')) == NULL)
+			continue;
+		*eq = '\0';
+		key = trim(t);
+		value = trim(eq + 1);
+		key_indent = indent;
 		parent = value[0] == '\0' ? key : NULL;
+		parent_indent = indent;
 		if (services)
 			continue;
 

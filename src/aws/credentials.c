@@ -22,10 +22,10 @@ is_set(const char *s)
 }
 
 void
-aws_credentials_invalidate(void)
+aws_credentials_invalidate(const AwsCredentials *used)
 {
 	credentials_profile_forget();
-	credentials_cache_reject();
+	credentials_cache_reject(used->provider);
 	sigv4_forget_cached_key();
 }
 

@@ -41,8 +41,8 @@ typedef struct AwsCredentials
  */
 extern void aws_credentials_get(AwsCredentials *out);
 
-/* Forgets cached credentials (after AWS rejected them). */
-extern void aws_credentials_invalidate(void);
+/* Forgets the cached credentials AWS rejected (used: as aws_credentials_get gave them). */
+extern void aws_credentials_invalidate(const AwsCredentials *used);
 
 /* Forgets every cached credential, this server's too (dynamo_credentials_reset). */
 extern void aws_credentials_reset(void);
@@ -57,7 +57,11 @@ extern const char *aws_profile_region(void);
  */
 extern const char *aws_profile_dynamodb_endpoint(const char **origin);
 
-/* The active profile sets ignore_configured_endpoint_urls = true. */
-extern bool aws_profile_ignores_configured_endpoints(void);
+/*
+ * Configured endpoints (AWS_ENDPOINT_URL*, the profile's) are to be
+ * ignored: AWS_IGNORE_CONFIGURED_ENDPOINT_URLS if set (true or false), else
+ * the active profile's ignore_configured_endpoint_urls.
+ */
+extern bool aws_ignore_configured_endpoints(void);
 
 #endif

@@ -56,7 +56,8 @@
 #define KEY_ID_SIZE 129
 #define SECRET_SIZE 257
 #define TOKEN_SIZE 8193
-#define TEXT_SIZE 512
+#define ARN_SIZE 2049			/* an IAM ARN is at most 2048 characters */
+#define TEXT_SIZE 2560
 
 typedef struct SharedEntry
 {
@@ -64,11 +65,13 @@ typedef struct SharedEntry
 	char		digest[DIGEST_HEX]; /* SHA-256 of the provider key (which may name a bearer URL) */
 	uint64		generation;		/* bumped at every store; 0: never stored */
 	bool		rejected;		/* AWS refused them: not valid, whatever their expiry */
+	bool		oversized;		/* the last ones did not fit: each process keeps its own */
+	uint64		claim_epoch;	/* the reset epoch when the refresh now running began */
 	char		access_key_id[KEY_ID_SIZE];
 	char		secret_access_key[SECRET_SIZE];
 	char		session_token[TOKEN_SIZE];	/* "" when none */
 	char		kind[32];
-	char		role_arn[TEXT_SIZE];
+	char		role_arn[ARN_SIZE];
 	char		source[TEXT_SIZE];
 	TimestampTz expiration;		/* 0: none stated */
 	TimestampTz refresh_at;
@@ -112,8 +115,9 @@ static LocalSlot local_slots[LOCAL_SLOTS];
 static MemoryContext cache_context = NULL;
 static int	claims_held = 0;
 static bool exit_callback_registered = false;
-/* An entry copied out under the lock, wiped once installed. */
+/* An entry copied out under the lock, wiped once installed; and the reset epoch then. */
 static SharedEntry snapshot;
+static uint64 snapshot_epoch;
 
 Size
 credentials_cache_shmem_size(void)
@@ -173,19 +177,30 @@ refresh_time(TimestampTz expiration, TimestampTz now)
 	return expiration - Min(REFRESH_MARGIN_USECS, Max(0, (expiration - now) / 2));
 }
 
+/*
+ * A refresh for the whole server is bounded by the server, not by the
+ * session that happens to run it: the settings' defaults at least, and at
+ * most these (so that REFRESH_STALE_USECS outlasts STS's four attempts).
+ */
 #define DEFAULT_REQUEST_TIMEOUT_MS 10000
+#define MAX_REFRESH_REQUEST_TIMEOUT_MS 60000
 #define DEFAULT_CONNECT_TIMEOUT_MS 3000
+#define MAX_REFRESH_CONNECT_TIMEOUT_MS 10000
 
 int
 credentials_refresh_timeout_ms(void)
 {
-	return shared ? Max(dynamo_request_timeout_ms, DEFAULT_REQUEST_TIMEOUT_MS) : dynamo_request_timeout_ms;
+	if (shared == NULL)
+		return dynamo_request_timeout_ms;
+	return Min(Max(dynamo_request_timeout_ms, DEFAULT_REQUEST_TIMEOUT_MS), MAX_REFRESH_REQUEST_TIMEOUT_MS);
 }
 
 int
 credentials_refresh_connect_timeout_ms(void)
 {
-	return shared ? Max(dynamo_connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT_MS) : dynamo_connect_timeout_ms;
+	if (shared == NULL)
+		return dynamo_connect_timeout_ms;
+	return Min(Max(dynamo_connect_timeout_ms, DEFAULT_CONNECT_TIMEOUT_MS), MAX_REFRESH_CONNECT_TIMEOUT_MS);
 }
 
 /* ---- per process ---- */
@@ -232,10 +247,12 @@ local_slot_for(const char *provider)
 	return slot;
 }
 
+/* epoch: the reset epoch the credentials belong to (a reset since makes them stale here too). */
 static void
 local_store(const char *provider, const char *kind, const char *role_arn, const char *source,
 			const char *access_key_id, const char *secret_access_key, const char *session_token,
-			TimestampTz expiration, TimestampTz refresh_at, TimestampTz refreshed_at, uint64 generation)
+			TimestampTz expiration, TimestampTz refresh_at, TimestampTz refreshed_at, uint64 generation,
+			uint64 epoch)
 {
 	LocalSlot  *slot = local_slot_for(provider);
 	int64		refreshes = 0;
@@ -253,7 +270,7 @@ local_store(const char *provider, const char *kind, const char *role_arn, const 
 	slot->refreshed_at = refreshed_at;
 	slot->used_at = GetCurrentTimestamp();
 	slot->generation = generation;
-	slot->epoch = shared ? pg_atomic_read_u64(&shared->epoch) : 0;
+	slot->epoch = epoch;
 	slot->refreshes = refreshes;
 	slot->valid = true;
 }
@@ -327,6 +344,21 @@ claimable_entry(const char *digest)
 	return best;
 }
 
+/*
+ * A message for shared memory: read by processes of other databases, in
+ * other encodings, so kept to printable ASCII (anything else becomes '?'),
+ * and cut to fit at a character boundary thereby.
+ */
+static void
+copy_message(char *dst, const char *src, size_t size)
+{
+	size_t		i = 0;
+
+	for (; src && src[i] && i + 1 < size; i++)
+		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
+	dst[i] = '\0';
+}
+
 static bool
 entry_valid(const SharedEntry *e, TimestampTz now)
 {
@@ -349,12 +381,13 @@ refresher_gone(const SharedEntry *e, TimestampTz now)
 		(kill(e->refresher_pid, 0) != 0 && errno == ESRCH);
 }
 
-/* Copies e out, to be installed once the lock is released. */
+/* Copies e out (under the lock), to be installed once the lock is released. */
 static void
 take_snapshot(const SharedEntry *e)
 {
 	memcpy(&snapshot, e, sizeof(snapshot));
 	snapshot.used_at = GetCurrentTimestamp();
+	snapshot_epoch = pg_atomic_read_u64(&shared->epoch);
 }
 
 /* The snapshot, as provider's per-process slot; wiped. */
@@ -365,7 +398,7 @@ install_snapshot(const char *provider, AwsCredentials *out)
 
 	local_store(provider, snapshot.kind, snapshot.role_arn, snapshot.source, snapshot.access_key_id,
 				snapshot.secret_access_key, snapshot.session_token, snapshot.expiration,
-				snapshot.refresh_at, snapshot.refreshed_at, snapshot.generation);
+				snapshot.refresh_at, snapshot.refreshed_at, snapshot.generation, snapshot_epoch);
 	wipe_entry(&snapshot);
 	slot = local_slot(provider);
 	local_use(slot, out);
@@ -383,6 +416,7 @@ claim(SharedEntry *e, TimestampTz now)
 {
 	e->refresher_pid = MyProcPid;
 	e->refresh_began = now;
+	e->claim_epoch = pg_atomic_read_u64(&shared->epoch);
 	claims_held++;
 }
 
@@ -432,6 +466,14 @@ credentials_cache_begin(const char *provider, AwsCredentials *out)
 			take_snapshot(e);
 			LWLockRelease(shared->lock);
 			break;
+		}
+		if (e && e->oversized && e->refresher_pid == 0)
+		{
+			/* they do not fit in shared memory: each process fetches its own, nobody waits */
+			LWLockRelease(shared->lock);
+			if (waited)
+				ConditionVariableCancelSleep();
+			return false;
 		}
 		if (e && e->refresher_pid != 0 && e->refresher_pid != MyProcPid && !refresher_gone(e, now))
 		{
@@ -493,6 +535,7 @@ credentials_cache_store(const char *provider, const char *kind, const char *role
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz refresh_at = refresh_time(expiration, now);
 	uint64		generation = 0;
+	uint64		epoch = 0;
 	LocalSlot  *slot;
 
 	if (shared)
@@ -500,42 +543,63 @@ credentials_cache_store(const char *provider, const char *kind, const char *role
 		char		digest[DIGEST_HEX];
 		SharedEntry *e;
 		bool		fits = strlen(access_key_id) < KEY_ID_SIZE && strlen(secret_access_key) < SECRET_SIZE &&
-			(session_token == NULL || strlen(session_token) < TOKEN_SIZE);
+			(session_token == NULL || strlen(session_token) < TOKEN_SIZE) &&
+			strlen(kind) < sizeof(e->kind) && (role_arn == NULL || strlen(role_arn) < ARN_SIZE) &&
+			strlen(source) < TEXT_SIZE;
 
 		provider_digest(provider, digest);
 		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+		epoch = pg_atomic_read_u64(&shared->epoch);
 		e = find_entry(digest);
-		if (e == NULL && fits)
+		if (e == NULL)
 			e = claimable_entry(digest);
-		if (e)
+		if (e && e->refresher_pid == MyProcPid && e->claim_epoch != epoch)
 		{
+			/*
+			 * A reset came while this refresh ran: what it fetched may be what
+			 * the reset was for.  Not published; used by this call only (due
+			 * at once here: the next call fetches anew).
+			 */
+			refresh_at = 0;
+			end_claim(e);
+		}
+		else if (e)
+		{
+			explicit_bzero(e->secret_access_key, sizeof(e->secret_access_key));
+			explicit_bzero(e->session_token, sizeof(e->session_token));
+			e->oversized = !fits;
 			if (fits)
 			{
-				explicit_bzero(e->secret_access_key, sizeof(e->secret_access_key));
-				explicit_bzero(e->session_token, sizeof(e->session_token));
 				strlcpy(e->access_key_id, access_key_id, sizeof(e->access_key_id));
 				strlcpy(e->secret_access_key, secret_access_key, sizeof(e->secret_access_key));
 				strlcpy(e->session_token, session_token ? session_token : "", sizeof(e->session_token));
 				strlcpy(e->kind, kind, sizeof(e->kind));
-				strlcpy(e->role_arn, role_arn ? role_arn : "", sizeof(e->role_arn));
-				strlcpy(e->source, source, sizeof(e->source));
+				copy_message(e->role_arn, role_arn, sizeof(e->role_arn));
+				copy_message(e->source, source, sizeof(e->source));
 				e->expiration = expiration;
 				e->refresh_at = refresh_at;
 				e->refreshed_at = now;
-				e->used_at = now;
 				e->rejected = false;
 				e->error_message[0] = e->error_detail[0] = '\0';
 				e->generation++;
 				e->refreshes++;
 				generation = e->generation;
 			}
+			else
+			{
+				/* nothing valid left here: each process fetches its own from now on */
+				e->access_key_id[0] = '\0';
+				e->generation = 0;
+				e->rejected = true;
+			}
+			e->used_at = now;
 			end_claim(e);
 		}
 		LWLockRelease(shared->lock);
 		ConditionVariableBroadcast(&shared->changed);
 	}
 	local_store(provider, kind, role_arn, source, access_key_id, secret_access_key, session_token,
-				expiration, refresh_at, now, generation);
+				expiration, refresh_at, now, generation, epoch);
 	slot = local_slot(provider);
 	slot->refreshes++;
 }
@@ -615,7 +679,7 @@ credentials_cache_defer_refresh(const char *provider, const char *why)
 		if (e)
 		{
 			e->refresh_at = e->expiration != 0 ? Min(next, e->expiration) : next;
-			strlcpy(e->error_message, why ? why : "", sizeof(e->error_message));
+			copy_message(e->error_message, why, sizeof(e->error_message));
 			e->error_detail[0] = '\0';
 			e->error_at = now;
 			end_claim(e);
@@ -643,8 +707,8 @@ credentials_cache_end_refreshes(const char *message, const char *detail, int sql
 		/* a credentials error is the refresh's outcome; a cancel is not (a waiter tries) */
 		if (message && sqlerrcode == ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION)
 		{
-			strlcpy(e->error_message, message, sizeof(e->error_message));
-			strlcpy(e->error_detail, detail ? detail : "", sizeof(e->error_detail));
+			copy_message(e->error_message, message, sizeof(e->error_message));
+			copy_message(e->error_detail, detail, sizeof(e->error_detail));
 			e->error_at = now;
 		}
 		e->refresher_pid = 0;
@@ -655,32 +719,29 @@ credentials_cache_end_refreshes(const char *message, const char *detail, int sql
 }
 
 void
-credentials_cache_reject(void)
+credentials_cache_reject(const char *provider)
 {
-	for (int i = 0; i < LOCAL_SLOTS; i++)
+	LocalSlot  *slot = provider ? local_slot(provider) : NULL;
+
+	if (slot == NULL)
+		return;
+	if (shared && slot->generation != 0)
 	{
-		LocalSlot  *slot = &local_slots[i];
+		char		digest[DIGEST_HEX];
+		SharedEntry *e;
 
-		if (!slot->valid)
-			continue;
-		if (shared && slot->generation != 0)
+		provider_digest(provider, digest);
+		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+		e = find_entry(digest);
+		/* refreshed since by another process: those are not the ones refused */
+		if (e && e->generation == slot->generation)
 		{
-			char		digest[DIGEST_HEX];
-			SharedEntry *e;
-
-			provider_digest(slot->provider, digest);
-			LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-			e = find_entry(digest);
-			/* refreshed since by another process: those are not the ones refused */
-			if (e && e->generation == slot->generation)
-			{
-				e->rejected = true;
-				e->refresh_at = 0;
-			}
-			LWLockRelease(shared->lock);
+			e->rejected = true;
+			e->refresh_at = 0;
 		}
-		forget_slot(slot);
+		LWLockRelease(shared->lock);
 	}
+	forget_slot(slot);
 }
 
 void

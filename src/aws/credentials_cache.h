@@ -78,10 +78,11 @@ extern void credentials_cache_defer_refresh(const char *provider, const char *wh
 extern void credentials_cache_end_refreshes(const char *message, const char *detail, int sqlerrcode);
 
 /*
- * The credentials this process used are rejected by AWS: forgotten here,
- * and due for a refresh in shared memory (unless refreshed since).
+ * The credentials provider fetched, as this process used them, are
+ * rejected by AWS: forgotten here, and in shared memory not valid any more
+ * and due for a refresh (unless refreshed since by another process).
  */
-extern void credentials_cache_reject(void);
+extern void credentials_cache_reject(const char *provider);
 
 /*
  * Forgets every fetched credential, in this process and in shared memory
@@ -106,10 +107,11 @@ extern void credentials_cache_status(const char *provider, CredentialsStatus *st
  * The time allowed to a refresh's requests (STS) or command
  * (credential_process): dynamo_atomic.request_timeout_ms and
  * connect_timeout_ms, but with shared memory never below their defaults
- * (10 s, 3 s).  A refresh done for the whole server is not the session's
- * alone: a role that set them low could otherwise make every refresh it
- * wins fail, and the sessions waiting for it with it.  A session's cancel
- * or statement_timeout still ends its own wait (and hands the refresh on).
+ * (10 s, 3 s) nor above 60 s and 10 s.  A refresh done for the whole
+ * server is not the session's alone: a role that set them low could make
+ * every refresh it wins fail, and the sessions waiting for it with it; set
+ * high, it could hold them waiting.  A session's cancel or
+ * statement_timeout still ends its own wait (and hands the refresh on).
  */
 extern int	credentials_refresh_timeout_ms(void);
 extern int	credentials_refresh_connect_timeout_ms(void);

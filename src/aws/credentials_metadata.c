@@ -139,7 +139,7 @@ credentials_metadata_request(const char *method, const char *url, const char *di
 	req.url = url;
 	req.headers = headers;
 	req.n_headers = n_headers;
-	req.connect_timeout_ms = Min(timeout_ms, dynamo_connect_timeout_ms);
+	req.connect_timeout_ms = Min(timeout_ms, credentials_refresh_connect_timeout_ms());
 	req.timeout_ms = timeout_ms;
 	req.bypass_proxy = true;
 	req.resend_safe = true;		/* reads, and a token PUT that may be repeated */

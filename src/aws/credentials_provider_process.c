@@ -176,8 +176,10 @@ credentials_from_process(const char *command, const char *origin, AwsCredentials
 		explicit_bzero(output.data, output.len);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("credential_process of %s did not finish within dynamo_atomic.request_timeout_ms (%d ms): "
-						"it was killed", origin, timeout_ms)));
+				 errmsg("credential_process of %s did not finish within %d ms: "
+						"it was killed", origin, timeout_ms),
+				 errdetail("A credential_process is given dynamo_atomic.request_timeout_ms, at least 10 s and at most "
+						   "60 s when the server shares credentials.")));
 	}
 	status = stop(&child, false);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)

@@ -164,21 +164,27 @@ aws_profile_dynamodb_endpoint(const char **origin)
 	const char *name = aws_profile_name(&is_explicit);
 	const AwsProfile *p = load_profile(name);
 
+	/* copied: the next load of a profile (the region's) frees this one */
 	if (is_set(p->dynamodb_endpoint_url))
 	{
 		*origin = "the dynamodb endpoint_url of the AWS profile's services section";
-		return p->dynamodb_endpoint_url;
+		return pstrdup(p->dynamodb_endpoint_url);
 	}
 	*origin = "the AWS profile's endpoint_url";
-	return is_set(p->endpoint_url) ? p->endpoint_url : NULL;
+	return is_set(p->endpoint_url) ? pstrdup(p->endpoint_url) : NULL;
 }
 
 bool
-aws_profile_ignores_configured_endpoints(void)
+aws_ignore_configured_endpoints(void)
 {
+	const char *env = getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
 	bool		is_explicit;
-	const AwsProfile *p = load_profile(aws_profile_name(&is_explicit));
+	const AwsProfile *p;
 
+	/* the environment's word, true or false, before the profile's, as in the SDKs */
+	if (is_set(env))
+		return pg_strcasecmp(env, "true") == 0;
+	p = load_profile(aws_profile_name(&is_explicit));
 	return p->ignore_configured_endpoint_urls && pg_strcasecmp(p->ignore_configured_endpoint_urls, "true") == 0;
 }
 

@@ -157,17 +157,14 @@ aws_region_resolve(void)
 static const char *
 configured_endpoint(void)
 {
-	const char *ignore = getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
 	const char *url;
 	const char *origin;
 
-	if (ignore && pg_strcasecmp(ignore, "true") == 0)
+	if (aws_ignore_configured_endpoints())
 		return NULL;
 	url = first_set(getenv("AWS_ENDPOINT_URL_DYNAMODB"), getenv("AWS_ENDPOINT_URL"), NULL);
 	if (url == NULL)
 		url = aws_profile_dynamodb_endpoint(&origin);
-	if (url && aws_profile_ignores_configured_endpoints())
-		return NULL;
 	return url;
 }
 

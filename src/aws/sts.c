@@ -34,12 +34,16 @@ is_set(const char *s)
 char *
 sts_endpoint_url(void)
 {
-	const char *url = getenv("AWS_ENDPOINT_URL_STS");
+	const char *url = NULL;
 	const char *regional = getenv("AWS_STS_REGIONAL_ENDPOINTS");
 	const char *region;
 
-	if (!is_set(url))
-		url = getenv("AWS_ENDPOINT_URL");
+	if (!aws_ignore_configured_endpoints())
+	{
+		url = getenv("AWS_ENDPOINT_URL_STS");
+		if (!is_set(url))
+			url = getenv("AWS_ENDPOINT_URL");
+	}
 	if (is_set(url))
 		return pstrdup(url);
 	if (regional && pg_strcasecmp(regional, "legacy") == 0)

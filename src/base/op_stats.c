@@ -20,9 +20,25 @@ static const char *const operations[] = {
 
 #define N_ROWS lengthof(operations)
 
+static const char *const reasons[OP_N_REASONS] = {
+	"TableReadKeyRangeThroughputExceeded", "TableWriteKeyRangeThroughputExceeded",
+	"IndexReadKeyRangeThroughputExceeded", "IndexWriteKeyRangeThroughputExceeded",
+	"TableReadProvisionedThroughputExceeded", "TableWriteProvisionedThroughputExceeded",
+	"IndexReadProvisionedThroughputExceeded", "IndexWriteProvisionedThroughputExceeded",
+	"TableReadAccountLimitExceeded", "TableWriteAccountLimitExceeded",
+	"IndexReadAccountLimitExceeded", "IndexWriteAccountLimitExceeded",
+	"TableReadMaxOnDemandThroughputExceeded", "TableWriteMaxOnDemandThroughputExceeded",
+	"IndexReadMaxOnDemandThroughputExceeded", "IndexWriteMaxOnDemandThroughputExceeded",
+	"unstated", "other"
+};
+
+#define REASON_UNSTATED (OP_N_REASONS - 2)
+#define REASON_OTHER (OP_N_REASONS - 1)
+
 typedef struct OpStatsShared
 {
 	pg_atomic_uint64 values[N_ROWS][OP_N_FIELDS];
+	pg_atomic_uint64 reasons[N_ROWS][OP_N_REASONS];
 } OpStatsShared;
 
 static OpStatsShared *shared = NULL;
@@ -38,8 +54,12 @@ static void
 init_values(OpStatsShared *s)
 {
 	for (int r = 0; r < N_ROWS; r++)
+	{
 		for (int f = 0; f < OP_N_FIELDS; f++)
 			pg_atomic_init_u64(&s->values[r][f], 0);
+		for (int i = 0; i < OP_N_REASONS; i++)
+			pg_atomic_init_u64(&s->reasons[r][i], 0);
+	}
 }
 
 void
@@ -84,6 +104,29 @@ op_stats_add(int row, OpStatField field, uint64 delta)
 	pg_atomic_fetch_add_u64(&stats()->values[row][field], delta);
 }
 
+const char *
+op_stats_reason_name(int i)
+{
+	return reasons[i];
+}
+
+void
+op_stats_add_throttle_reason(int row, const char *reason)
+{
+	int			i = REASON_OTHER;
+
+	if (reason == NULL)
+		i = REASON_UNSTATED;
+	else
+		for (int j = 0; j < REASON_UNSTATED; j++)
+			if (strcmp(reasons[j], reason) == 0)
+			{
+				i = j;
+				break;
+			}
+	pg_atomic_fetch_add_u64(&stats()->reasons[row][i], 1);
+}
+
 void
 op_stats_latency(int row, uint64 microseconds)
 {
@@ -108,6 +151,8 @@ op_stats_snapshot(OpStatsRow **rows)
 		row->operation = operations[r];
 		for (int f = 0; f < OP_N_FIELDS; f++)
 			row->values[f] = pg_atomic_read_u64(&stats()->values[r][f]);
+		for (int i = 0; i < OP_N_REASONS; i++)
+			row->reasons[i] = pg_atomic_read_u64(&stats()->reasons[r][i]);
 		n++;
 	}
 	return n;
@@ -117,6 +162,10 @@ void
 op_stats_reset(void)
 {
 	for (int r = 0; r < N_ROWS; r++)
+	{
 		for (int f = 0; f < OP_N_FIELDS; f++)
 			pg_atomic_write_u64(&stats()->values[r][f], 0);
+		for (int i = 0; i < OP_N_REASONS; i++)
+			pg_atomic_write_u64(&stats()->reasons[r][i], 0);
+	}
 }

@@ -24,11 +24,25 @@ typedef enum OpStatField
 	OP_N_FIELDS
 } OpStatField;
 
+/*
+ * Throttles by the reason DynamoDB gave: the 16 of its ThrottlingReasons
+ * (Table|Index, Read|Write, and the limit), "unstated" when none was given
+ * (DynamoDB before 2025, DynamoDB Local), "other" for one not listed here.
+ */
+#define OP_N_REASONS 18
+
 typedef struct OpStatsRow
 {
 	const char *operation;
 	uint64		values[OP_N_FIELDS];
+	uint64		reasons[OP_N_REASONS];
 } OpStatsRow;
+
+/* The name of reason i, 0 <= i < OP_N_REASONS. */
+extern const char *op_stats_reason_name(int i);
+
+/* One throttled answer of this row's operation, for reason (NULL: none given). */
+extern void op_stats_add_throttle_reason(int row, const char *reason);
 
 extern Size op_stats_shmem_size(void);
 extern void op_stats_shmem_init(void *base, bool found, LWLock *lock);

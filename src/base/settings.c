@@ -330,8 +330,8 @@ settings_define(bool (*url_is_valid) (const char *url))
 	endpoint_url_is_valid = url_is_valid;
 	DefineCustomStringVariable("dynamo_atomic.endpoint",
 							   "DynamoDB endpoint URL.",
-							   "Empty: AWS_ENDPOINT_URL_DYNAMODB, then AWS_ENDPOINT_URL, "
-							   "then https://dynamodb.<region>.amazonaws.com.",
+							   "Empty: AWS_ENDPOINT_URL_DYNAMODB, then AWS_ENDPOINT_URL, then the AWS profile's "
+							   "services section and endpoint_url, then https://dynamodb.<region>.amazonaws.com.",
 							   &dynamo_endpoint, "", PGC_SUSET, 0,
 							   check_endpoint, bump_target_generation, NULL);
 	DefineCustomStringVariable("dynamo_atomic.region",

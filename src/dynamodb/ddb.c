@@ -335,6 +335,10 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 		{
 			dynamo_backend_stats.throttles++;
 			op_stats_add(row, OP_THROTTLES, 1);
+			if (failure.n_throttling_reasons == 0)
+				op_stats_add_throttle_reason(row, NULL);
+			for (int i = 0; i < failure.n_throttling_reasons; i++)
+				op_stats_add_throttle_reason(row, failure.throttling_reasons[i]);
 		}
 		if (ddb_failure_may_have_applied(&failure))
 		{
@@ -372,7 +376,7 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 									   call->unknown_hint);
 	source = pstrdup(creds.source);
 	if (ddb_failure_is_credentials(&failure))
-		aws_credentials_invalidate();
+		aws_credentials_invalidate(&creds);
 	if (call->best_effort && is_read(call->operation))
 	{
 		result->tolerated = palloc(sizeof(DdbFailure));

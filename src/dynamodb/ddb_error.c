@@ -118,6 +118,83 @@ find_kind(const char *type)
 	return NULL;
 }
 
+/* ThrottlingReasons: [{"reason": ..., "resource": ...}, ...], shown in the database encoding. */
+static void
+parse_throttling_reasons(DdbFailure *f, const cJSON *doc)
+{
+	const cJSON *reasons = json_get(doc, "ThrottlingReasons");
+	const cJSON *entry;
+
+	f->n_throttling_reasons = 0;
+	if (!cJSON_IsArray(reasons))
+		return;
+	cJSON_ArrayForEach(entry, reasons)
+	{
+		const char *reason = json_get_string(entry, "reason");
+		const char *resource = json_get_string(entry, "resource");
+
+		if (reason == NULL || f->n_throttling_reasons >= lengthof(f->throttling_reasons))
+			continue;
+		f->throttling_reasons[f->n_throttling_reasons++] = text_display(reason);
+		if (f->throttling_reason == NULL)
+		{
+			f->throttling_reason = f->throttling_reasons[0];
+			f->throttling_resource = resource ? text_display(resource) : NULL;
+		}
+	}
+}
+
+ThrottleLimit
+ddb_throttle_limit(const char *reason)
+{
+	static const struct
+	{
+		const char *suffix;
+		ThrottleLimit limit;
+	}			limits[] = {
+		{"KeyRangeThroughputExceeded", THROTTLE_KEY_RANGE},
+		{"ProvisionedThroughputExceeded", THROTTLE_PROVISIONED},
+		{"AccountLimitExceeded", THROTTLE_ACCOUNT},
+		{"MaxOnDemandThroughputExceeded", THROTTLE_MAX_ON_DEMAND},
+	};
+	size_t		len = reason ? strlen(reason) : 0;
+
+	for (int i = 0; i < lengthof(limits); i++)
+	{
+		size_t		n = strlen(limits[i].suffix);
+
+		if (len > n && strcmp(reason + len - n, limits[i].suffix) == 0)
+			return limits[i].limit;
+	}
+	return THROTTLE_UNKNOWN;
+}
+
+/* What to do about a throttling that outlasted the retries, by its reason. */
+static int
+throttling_hint(const DdbFailure *f)
+{
+	switch (ddb_throttle_limit(f->throttling_reason))
+	{
+		case THROTTLE_KEY_RANGE:
+			return errhint("One key is hot: a single item takes about 1,000 writes (3,000 reads) per second, "
+						   "whatever the table's capacity. Spread counts nobody needs one value of over several "
+						   "counters summed on read, and take IDs in blocks (dynamo_nextval).");
+		case THROTTLE_PROVISIONED:
+			return errhint("The table's (or index's) provisioned capacity is used up: raise it, turn on auto "
+						   "scaling, or use on-demand capacity.");
+		case THROTTLE_ACCOUNT:
+			return errhint("The account's per-table throughput quota in this region is reached: ask AWS for a "
+						   "higher quota (Service Quotas).");
+		case THROTTLE_MAX_ON_DEMAND:
+			return errhint("The table's on-demand maximum throughput is reached: raise its MaxReadRequestUnits or "
+						   "MaxWriteRequestUnits, or remove the maximum.");
+		case THROTTLE_UNKNOWN:
+			break;
+	}
+	return errhint("DynamoDB gave no reason: check the table's capacity and whether one key takes most "
+				   "of the traffic (CloudWatch Contributor Insights).");
+}
+
 void
 ddb_failure_parse(DdbFailure *f, const HttpResponse *resp)
 {
@@ -139,6 +216,7 @@ ddb_failure_parse(DdbFailure *f, const HttpResponse *resp)
 	f->status = resp->status;
 	f->request_id = resp->request_id[0] ? pstrdup(resp->request_id) : NULL;
 	f->document = doc;
+	parse_throttling_reasons(f, doc);
 }
 
 bool
@@ -311,6 +389,10 @@ ddb_errdetail(const DdbFailure *f)
 	if (f->unreadable)
 		return errdetail_internal("HTTP 200: the request succeeded, but its answer cannot be read. It begins: %s",
 								  message);
+	if (f->outcome == HTTP_DONE && f->throttling_reason)
+		return errdetail_internal("%s: %s Throttling reason: %s (%s).",
+								  f->aws_type ? f->aws_type : psprintf("HTTP %ld", f->status), message,
+								  f->throttling_reason, f->throttling_resource ? f->throttling_resource : "no resource given");
 	if (f->outcome == HTTP_DONE)
 		return errdetail_internal("%s: %s", f->aws_type ? f->aws_type : psprintf("HTTP %ld", f->status),
 								  message);
@@ -365,7 +447,8 @@ ddb_raise(const DdbFailure *f, const char *credentials_source)
 					 "README's Single-table design).", f->table, f->key_schema) :
 			 ddb_failure_is_key_complaint(f) ?
 			 errhint("The key attribute given (key_attribute) must be the table's partition key, "
-					 "and the table must have no sort key.") : 0,
+					 "and the table must have no sort key.") :
+			 ddb_failure_is_throttling(f) ? throttling_hint(f) : 0,
 			 ddb_errcontext(f)));
 	pg_unreachable();
 }

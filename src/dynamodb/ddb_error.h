@@ -30,6 +30,15 @@ typedef struct DdbFailure
 	const char *key_schema;		/* the table's key, for a key complaint ("pk (S) + sk (S)"), or NULL */
 	/* The error answer's JSON (CancellationReasons, a failed condition's Item), or NULL. */
 	const cJSON *document;
+	/*
+	 * A throttling answer's first ThrottlingReasons entry, as DynamoDB gives
+	 * them since 2025 ("TableWriteKeyRangeThroughputExceeded", the table's
+	 * ARN), or NULL; throttling_reasons: every reason given (for statistics).
+	 */
+	const char *throttling_reason;
+	const char *throttling_resource;
+	int			n_throttling_reasons;
+	const char *throttling_reasons[4];
 } DdbFailure;
 
 /*
@@ -56,6 +65,18 @@ extern bool ddb_failure_is_key_complaint(const DdbFailure *f);
  */
 extern bool ddb_failure_may_have_applied(const DdbFailure *f);
 extern bool ddb_failure_is_throttling(const DdbFailure *f);
+
+/* The kinds of throttling reason, by their limit type (the reason's last part). */
+typedef enum ThrottleLimit
+{
+	THROTTLE_KEY_RANGE,			/* KeyRangeThroughputExceeded: one hot key (partition) */
+	THROTTLE_PROVISIONED,		/* ProvisionedThroughputExceeded: the table's or index's capacity */
+	THROTTLE_ACCOUNT,			/* AccountLimitExceeded: the account's per-table quota */
+	THROTTLE_MAX_ON_DEMAND,		/* MaxOnDemandThroughputExceeded: the table's on-demand maximum */
+	THROTTLE_UNKNOWN			/* none given, or one not known here */
+} ThrottleLimit;
+
+extern ThrottleLimit ddb_throttle_limit(const char *reason);
 extern bool ddb_failure_is_credentials(const DdbFailure *f);
 
 /* message with the secret and session token in creds blotted out. */

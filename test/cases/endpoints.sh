@@ -18,7 +18,8 @@ source test/lib/assert.sh
 DEAD=http://127.0.0.1:9
 increment() { sql -c "SET dynamo_atomic.profile = '$1'; SELECT dynamo_increment('endpoint-check', table_name => 'EndpointCounters') > 0"; }
 increment_error() { sql_error "SET dynamo_atomic.profile = '$1'; SELECT dynamo_increment('endpoint-check', table_name => 'EndpointCounters')"; }
-connects() { curl -s --max-time 5 "$FAKE/_connects"; }
+# how many CONNECTs the fake (the server's https_proxy) was asked for the default endpoint
+default_connects() { curl -s --max-time 5 "$FAKE/_connects" | { grep -o "\"dynamodb.$TEST_REGION.amazonaws.com:443\"" || true; } | wc -l; }
 
 inner() {
 	harness_guard_server_environment
@@ -28,11 +29,18 @@ inner() {
 			expect_eq "profile: its services section's dynamodb endpoint_url, before its endpoint_url" t "$(increment services)"
 			expect_eq "profile: its endpoint_url (another service's endpoint_url, a sub-property, is not the profile's)" \
 				t "$(increment plain)"
-			local r
+			expect_eq "profile: every key indented alike is the profile's; one indented deeper under \"s3 =\" is S3's" \
+				t "$(increment indented)"
+			expect_eq "profile: a line indented under a value is its continuation, not the profile's endpoint_url" \
+				t "$(increment continued)"
+			local r before
+			before=$(default_connects)
 			r=$(increment_error ignoring)
 			expect_true "profile: ignore_configured_endpoint_urls = true: the default endpoint (asked of the proxy), not the profile's" \
-				grep -q "\"dynamodb.$TEST_REGION.amazonaws.com:443\"" <<<"$(connects)"
+				test "$(default_connects)" -gt "$before"
 			expect_eq "...and the call fails there (08006), having left nothing but loopback" 08006 "$(field 1 "$r")"
+			expect_true "...where the proxy refused it (not the dead port of a configured endpoint)" \
+				grep -q "CONNECT\|proxy\|403" <<<"$(psql -X -qAt -c "SET dynamo_atomic.profile = 'ignoring'" -c "SELECT dynamo_increment('endpoint-check', table_name => 'EndpointCounters')" 2>&1)"
 			expect_eq "the setting still wins over everything" t \
 				"$(sql -c "SET dynamo_atomic.profile = 'ignoring'; SET dynamo_atomic.endpoint = '$FAKE'; SELECT dynamo_increment('endpoint-check', table_name => 'EndpointCounters') > 0")"
 			;;
@@ -43,13 +51,18 @@ inner() {
 			expect_eq "AWS_ENDPOINT_URL_DYNAMODB before AWS_ENDPOINT_URL" t "$(increment services-dead)"
 			;;
 		ignore)
-			local r
+			local r before
+			before=$(default_connects)
 			r=$(increment_error services)
 			expect_true "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true: neither the environment's nor the profile's, the default endpoint" \
-				grep -q "\"dynamodb.$TEST_REGION.amazonaws.com:443\"" <<<"$(connects)"
+				test "$(default_connects)" -gt "$before"
 			expect_eq "...where the call fails (08006)" 08006 "$(field 1 "$r")"
 			expect_eq "...while dynamo_atomic.endpoint is still used" t \
 				"$(sql -c "SET dynamo_atomic.profile = 'services'; SET dynamo_atomic.endpoint = '$FAKE'; SELECT dynamo_increment('endpoint-check', table_name => 'EndpointCounters') > 0")"
+			;;
+		not-ignored)
+			expect_eq "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=false outweighs the profile's ignore_configured_endpoint_urls = true" \
+				t "$(increment ignoring)"
 			;;
 	esac
 }
@@ -67,6 +80,7 @@ export FAKE="http://127.0.0.1:$port" WORK RESULTS
 keys="aws_access_key_id = $TEST_ACCESS_KEY_ID
 aws_secret_access_key = $TEST_SECRET_ACCESS_KEY
 region = $TEST_REGION"
+indented_keys=$(sed 's/^/  /' <<<"$keys")
 cat >"$WORK/config" <<INI
 [profile services]
 $keys
@@ -86,6 +100,16 @@ endpoint_url = $FAKE
 $keys
 endpoint_url = $FAKE
 ignore_configured_endpoint_urls = true
+[profile indented]
+$indented_keys
+  s3 =
+    endpoint_url = $DEAD
+  endpoint_url = $FAKE
+[profile continued]
+$keys
+role_session_name = endpoints
+  endpoint_url = $DEAD
+endpoint_url = $FAKE
 [profile services-dead]
 $keys
 endpoint_url = $DEAD
@@ -110,3 +134,4 @@ scenario profile
 scenario environment AWS_ENDPOINT_URL="$FAKE"
 scenario dynamodb-first AWS_ENDPOINT_URL_DYNAMODB="$FAKE" AWS_ENDPOINT_URL="$DEAD"
 scenario ignore AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true AWS_ENDPOINT_URL="$FAKE"
+scenario not-ignored AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=false

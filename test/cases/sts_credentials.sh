@@ -131,9 +131,9 @@ shared_cache() {
 	control "fault=server-error&target=AssumeRoleWithWebIdentity"
 	r=$(psql -X -qAt -c "SELECT pg_sleep(4.5)" -c "SELECT dynamo_increment('wi-check', table_name => 'WebIdentityCounters') > 0" 2>/dev/null | tail -1)
 	expect_eq "credentials due, STS failing: the call works with the current ones" t "$r"
-	calls=$(sts_calls)
+	requests=$(sts_requests)
 	r=$(psql -X -qAt -c "SELECT count(dynamo_increment('wi-check', table_name => 'WebIdentityCounters')) FROM generate_series(1, 5)" 2>/dev/null)
-	expect_eq "...other sessions too, without asking STS again (the retry is 30 s later, for the server)" "5|0" "$r|$(($(sts_calls) - calls))"
+	expect_eq "...other sessions too, without asking STS again (the retry is 30 s later, for the server)" "5|0" "$r|$(($(sts_requests) - requests))"
 	r=$(sql -c "SELECT last_refresh_error || '|' || (last_refresh_error_at IS NOT NULL) FROM dynamo_credentials_info()")
 	expect_true "...dynamo_credentials_info shows the last refresh error, STS's code in it ($r)" grep -q "InternalFailure.*|true$" <<<"$r"
 	control "x=1"

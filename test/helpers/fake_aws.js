@@ -66,6 +66,16 @@
 //                   (without a rule the front answers GlobalTableNotFoundException)
 //   replicated-conflict  ReplicatedWriteConflictException (an MRSC item being
 //                   written in another region); not forwarded
+//   throttle with reasons=R1[,R2]: ProvisionedThroughputExceededException
+//                   carrying ThrottlingReasons (reason R, resource the table's ARN),
+//                   as DynamoDB answers since 2025
+//
+// A per-item write limit: GET /_control?item_limit=N (0: none) gives every item
+// a token bucket of N writes per second (holding at most N): an UpdateItem,
+// PutItem or DeleteItem beyond it is answered 400 ProvisionedThroughputExceededException
+// with the reason TableWriteKeyRangeThroughputExceeded, not forwarded, as a
+// real partition caps one item near 1,000 writes/s.  It holds until
+// item_limit=0; GET /_items: {limited (requests refused), writes (allowed)}.
 //
 // Usage: node fake_aws.js PORTFILE DYNAMODB_URL [TLS_CERT TLS_KEY]
 // With a certificate and key it serves https (for certificate failures).
@@ -227,8 +237,37 @@ function send(res, status, body, type) {
   res.end(typeof body === 'string' ? body : JSON.stringify(body));
 }
 
-function awsError(res, status, type, message) {
-  send(res, status, { __type: 'com.amazonaws.dynamodb.v20120810#' + type, message }, 'application/x-amz-json-1.0');
+function awsError(res, status, type, message, extra) {
+  send(res, status, Object.assign({ __type: 'com.amazonaws.dynamodb.v20120810#' + type, message }, extra || {}),
+    'application/x-amz-json-1.0');
+}
+
+function tableArn(table) {
+  return 'arn:aws:dynamodb:us-east-1:000000000000:table/' + (table || 'unknown');
+}
+
+function throttled(res, table, reasons) {
+  return awsError(res, 400, 'ProvisionedThroughputExceededException',
+    'The level of configured provisioned throughput for the table was exceeded.',
+    { ThrottlingReasons: reasons.map((reason) => ({ reason, resource: tableArn(table) })) });
+}
+
+// The per-item write limit: a token bucket per table and key.
+const itemLimit = { perSecond: 0, buckets: new Map(), limited: 0, writes: 0 };
+function itemWriteAllowed(target, body) {
+  if (!itemLimit.perSecond || !/\.(UpdateItem|PutItem|DeleteItem)$/.test(target)) return true;
+  let request;
+  try { request = JSON.parse(body.toString()); } catch (e) { return true; }
+  const key = request.TableName + '\u0000' + JSON.stringify(request.Key || request.Item || {});
+  const now = Date.now();
+  let b = itemLimit.buckets.get(key);
+  if (!b) { b = { tokens: itemLimit.perSecond, at: now }; itemLimit.buckets.set(key, b); }
+  b.tokens = Math.min(itemLimit.perSecond, b.tokens + (now - b.at) * itemLimit.perSecond / 1000);
+  b.at = now;
+  if (b.tokens < 1) { itemLimit.limited++; return false; }
+  b.tokens -= 1;
+  itemLimit.writes++;
+  return true;
 }
 
 // Sends the request on to DynamoDB Local; then(status, headers, body).
@@ -314,6 +353,11 @@ function asGlobalTable(rule, res) {
 function dynamodb(req, body, res) {
   const rule = matchingRule(req, body);
   const target = req.headers['x-amz-target'] || '';
+  if (!rule && !itemWriteAllowed(target, body)) {
+    let table = null;
+    try { table = JSON.parse(body.toString()).TableName; } catch (e) { /* unreadable: no table */ }
+    return throttled(res, table, ['TableWriteKeyRangeThroughputExceeded']);
+  }
   switch (rule && rule.kind) {
     case null:
       if (target.endsWith('.DescribeGlobalTable'))
@@ -330,6 +374,11 @@ function dynamodb(req, body, res) {
       return awsError(res, 400, 'ReplicatedWriteConflictException',
         'The request was rejected because one or more items in the request are being modified by a request in another Region.');
     case 'throttle':
+      if (rule.reasons) {
+        let table = null;
+        try { table = JSON.parse(body.toString()).TableName; } catch (e) { /* unreadable: no table */ }
+        return throttled(res, table, rule.reasons.split(','));
+      }
       return awsError(res, 400, 'ThrottlingException', 'Rate of requests exceeds the allowed throughput.');
     case 'server-error':
       return awsError(res, 500, 'InternalServerError', 'Internal server error');
@@ -404,6 +453,7 @@ const handler = (req, res) => {
       return send(res, 200, counts);
     }
     if (url.pathname === '/_connects') return send(res, 200, connects);
+    if (url.pathname === '/_items') return send(res, 200, { limited: itemLimit.limited, writes: itemLimit.writes });
     if (url.pathname === '/_sts') {
       return send(res, 200, { calls: sts.calls, requests: sts.requests || 0, assumed: sts.assumed, issued: Object.keys(sts.issued).length, expiredUses: sts.expiredUses });
     }
@@ -412,6 +462,12 @@ const handler = (req, res) => {
       const kind = p.get('fault');
       if (p.get('seed')) prngState = Number(p.get('seed')) | 0;
       if (p.get('log')) logging = p.get('log') !== '0';
+      if (p.get('item_limit') !== null) {
+        itemLimit.perSecond = Number(p.get('item_limit')) || 0;
+        itemLimit.buckets = new Map();
+        itemLimit.limited = 0;
+        itemLimit.writes = 0;
+      }
       if (!p.get('add')) {
         rules = [];
         log.length = 0;

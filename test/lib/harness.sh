@@ -322,6 +322,9 @@ harness_guard_server_environment() {
 		die "the test server's AWS_ENDPOINT_URL_STS is not on loopback: refusing to run"
 	! grep -qE '^AWS_ENDPOINT_URL=' <<<"$env" || grep -qE "^AWS_ENDPOINT_URL=$loopback" <<<"$env" ||
 		die "the test server's AWS_ENDPOINT_URL is not on loopback: refusing to run"
+	# ignoring the configured endpoints sends STS and DynamoDB to AWS's own: only through a loopback proxy
+	! grep -qix 'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true' <<<"$env" || grep -qiE "^https_proxy=$loopback" <<<"$env" ||
+		die "the test server ignores configured endpoints without a loopback https_proxy: refusing to run"
 	# a proxy (a case that shows where a request would go): loopback only
 	! grep -qiE '^(https?|all)_proxy=' <<<"$env" || ! grep -iE '^(https?|all)_proxy=' <<<"$env" | grep -qvE "^[A-Za-z_]+=$loopback" ||
 		die "the test server's proxy is not on loopback: refusing to run"
