@@ -23,6 +23,7 @@ MODULE_big = dynamo_atomic
 OBJS = \
 	src/api/args.o \
 	src/api/counter.o \
+	src/api/tally.o \
 	src/api/extension_version.o \
 	src/api/general_item.o \
 	src/api/global_tables.o \

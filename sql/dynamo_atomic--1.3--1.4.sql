@@ -62,6 +62,87 @@ COMMENT ON FUNCTION dynamo_atomic_stats() IS
 
 GRANT SELECT ON dynamo_atomic_stats TO PUBLIC;
 
+-- Counters with a time to live; sharded tallies -------------------------------------
+
+DROP FUNCTION dynamo_increment(text, bigint, text, text, text, bigint, bigint);
+DROP FUNCTION dynamo_increment(dynamo_key, bigint, text, text, bigint, bigint);
+
+CREATE FUNCTION dynamo_increment(
+    counter_id text,
+    increment bigint DEFAULT 1,
+    table_name text DEFAULT NULL,
+    key_attribute text DEFAULT 'id',
+    count_attribute text DEFAULT 'lastValue',
+    min_value bigint DEFAULT NULL,
+    max_value bigint DEFAULT NULL,
+    ttl interval DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'dynamo_increment'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_increment(text, bigint, text, text, text, bigint, bigint, interval) IS
+'Atomically adds increment to a DynamoDB counter (created at 0 on first use) and returns the new value; '
+'min_value/max_value bound the result (SQLSTATE 2200H when crossed); ttl: the write that creates the counter '
+'sets its "ttl" attribute to now + ttl (per-window counters). Table NULL means dynamo_atomic.counter_table.';
+
+CREATE FUNCTION dynamo_increment(
+    key dynamo_key,
+    increment bigint DEFAULT 1,
+    table_name text DEFAULT NULL,
+    count_attribute text DEFAULT 'lastValue',
+    min_value bigint DEFAULT NULL,
+    max_value bigint DEFAULT NULL,
+    ttl interval DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'dynamo_increment_key'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_increment(dynamo_key, bigint, text, text, bigint, bigint, interval) IS
+'As dynamo_increment, for the counter at dynamo_key(pk, sk) of a single table.';
+
+REVOKE ALL ON FUNCTION
+    dynamo_increment(text, bigint, text, text, text, bigint, bigint, interval),
+    dynamo_increment(dynamo_key, bigint, text, text, bigint, bigint, interval)
+FROM PUBLIC;
+
+-- Sharded tallies: counts nobody needs one value of, beyond one item's write limit
+
+CREATE FUNCTION dynamo_tally_add(
+    tally_id text,
+    increment bigint DEFAULT 1,
+    shards integer DEFAULT 16,
+    table_name text DEFAULT NULL,
+    key_attribute text DEFAULT 'id',
+    count_attribute text DEFAULT 'lastValue',
+    ttl interval DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'dynamo_tally_add'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_tally_add(text, bigint, integer, text, text, text, interval) IS
+'Adds increment to one of the tally''s shard items, chosen at random (one write, spread over shards items '
+'so that a hot tally is not capped by one item''s write limit); ttl: a shard''s creating write sets its "ttl". '
+'Read the sum with dynamo_tally_read.';
+
+CREATE FUNCTION dynamo_tally_read(
+    tally_id text,
+    shards integer DEFAULT 16,
+    table_name text DEFAULT NULL,
+    key_attribute text DEFAULT 'id',
+    count_attribute text DEFAULT 'lastValue')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'dynamo_tally_read'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION dynamo_tally_read(text, integer, text, text, text) IS
+'The sum of the tally''s shards, read consistently in BatchGetItem requests (every shard ever written, '
+'also after shards was lowered).';
+
+REVOKE ALL ON FUNCTION
+    dynamo_tally_add(text, bigint, integer, text, text, text, interval),
+    dynamo_tally_read(text, integer, text, text, text)
+FROM PUBLIC;
+
 -- Lease locks: held for exactly their lease, by no session ------------------------
 
 COMMENT ON FUNCTION dynamo_release_lock_by_name(text, text) IS
@@ -282,7 +363,8 @@ BEGIN
         -- Each family's functions by name, overloads included; looked up in the
         -- extension's own schema, so that they follow ALTER EXTENSION SET SCHEMA.
         members := CASE feature
-            WHEN 'counters' THEN ARRAY['dynamo_increment', 'dynamo_get_last_value', 'dynamo_set_counter']
+            WHEN 'counters' THEN ARRAY['dynamo_increment', 'dynamo_get_last_value', 'dynamo_set_counter',
+                                       'dynamo_tally_add', 'dynamo_tally_read']
             WHEN 'ids' THEN ARRAY['dynamo_nextval', 'dynamo_id_trigger']
             WHEN 'locks' THEN ARRAY['dynamo_get_lock', 'dynamo_try_get_lock', 'dynamo_get_xact_lock',
                                     'dynamo_get_lease_lock', 'dynamo_try_get_lease_lock',

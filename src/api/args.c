@@ -6,7 +6,10 @@
 #include "mb/pg_wchar.h"
 #include "access/htup_details.h"
 #include "executor/executor.h"
+#include <math.h>
+
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 
 #include "args.h"
 #include "ddb_error.h"
@@ -160,6 +163,26 @@ arg_required_int64(FunctionCallInfo fcinfo, int argno, const char *what)
 {
 	require_not_null(fcinfo, argno, what);
 	return PG_GETARG_INT64(argno);
+}
+
+int64
+arg_ttl_epoch(FunctionCallInfo fcinfo, int argno)
+{
+	Interval   *ttl;
+	double		seconds;
+
+	if (PG_ARGISNULL(argno))
+		return 0;
+	ttl = PG_GETARG_INTERVAL_P(argno);
+	/* a month as PostgreSQL's epoch of an interval counts it: a twelfth of 365.25 days */
+	seconds = (double) ttl->time / USECS_PER_SEC + (double) ttl->day * SECS_PER_DAY +
+		(double) ttl->month * (DAYS_PER_YEAR * SECS_PER_DAY / MONTHS_PER_YEAR);
+	if (!(seconds >= 1 && seconds <= 100 * DAYS_PER_YEAR * SECS_PER_DAY))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ttl must be at least 1 second and at most 100 years"),
+				 errdetail("It is how long after its creating write an item is removed (DynamoDB's TTL).")));
+	return (int64) time(NULL) + (int64) ceil(seconds);
 }
 
 bool

@@ -53,6 +53,13 @@ extern int64 arg_required_int64(FunctionCallInfo fcinfo, int argno, const char *
 /* A boolean argument that must not be NULL (a NULL flag is a mistake, not false). */
 extern bool arg_required_bool(FunctionCallInfo fcinfo, int argno, const char *what);
 
+/*
+ * A ttl interval argument as the epoch second it ends at (now + ttl), for
+ * an item's "ttl" attribute; 0 when NULL.  22023 unless it is finite, more
+ * than 0 and at most 100 years.
+ */
+extern int64 arg_ttl_epoch(FunctionCallInfo fcinfo, int argno);
+
 /* Server-encoding text of argument argno, for messages. */
 extern char *arg_display(FunctionCallInfo fcinfo, int argno);
 

@@ -67,13 +67,20 @@ counter_ref_from_key_args(FunctionCallInfo fcinfo, int key_arg, int table_arg, i
 
 /* An increment of the counter ref (validated), with the bounds at these arguments. */
 static int64
-increment_counter(FunctionCallInfo fcinfo, const CounterRef *ref, int64 increment, int min_arg, int max_arg)
+increment_counter(FunctionCallInfo fcinfo, const CounterRef *ref, int64 increment, int min_arg, int max_arg,
+				  int ttl_arg)
 {
 	bool		has_min = !PG_ARGISNULL(min_arg);
 	bool		has_max = !PG_ARGISNULL(max_arg);
 	int64		min_value = has_min ? PG_GETARG_INT64(min_arg) : PG_INT64_MIN;
 	int64		max_value = has_max ? PG_GETARG_INT64(max_arg) : PG_INT64_MAX;
+	int64		ttl_epoch = arg_ttl_epoch(fcinfo, ttl_arg);
 
+	if (ttl_epoch && (strcmp(ref->count_attribute, "ttl") == 0 || strcmp(ref->key_attribute, "ttl") == 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a counter with a ttl cannot keep its count or key in attribute \"ttl\""),
+				 errdetail("The ttl is kept in attribute \"ttl\" (the table's TTL attribute).")));
 	if (min_value > max_value)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -86,14 +93,14 @@ increment_counter(FunctionCallInfo fcinfo, const CounterRef *ref, int64 incremen
 
 	global_tables_check(ref->table, ref->endpoint_url, ref->region, GUARDED_COUNTER);
 	return counter_add(ref, increment, has_min, min_value, has_max, max_value,
-					   !has_min && !has_max && dynamo_retry_unknown_writes);
+					   !has_min && !has_max && dynamo_retry_unknown_writes, ttl_epoch);
 }
 
 DYNAMO_SQL_FUNCTION(dynamo_increment);
 
 /*
  * dynamo_increment(counter_id, increment, table_name, key_attribute,
- *                  count_attribute, min_value, max_value) -> new value
+ *                  count_attribute, min_value, max_value, ttl) -> new value
  */
 static Datum
 dynamo_increment_checked(PG_FUNCTION_ARGS)
@@ -102,12 +109,12 @@ dynamo_increment_checked(PG_FUNCTION_ARGS)
 	int64		increment = arg_required_int64(fcinfo, 1, "increment");
 
 	counter_ref_from_args(fcinfo, 0, 2, 3, 4, &ref);
-	PG_RETURN_INT64(increment_counter(fcinfo, &ref, increment, 5, 6));
+	PG_RETURN_INT64(increment_counter(fcinfo, &ref, increment, 5, 6, 7));
 }
 
 DYNAMO_SQL_FUNCTION(dynamo_increment_key);
 
-/* dynamo_increment(key, increment, table_name, count_attribute, min_value, max_value) */
+/* dynamo_increment(key, increment, table_name, count_attribute, min_value, max_value, ttl) */
 static Datum
 dynamo_increment_key_checked(PG_FUNCTION_ARGS)
 {
@@ -115,7 +122,7 @@ dynamo_increment_key_checked(PG_FUNCTION_ARGS)
 	int64		increment = arg_required_int64(fcinfo, 1, "increment");
 
 	counter_ref_from_key_args(fcinfo, 0, 2, 3, &ref);
-	PG_RETURN_INT64(increment_counter(fcinfo, &ref, increment, 4, 5));
+	PG_RETURN_INT64(increment_counter(fcinfo, &ref, increment, 4, 5, 6));
 }
 
 DYNAMO_SQL_FUNCTION(dynamo_get_last_value);

@@ -155,7 +155,7 @@ take_or_fetch(const ResolvedCounter *c, int cache)
 		refused = false;
 		PG_TRY();
 		{
-			last = counter_add(&c->ref, n, false, 0, false, 0, true);
+			last = counter_add(&c->ref, n, false, 0, false, 0, true, 0);
 		}
 		PG_CATCH();
 		{

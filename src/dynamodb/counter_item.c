@@ -190,7 +190,7 @@ raise_out_of_bounds(const CounterRef *ref, const CounterReading *r, int64 increm
 
 int64
 counter_add(const CounterRef *ref, int64 increment, bool has_min, int64 min_value,
-			bool has_max, int64 max_value, bool resend_safe)
+			bool has_max, int64 max_value, bool resend_safe, int64 ttl_epoch)
 {
 	bool		first_value_allowed;
 	cJSON	   *req;
@@ -207,7 +207,8 @@ counter_add(const CounterRef *ref, int64 increment, bool has_min, int64 min_valu
 	/* old + increment in [min, max]  <=>  old in [min - increment, max - increment] */
 	first_value_allowed = increment >= min_value && increment <= max_value;
 	req = counter_request(ref);
-	json_add_string(req, "UpdateExpression", "ADD #v :inc");
+	json_add_string(req, "UpdateExpression",
+					ttl_epoch ? "ADD #v :inc SET #ttl = if_not_exists(#ttl, :ttl)" : "ADD #v :inc");
 	json_add_string(req, "ConditionExpression",
 					first_value_allowed ?
 					"attribute_not_exists(#v) OR #v BETWEEN :lo AND :hi" :
@@ -218,6 +219,12 @@ counter_add(const CounterRef *ref, int64 increment, bool has_min, int64 min_valu
 	ddb_add_number_value(values, ":inc", digits);
 	ddb_add_number_value(values, ":lo", int128_text((int128) min_value - increment));
 	ddb_add_number_value(values, ":hi", int128_text((int128) max_value - increment));
+	if (ttl_epoch)
+	{
+		snprintf(digits, sizeof(digits), INT64_FORMAT, ttl_epoch);
+		ddb_add_number_value(values, ":ttl", digits);
+		json_add_string((cJSON *) json_get(req, "ExpressionAttributeNames"), "#ttl", "ttl");
+	}
 
 	call.operation = "UpdateItem";
 	call.request = req;

@@ -31,8 +31,10 @@ extern int64 counter_read(const CounterRef *ref);
  * [min_value, max_value] when given and within bigint always; returns the
  * new value, or raises 2200H/22003/42804.  resend_safe: may be resent after
  * a lost answer (a second application is harmless to the caller).
+ * ttl_epoch (0: none): the write that creates the item sets its "ttl"
+ * attribute to it; later writes leave it.
  */
 extern int64 counter_add(const CounterRef *ref, int64 increment, bool has_min, int64 min_value,
-						 bool has_max, int64 max_value, bool resend_safe);
+						 bool has_max, int64 max_value, bool resend_safe, int64 ttl_epoch);
 
 #endif

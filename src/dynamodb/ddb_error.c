@@ -177,8 +177,8 @@ throttling_hint(const DdbFailure *f)
 	{
 		case THROTTLE_KEY_RANGE:
 			return errhint("One key is hot: a single item takes about 1,000 writes (3,000 reads) per second, "
-						   "whatever the table's capacity. Spread counts nobody needs one value of over several "
-						   "counters summed on read, and take IDs in blocks (dynamo_nextval).");
+						   "whatever the table's capacity. Spread counts nobody needs one value of over a sharded "
+						   "tally (dynamo_tally_add), and take IDs in blocks (dynamo_nextval).");
 		case THROTTLE_PROVISIONED:
 			return errhint("The table's (or index's) provisioned capacity is used up: raise it, turn on auto "
 						   "scaling, or use on-demand capacity.");

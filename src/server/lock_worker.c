@@ -189,7 +189,7 @@ prefetch(int slot, IdCounter *c, const char *digest, MemoryContext scratch)
 	}
 	PG_TRY();
 	{
-		int64		last = counter_add(&ref, c->cache, false, 0, false, 0, true);
+		int64		last = counter_add(&ref, c->cache, false, 0, false, 0, true, 0);
 
 		id_blocks_store_spare(slot, id_block_first(last, c->cache), last);
 		op_stats_add(op_stats_nextval_row(), OP_REQUESTS, 1);

@@ -75,3 +75,74 @@ sql -c "SELECT dynamo_atomic_stats_reset()" >/dev/null
 expect_eq "dynamo_atomic_stats_reset() clears the reasons" "{}" \
 	"$(sql -c "SELECT coalesce(max(throttle_reasons::text), '{}') FROM dynamo_atomic_stats WHERE operation = 'UpdateItem'")"
 
+
+# ---- sharded tallies ------------------------------------------------------
+raw_item() { ddb_raw GetItem "{\"TableName\":\"HotCounters\",\"Key\":{\"id\":{\"S\":\"$1\"}},\"ConsistentRead\":true}"; }
+raw_number() { raw_item "$1" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const i=JSON.parse(s).Item;console.log(i&&i[process.argv[1]]?i[process.argv[1]].N:"none")})' "$2"; }
+shard_items() {
+	ddb_raw Scan '{"TableName":"HotCounters","ConsistentRead":true}' |
+		node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Items.filter(i=>new RegExp("^"+process.argv[1]+"#[0-9]+$").test(i.id.S)).length))' "$1"
+}
+
+r=$(sql -c "SELECT count(dynamo_tally_add('views', shards => 16, table_name => 'HotCounters')) FROM generate_series(1, 100)" \
+	-c "SELECT dynamo_tally_read('views', table_name => 'HotCounters')")
+expect_eq "a tally: 100 adds, and the read sums them" "100|100" "$(paste -sd'|' <<<"$r")"
+n=$(shard_items views)
+expect_true "...spread over several of its 16 shard items, never more ($n)" bash -c '[[ $1 -ge 4 && $1 -le 16 ]]' _ "$n"
+expect_eq "...its header records 16 shards" 16 "$(raw_number 'views#shards' shards)"
+r=$(sql -c "SELECT count(dynamo_tally_add('views', 2, shards => 64, table_name => 'HotCounters')) FROM generate_series(1, 50)" \
+	-c "SELECT dynamo_tally_read('views', shards => 4, table_name => 'HotCounters')" \
+	-c "SELECT count(dynamo_tally_add('views', shards => 4, table_name => 'HotCounters')) FROM generate_series(1, 10)" \
+	-c "SELECT dynamo_tally_read('views', shards => 4, table_name => 'HotCounters')")
+expect_eq "raising shards to 64, then reading with 4: every shard is still read (100 + 50 x 2, then + 10)" \
+	"50|200|10|210" "$(paste -sd'|' <<<"$r")"
+expect_eq "...the header keeps the largest count used (64), lowering it does not" 64 "$(raw_number 'views#shards' shards)"
+expect_eq "a tally never added to reads 0" 0 "$(sql -c "SELECT dynamo_tally_read('nothing-yet', table_name => 'HotCounters')")"
+expect_eq "shards outside 1..1000: 22023" "22023|22023" \
+	"$(field 1 "$(sql_error "SELECT dynamo_tally_add('x', shards => 0, table_name => 'HotCounters')")")|$(field 1 "$(sql_error "SELECT dynamo_tally_read('x', shards => 1001, table_name => 'HotCounters')")")"
+
+# one hot item against a tally of 16 shards, through the same per-item limit (20 writes/s, no retries)
+control "item_limit=20"
+r=$(error_of -c "SET dynamo_atomic.max_retries = 0" -c "SELECT count($hot) FROM generate_series(1, 100)")
+expect_true "100 increments of one item through a limit of 20 writes/s, without retries: refused (53400)" \
+	grep -q "^ERROR:  53400" <<<"$r"
+r=$(sql "${via_fake[@]}" -c "SET dynamo_atomic.max_retries = 0" \
+	-c "SELECT count(dynamo_tally_add('hot-tally', table_name => 'HotCounters')) FROM generate_series(1, 100)" \
+	-c "SELECT dynamo_tally_read('hot-tally', table_name => 'HotCounters')")
+expect_eq "...100 adds of a 16-shard tally through the same limit: all taken, and summed" "100|100" "$(paste -sd'|' <<<"$r" | sed 's/^|//')"
+control "item_limit=0"
+
+# lost answers: an add is an unbounded ADD (40003, or resent with retry_unknown_writes)
+sql -c "SELECT dynamo_tally_add('lost', shards => 1, table_name => 'HotCounters')" >/dev/null
+control "fault=drop-answer&target=UpdateItem&match=lost%230&count=1"
+r=$(sql_error "SET dynamo_atomic.endpoint = '$fake'" "SELECT dynamo_tally_add('lost', 5, shards => 1, table_name => 'HotCounters')")
+expect_eq "a tally add whose answer is lost: 40003 (it may or may not have been applied)" 40003 "$(field 1 "$r")"
+expect_eq "...it was applied once here (1 + 5)" 6 "$(sql -c "SELECT dynamo_tally_read('lost', shards => 1, table_name => 'HotCounters')")"
+control "fault=drop-answer&target=UpdateItem&match=lost%230&count=1"
+r=$(sql "${via_fake[@]}" -c "SET dynamo_atomic.retry_unknown_writes = on" \
+	-c "SELECT dynamo_tally_add('lost', 5, shards => 1, table_name => 'HotCounters')" \
+	-c "SELECT dynamo_tally_read('lost', shards => 1, table_name => 'HotCounters')")
+expect_eq "...with retry_unknown_writes = on it is resent and succeeds: counted twice (6 + 5 + 5), as documented" 16 "$(tail -1 <<<"$r")"
+control ""
+
+# ---- a time to live, set by the creating write ------------------------------
+now=$(date +%s)
+sql -c "SELECT dynamo_increment('window-1', table_name => 'HotCounters', ttl => '1 hour')" >/dev/null
+ttl1=$(raw_number window-1 ttl)
+expect_true "dynamo_increment(ttl => '1 hour'): the creating write sets ttl to now + 3600 s ($ttl1)" \
+	bash -c '[[ $1 -ge $(($2 + 3600)) && $1 -le $(($2 + 3605)) ]]' _ "$ttl1" "$now"
+sql -c "SELECT dynamo_increment('window-1', table_name => 'HotCounters', ttl => '2 hours')" >/dev/null
+expect_eq "...a later write leaves it (the window does not slide)" "$ttl1|2" "$(raw_number window-1 ttl)|$(raw_number window-1 lastValue)"
+sql -c "SELECT dynamo_increment('no-window', table_name => 'HotCounters')" >/dev/null
+expect_eq "...without ttl, no ttl attribute" none "$(raw_number no-window ttl)"
+expect_eq "ttl of 0 or below, or past 100 years: 22023" "22023|22023|22023" \
+	"$(field 1 "$(sql_error "SELECT dynamo_increment('w', table_name => 'HotCounters', ttl => '0')")")|$(field 1 "$(sql_error "SELECT dynamo_increment('w', table_name => 'HotCounters', ttl => '-1 hour')")")|$(field 1 "$(sql_error "SELECT dynamo_increment('w', table_name => 'HotCounters', ttl => '101 years')")")"
+expect_eq "a counter with a ttl whose count is kept in attribute ttl: 22023" 22023 \
+	"$(field 1 "$(sql_error "SELECT dynamo_increment('w', table_name => 'HotCounters', count_attribute => 'ttl', ttl => '1 hour')")")"
+sql -c "SELECT dynamo_tally_add('daily', shards => 1, table_name => 'HotCounters', ttl => '1 day')" >/dev/null
+expect_true "a tally's shard and header get the ttl too" \
+	bash -c '[[ $1 -ge $(($3 + 86400)) && $2 -ge $1 ]]' _ "$(raw_number 'daily#0' ttl)" "$(raw_number 'daily#shards' ttl)" "$now"
+r=$(sql -c "SELECT dynamo_increment('rate:user-42', max_value => 3, table_name => 'HotCounters', ttl => '1 minute') FROM generate_series(1, 3)" | paste -sd'|')
+expect_eq "a fixed-window rate limit: three calls counted" "1|2|3" "$r"
+expect_eq "...the fourth refused (2200H), not counted" "2200H|3" \
+	"$(field 1 "$(sql_error "SELECT dynamo_increment('rate:user-42', max_value => 3, table_name => 'HotCounters', ttl => '1 minute')")")|$(raw_number rate:user-42 lastValue)"

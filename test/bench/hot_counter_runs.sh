@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# hot_counter_runs.sh - the runs of hot_counter.sh, inside cluster B (A in A_PG*).
+set -euo pipefail
+: "${SECONDS_PER_RUN:?} ${REPS:?} ${CLIENTS:?} ${FAKE:?} ${WORK:?} ${RESULTS_DIR:?} ${A_PGPORT:?}"
+
+on_a() { PGHOST=$A_PGHOST PGPORT=$A_PGPORT PGUSER=$A_PGUSER PGPASSWORD=$A_PGPASSWORD PGDATABASE=$A_PGDATABASE "$@"; }
+control() { curl -s --max-time 5 "$FAKE/_control?$1" >/dev/null; }
+items() { curl -s --max-time 5 "$FAKE/_items" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);console.log(j.writes+j.limited)})'; }
+psql -X -q -c "CREATE EXTENSION dynamo_atomic" -c "CREATE TABLE got (v bigint)" >/dev/null
+
+# run MODE L REP: both clusters for SECONDS_PER_RUN; prints "acknowledged/s|twice|stored-acked|requests/increment"
+run() {
+	local mode=$1 limit=$2 rep=$3 id="hot-$1-$2-$3" stmt acked stored requests
+	case $mode in
+		increment) stmt="INSERT INTO got SELECT dynamo_increment('$id', table_name => 'HotBench');" ;;
+		tally16) stmt="SELECT dynamo_tally_add('$id', shards => 16, table_name => 'HotBench');" ;;
+	esac
+	printf '%s\n%s\n' "\\set x 1" "$stmt" >"$WORK/run.sql"
+	psql -X -q -c "TRUNCATE got" && on_a psql -X -q -c "TRUNCATE got"
+	control "item_limit=$limit"
+	PGOPTIONS="-c dynamo_atomic.endpoint=$FAKE -c dynamo_atomic.max_retries=20" \
+		pgbench -n -c "$CLIENTS" -j 4 -T "$SECONDS_PER_RUN" -f "$WORK/run.sql" >"$WORK/b.out" 2>&1 &
+	local b=$!
+	PGOPTIONS="-c dynamo_atomic.endpoint=$FAKE -c dynamo_atomic.max_retries=20" \
+		on_a pgbench -n -c "$CLIENTS" -j 4 -T "$SECONDS_PER_RUN" -f "$WORK/run.sql" >"$WORK/a.out" 2>&1 || true
+	wait "$b" || true
+	requests=$(items)
+	control "item_limit=0"
+	acked=$(($(awk '/transactions actually processed/ {split($NF, a, "/"); print a[1]}' "$WORK/a.out") + \
+		$(awk '/transactions actually processed/ {split($NF, a, "/"); print a[1]}' "$WORK/b.out")))
+	if [[ $mode == increment ]]; then
+		psql -X -qAt -c "COPY got TO STDOUT" | on_a psql -X -q -c "COPY got FROM STDIN"
+		twice=$(on_a psql -X -qAt -c "SELECT count(*) - count(DISTINCT v) FROM got")
+		stored=$(psql -X -qAt -c "SELECT dynamo_get_last_value('$id', 'HotBench')")
+	else
+		twice=n/a
+		stored=$(psql -X -qAt -c "SELECT dynamo_tally_read('$id', table_name => 'HotBench')")
+	fi
+	awk -v a="$acked" -v t="$SECONDS_PER_RUN" -v tw="$twice" -v s="$stored" -v r="$requests" \
+		'BEGIN { printf "%.1f|%s|%d|%.2f\n", a / t, tw, s - a, (a > 0 ? r / a : 0) }'
+}
+
+median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+echo "mode,limit,rep,acked_per_s,twice,stored_minus_acked,requests_per_increment" >"$RESULTS_DIR/hot_counter.csv"
+printf '%-34s %6s %14s %8s %7s %16s %12s\n' "$((2 * CLIENTS)) clients, two clusters" "L/s" "acknowledged/s" "x L" "twice" "stored-acked" "requests/inc"
+for limit in 100 1000; do
+	for mode in increment tally16; do
+		rates=()
+		for rep in $(seq 1 "$REPS"); do
+			r=$(run "$mode" "$limit" "$rep")
+			echo "$mode,$limit,$rep,${r//|/,}" >>"$RESULTS_DIR/hot_counter.csv"
+			rates+=("$r")
+		done
+		m=$(printf '%s\n' "${rates[@]}" | cut -d'|' -f1 | median)
+		line=$(printf '%s\n' "${rates[@]}" | awk -F'|' -v m="$m" '$1 == m {print; exit}')
+		IFS='|' read -r rate twice diff reqs <<<"$line"
+		label=$([[ $mode == increment ]] && echo "dynamo_increment (one item)" || echo "dynamo_tally_add (16 shards)")
+		printf '%-34s %6d %14.0f %8.2f %7s %16s %12s\n' "$label" "$limit" "$rate" "$(awk -v r="$rate" -v l="$limit" 'BEGIN {print r / l}')" \
+			"$twice" "$diff" "$reqs"
+	done
+done
+
+# single-client latency, unthrottled
+lat() {
+	psql -X -qAt -c "SET dynamo_atomic.endpoint = '$FAKE'" -c "$1" -c "SELECT 'T', extract(epoch FROM clock_timestamp()) * 1000" \
+		-c "$2" -c "SELECT 'T', extract(epoch FROM clock_timestamp()) * 1000" |
+		awk -F'|' '$1 == "T" {t[++k] = $2} END {printf "%.3f", (t[2] - t[1]) / 500}'
+}
+printf 'one client, 500 calls, ms per call: dynamo_increment %s, dynamo_tally_add %s\n' \
+	"$(lat "SELECT dynamo_increment('lat-inc', table_name => 'HotBench')" "SELECT count(dynamo_increment('lat-inc', table_name => 'HotBench')) FROM generate_series(1, 500)")" \
+	"$(lat "SELECT dynamo_tally_add('lat-tally', table_name => 'HotBench')" "SELECT count(dynamo_tally_add('lat-tally', table_name => 'HotBench')) FROM generate_series(1, 500)")"
