@@ -1,6 +1,54 @@
 -- dynamo_atomic 1.3 -> 1.4: the general item API on any table and key
 \echo Use "ALTER EXTENSION dynamo_atomic UPDATE TO '1.4'" to load this file. \quit
 
+-- Functions made again with new columns or a new argument (below): grants
+-- on them are not given again here (a grant made by an extension script
+-- would count as the extension's own, and pg_dump would leave it out): a
+-- WARNING names each role to grant again, with dynamo_atomic_grant.  (A
+-- view, rule, policy or BEGIN ATOMIC function of yours that uses one of them
+-- makes the DROP fail: drop it first.)
+DO $$
+DECLARE
+    f text;
+    family text;
+    grantee text;
+BEGIN
+    FOR f, family IN VALUES ('dynamo_increment(text,bigint,text,text,text,bigint,bigint)', 'counters'),
+                            ('dynamo_increment(dynamo_key,bigint,text,text,bigint,bigint)', 'counters'),
+                            ('dynamo_credentials_info()', 'diagnostics'),
+                            ('dynamo_atomic_stats()', NULL) LOOP
+        FOR grantee IN
+            SELECT DISTINCT CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0::oid THEN 'PUBLIC'
+                                 ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END
+            FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a
+            WHERE p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure(
+                      pg_catalog.format('%I.%s', (SELECT n.nspname FROM pg_catalog.pg_namespace n, pg_catalog.pg_extension e
+                                                  WHERE e.extname OPERATOR(pg_catalog.=) 'dynamo_atomic'
+                                                    AND n.oid OPERATOR(pg_catalog.=) e.extnamespace), f))
+              AND a.grantee OPERATOR(pg_catalog.<>) p.proowner
+              AND NOT (f OPERATOR(pg_catalog.=) 'dynamo_atomic_stats()' AND a.grantee OPERATOR(pg_catalog.=) 0::oid)
+        LOOP
+            RAISE WARNING 'dynamo_atomic 1.4 re-creates %: % had EXECUTE on it', f, grantee
+                USING HINT = CASE WHEN family IS NULL THEN pg_catalog.format('Give it again: GRANT EXECUTE ON FUNCTION %s TO %s;', f, grantee)
+                                  ELSE pg_catalog.format('Give it again: SELECT dynamo_atomic_grant(%L, %L);', grantee, family) END;
+        END LOOP;
+    END LOOP;
+    FOR grantee IN
+        SELECT DISTINCT pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee))
+        FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+        WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(
+                  pg_catalog.format('%I.dynamo_atomic_stats', (SELECT n.nspname FROM pg_catalog.pg_namespace n, pg_catalog.pg_extension e
+                                                               WHERE e.extname OPERATOR(pg_catalog.=) 'dynamo_atomic'
+                                                                 AND n.oid OPERATOR(pg_catalog.=) e.extnamespace)))
+          AND a.grantee OPERATOR(pg_catalog.<>) c.relowner
+          AND a.grantee OPERATOR(pg_catalog.<>) 0::oid
+    LOOP
+        RAISE WARNING 'dynamo_atomic 1.4 re-creates the view dynamo_atomic_stats: % had privileges on it', grantee
+            USING HINT = 'Everyone may read it again; grant other privileges again by hand.';
+    END LOOP;
+END
+$$;
+
 -- Credentials: the provider, the role, the refreshes ------------------------------
 
 DROP FUNCTION dynamo_credentials_info();

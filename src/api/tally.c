@@ -36,15 +36,33 @@
 #define MAX_SHARDS 1000
 #define HEADER_SUFFIX "#shards"
 #define HEADER_ATTRIBUTE "shards"
-/* Headers this process has written (table, key, tally, N); forgotten beyond this many. */
+/*
+ * Headers this process has written (where, tally, N), and when: written
+ * again after HEADER_RECHECK_S (the header may have expired or been
+ * deleted since), and all forgotten beyond MAX_KNOWN_HEADERS.  The header
+ * item then takes at most one write per process and minute.
+ */
 #define MAX_KNOWN_HEADERS 1024
+#define HEADER_RECHECK_S 60
+
+typedef struct KnownHeader
+{
+	char	   *key;
+	time_t		written_at;
+} KnownHeader;
 
 static List *known_headers = NIL;
 
 static int
 shards_arg(FunctionCallInfo fcinfo, int argno)
 {
-	int64		n = arg_required_int64(fcinfo, argno, "shards");
+	int32		n;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("shards must not be NULL")));
+	n = PG_GETARG_INT32(argno);
 
 	if (n < 1 || n > MAX_SHARDS)
 		ereport(ERROR,
@@ -61,6 +79,8 @@ item_ref(const CounterRef *tally, const char *suffix, const char *display_suffix
 
 	ref.id = psprintf("%s%s", tally->id, suffix);
 	ref.id_display = psprintf("%s (%s)", tally->id_display, display_suffix);
+	ref.unknown_hint = "Read the tally with dynamo_tally_read() to find out, if nothing else adds to it meanwhile. "
+		"Where a count twice does no harm, dynamo_atomic.retry_unknown_writes = on resends instead.";
 	return ref;
 }
 
@@ -68,7 +88,11 @@ item_ref(const CounterRef *tally, const char *suffix, const char *display_suffix
 static void
 record_shards(const CounterRef *tally, int n, int64 ttl_epoch)
 {
-	char	   *known = psprintf("%s|%s|%s|%d", tally->table, tally->key_attribute, tally->id, n);
+	/* where too: another endpoint or region has another item of that name */
+	char	   *known = psprintf("%s|%s|%s|%s|%s|%d", dynamo_endpoint ? dynamo_endpoint : "",
+								 dynamo_region ? dynamo_region : "", tally->table, tally->key_attribute,
+								 tally->id, n);
+	time_t		now = time(NULL);
 	CounterRef	header = item_ref(tally, HEADER_SUFFIX, "its shard count");
 	cJSON	   *req;
 	cJSON	   *values;
@@ -79,20 +103,26 @@ record_shards(const CounterRef *tally, int n, int64 ttl_epoch)
 	MemoryContext old;
 
 	foreach(lc, known_headers)
-		if (strcmp((char *) lfirst(lc), known) == 0)
-		return;
+	{
+		KnownHeader *k = lfirst(lc);
+
+		if (strcmp(k->key, known) == 0 && now - k->written_at < HEADER_RECHECK_S)
+			return;
+	}
 
 	req = counter_request(&header);
+	/* the header has no count: only its shard count (DynamoDB refuses an unused name) */
+	cJSON_DeleteItemFromObjectCaseSensitive((cJSON *) json_get(req, "ExpressionAttributeNames"), "#v");
 	json_add_string((cJSON *) json_get(req, "ExpressionAttributeNames"), "#s", HEADER_ATTRIBUTE);
-	json_add_string(req, "UpdateExpression", ttl_epoch ? "SET #s = :n, #ttl = :ttl" : "SET #s = :n");
+	/* with a ttl: twice the tally's, from its first add, never moved (it outlives shards added within one ttl) */
+	json_add_string(req, "UpdateExpression", ttl_epoch ? "SET #s = :n, #ttl = if_not_exists(#ttl, :ttl)" : "SET #s = :n");
 	json_add_string(req, "ConditionExpression", "attribute_not_exists(#s) OR #s < :n");
 	values = json_add_object(req, "ExpressionAttributeValues");
 	snprintf(digits, sizeof(digits), "%d", n);
 	ddb_add_number_value(values, ":n", digits);
 	if (ttl_epoch)
 	{
-		/* the header outlives every shard: each raise moves its ttl on */
-		snprintf(digits, sizeof(digits), INT64_FORMAT, ttl_epoch);
+		snprintf(digits, sizeof(digits), INT64_FORMAT, ttl_epoch + (ttl_epoch - (int64) now));
 		ddb_add_number_value(values, ":ttl", digits);
 		json_add_string((cJSON *) json_get(req, "ExpressionAttributeNames"), "#ttl", "ttl");
 	}
@@ -105,11 +135,19 @@ record_shards(const CounterRef *tally, int n, int64 ttl_epoch)
 
 	if (list_length(known_headers) >= MAX_KNOWN_HEADERS)
 	{
+		foreach(lc, known_headers)
+			pfree(((KnownHeader *) lfirst(lc))->key);
 		list_free_deep(known_headers);
 		known_headers = NIL;
 	}
 	old = MemoryContextSwitchTo(TopMemoryContext);
-	known_headers = lappend(known_headers, pstrdup(known));
+	{
+		KnownHeader *k = palloc(sizeof(KnownHeader));
+
+		k->key = pstrdup(known);
+		k->written_at = now;
+		known_headers = lappend(known_headers, k);
+	}
 	MemoryContextSwitchTo(old);
 }
 
@@ -127,11 +165,16 @@ dynamo_tally_add_checked(PG_FUNCTION_ARGS)
 	int			i;
 
 	counter_ref_from_args(fcinfo, 0, 3, 4, 5, &tally);
-	if (ttl_epoch && (strcmp(tally.count_attribute, "ttl") == 0 || strcmp(tally.key_attribute, "ttl") == 0 ||
-					  strcmp(tally.count_attribute, HEADER_ATTRIBUTE) == 0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a tally cannot keep its count or key in attribute \"%s\"", tally.count_attribute)));
+	{
+		const char *const reserved[] = {HEADER_ATTRIBUTE, "ttl"};
+
+		for (int r = 0; r < lengthof(reserved); r++)
+			if (strcmp(tally.count_attribute, reserved[r]) == 0 || strcmp(tally.key_attribute, reserved[r]) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("a tally cannot keep its count or key in attribute \"%s\"", reserved[r]),
+						 errdetail("A tally's items use \"%s\" (its shard count) and \"ttl\".", HEADER_ATTRIBUTE)));
+	}
 	if (increment == 0)
 		PG_RETURN_VOID();
 	global_tables_check(tally.table, tally.endpoint_url, tally.region, GUARDED_COUNTER);

@@ -604,8 +604,12 @@ credentials_cache_store(const char *provider, const char *kind, const char *role
 	slot->refreshes++;
 }
 
-bool
-credentials_cache_fresh(const char *provider, AwsCredentials *out)
+/*
+ * provider's credentials, here or in shared memory: fresh ones, or with
+ * due_ok any still valid.
+ */
+static bool
+lookup(const char *provider, AwsCredentials *out, bool due_ok)
 {
 	LocalSlot  *slot = local_slot(provider);
 	TimestampTz now = GetCurrentTimestamp();
@@ -613,14 +617,16 @@ credentials_cache_fresh(const char *provider, AwsCredentials *out)
 	SharedEntry *e;
 	bool		found = false;
 
-	if (local_fresh(slot, now))
+	if (local_fresh(slot, now) ||
+		(due_ok && slot && (slot->creds.expiration == 0 || now < slot->creds.expiration) &&
+		 (shared == NULL || slot->epoch == pg_atomic_read_u64(&shared->epoch))))
 		return local_use(slot, out);
 	if (shared == NULL)
 		return false;
 	provider_digest(provider, digest);
 	LWLockAcquire(shared->lock, LW_SHARED);
 	e = find_entry(digest);
-	if (e && entry_fresh(e, now))
+	if (e && (due_ok ? entry_valid(e, now) : entry_fresh(e, now)))
 	{
 		take_snapshot(e);
 		found = true;
@@ -632,31 +638,15 @@ credentials_cache_fresh(const char *provider, AwsCredentials *out)
 }
 
 bool
+credentials_cache_fresh(const char *provider, AwsCredentials *out)
+{
+	return lookup(provider, out, false);
+}
+
+bool
 credentials_cache_still_valid(const char *provider, AwsCredentials *out)
 {
-	LocalSlot  *slot = local_slot(provider);
-	TimestampTz now = GetCurrentTimestamp();
-	char		digest[DIGEST_HEX];
-	SharedEntry *e;
-	bool		found = false;
-
-	if (slot && (slot->creds.expiration == 0 || now < slot->creds.expiration) &&
-		(shared == NULL || slot->epoch == pg_atomic_read_u64(&shared->epoch)))
-		return local_use(slot, out);
-	if (shared == NULL)
-		return false;
-	provider_digest(provider, digest);
-	LWLockAcquire(shared->lock, LW_SHARED);
-	e = find_entry(digest);
-	if (e && entry_valid(e, now))
-	{
-		take_snapshot(e);
-		found = true;
-	}
-	LWLockRelease(shared->lock);
-	if (found)
-		install_snapshot(provider, out);
-	return found;
+	return lookup(provider, out, true);
 }
 
 void

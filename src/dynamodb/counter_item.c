@@ -33,6 +33,8 @@ typedef enum CounterState
 typedef struct CounterReading
 {
 	CounterState state;
+	bool		item_exists;	/* the item is there (with or without the count) */
+	bool		has_ttl;		/* ...and has a "ttl" attribute */
 	int64		value;
 	const char *type;			/* DynamoDB type letter(s) of the attribute */
 	const char *text;			/* the number as DynamoDB sent it */
@@ -108,7 +110,15 @@ read_counter(const CounterRef *ref, CounterReading *out)
 	DdbResult	res;
 
 	json_add_bool(req, "ConsistentRead", true);
-	json_add_string(req, "ProjectionExpression", "#v");
+	/* the key too (an item without the count is still there); and its ttl, unless a name is "ttl" */
+	json_add_string((cJSON *) json_get(req, "ExpressionAttributeNames"), "#k", ref->key_attribute);
+	if (strcmp(ref->count_attribute, "ttl") != 0 && strcmp(ref->key_attribute, "ttl") != 0)
+	{
+		json_add_string(req, "ProjectionExpression", "#v, #k, #ttl");
+		json_add_string((cJSON *) json_get(req, "ExpressionAttributeNames"), "#ttl", "ttl");
+	}
+	else
+		json_add_string(req, "ProjectionExpression", "#v, #k");
 	call.operation = "GetItem";
 	call.request = req;
 	call.endpoint_url = ref->endpoint_url;
@@ -116,6 +126,8 @@ read_counter(const CounterRef *ref, CounterReading *out)
 	ddb_execute(&call, &res);
 	resp = res.response;
 	interpret_value(json_get(json_get(resp, "Item"), ref->count_attribute), out);
+	out->item_exists = json_get(resp, "Item") != NULL;
+	out->has_ttl = json_get(json_get(resp, "Item"), "ttl") != NULL;
 }
 
 /*
@@ -209,10 +221,17 @@ counter_add(const CounterRef *ref, int64 increment, bool has_min, int64 min_valu
 	req = counter_request(ref);
 	json_add_string(req, "UpdateExpression",
 					ttl_epoch ? "ADD #v :inc SET #ttl = if_not_exists(#ttl, :ttl)" : "ADD #v :inc");
+	/*
+	 * With a ttl, an existing counter must have one already: a ttl is the
+	 * creating write's, never added to a counter made without one (which
+	 * would then vanish, and start again at 0).
+	 */
 	json_add_string(req, "ConditionExpression",
-					first_value_allowed ?
-					"attribute_not_exists(#v) OR #v BETWEEN :lo AND :hi" :
-					"#v BETWEEN :lo AND :hi");
+					psprintf("%s%s",
+							 first_value_allowed ?
+							 "(attribute_not_exists(#v) OR #v BETWEEN :lo AND :hi)" :
+							 "#v BETWEEN :lo AND :hi",
+							 ttl_epoch ? " AND (attribute_not_exists(#v) OR attribute_exists(#ttl))" : ""));
 	json_add_string(req, "ReturnValues", "UPDATED_NEW");
 	values = json_add_object(req, "ExpressionAttributeValues");
 	snprintf(digits, sizeof(digits), INT64_FORMAT, increment);
@@ -234,7 +253,7 @@ counter_add(const CounterRef *ref, int64 increment, bool has_min, int64 min_valu
 	call.what = psprintf("the increment " INT64_FORMAT " of counter \"%s\"", increment, ref->id_display);
 	/* A resend applies the increment twice if the first was applied. */
 	call.resend_safe = resend_safe;
-	call.unknown_hint = (has_min || has_max) ?
+	call.unknown_hint = ref->unknown_hint ? ref->unknown_hint : (has_min || has_max) ?
 		"Read the counter with dynamo_get_last_value() to find out. A bounded increment is never sent twice." :
 		"Read the counter with dynamo_get_last_value() to find out. Where a skipped value does no harm "
 		"(IDs), dynamo_atomic.retry_unknown_writes = on resends instead.";
@@ -271,6 +290,13 @@ counter_add(const CounterRef *ref, int64 increment, bool has_min, int64 min_valu
 
 		/* Find out why from the value as it is now. */
 		read_counter(ref, &r);
+		if (ttl_epoch && r.item_exists && r.state != COUNTER_MISSING && !r.has_ttl)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("counter \"%s\" exists without a ttl: a ttl is set only by the write that creates a counter",
+							ref->id_display),
+					 errdetail("The increment " INT64_FORMAT " was not applied.", increment),
+					 errhint("Give the counter of each window a name of its own, or call without ttl.")));
 		raise_out_of_bounds(ref, &r, increment, has_min, min_value, has_max, max_value, res.tolerated);
 		/* In range again: it moved back since, and the increment may now succeed. */
 		if (attempt >= MAX_CONDITION_RETRIES)

@@ -18,6 +18,8 @@ typedef struct CounterRef
 	/* In a single table (pk + sk): the sort key attribute and value (UTF-8); else NULL. */
 	const char *sort_attribute;
 	const char *sort_key;
+	/* The HINT of a 40003 (how to find out), or NULL for a counter's. */
+	const char *unknown_hint;
 } CounterRef;
 
 /* A request naming the table and the counter's key, with "#v" = count attribute. */

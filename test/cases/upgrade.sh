@@ -76,11 +76,22 @@ done
 createdb upgrade_case_grants
 sql -c "DO \$\$BEGIN CREATE ROLE upgrade_case_app; EXCEPTION WHEN duplicate_object THEN NULL; END\$\$"
 PGDATABASE=upgrade_case_grants sql -c "CREATE EXTENSION dynamo_atomic VERSION '${older[0]}'" \
-	-c "GRANT EXECUTE ON FUNCTION dynamo_increment(text, bigint, text, text, text, bigint, bigint) TO upgrade_case_app" \
+	-c "GRANT EXECUTE ON FUNCTION dynamo_get_last_value(text, text, text, text) TO upgrade_case_app" \
 	-c "ALTER EXTENSION dynamo_atomic UPDATE"
 expect_eq "a grant given on ${older[0]} is kept by the update" "t" \
 	"$(PGDATABASE=upgrade_case_grants sql -c "SELECT has_function_privilege('upgrade_case_app',
-		'dynamo_increment(text, bigint, text, text, text, bigint, bigint)', 'EXECUTE')")"
+		'dynamo_get_last_value(text, text, text, text)', 'EXECUTE')")"
+# ...but not one on dynamo_increment, which 1.4 re-creates with a ttl argument: the WARNING names the role
+out=$(PGDATABASE=upgrade_case_grants psql -X -qAt -v ON_ERROR_STOP=1 -c "DROP EXTENSION dynamo_atomic" \
+	-c "CREATE EXTENSION dynamo_atomic VERSION '1.3'" \
+	-c "GRANT EXECUTE ON FUNCTION dynamo_increment(text, bigint, text, text, text, bigint, bigint) TO upgrade_case_app" \
+	-c "GRANT EXECUTE ON FUNCTION dynamo_credentials_info() TO upgrade_case_app" \
+	-c "ALTER EXTENSION dynamo_atomic UPDATE" 2>&1)
+expect_true "a grant on dynamo_increment given on 1.3: the update's WARNING names the role and the family to grant again" \
+	bash -c 'grep -q "WARNING:  dynamo_atomic 1.4 re-creates dynamo_increment(text,bigint,text,text,text,bigint,bigint): upgrade_case_app had EXECUTE on it" <<<"$1" &&
+		grep -q "HINT:  Give it again: SELECT dynamo_atomic_grant(.upgrade_case_app., .counters.);" <<<"$1"' _ "$out"
+expect_true "...and one on dynamo_credentials_info, with the diagnostics family" \
+	grep -q "WARNING:  dynamo_atomic 1.4 re-creates dynamo_credentials_info(): upgrade_case_app had EXECUTE on it" <<<"$out"
 # ...but not one on a lock function that 1.3 re-creates with a payload
 # argument (a grant made by the update script would count as the extension's
 # own, and pg_dump would leave it out): the update names the role to grant again
