@@ -38,7 +38,9 @@ inner() {
 			r=$(increment_error ignoring)
 			expect_true "profile: ignore_configured_endpoint_urls = true: the default endpoint (asked of the proxy), not the profile's" \
 				test "$(default_connects)" -gt "$before"
-			expect_eq "...and the call fails there (08006), having left nothing but loopback" 08006 "$(field 1 "$r")"
+			# (08006 when libcurl reports the proxy's refusal as a broken exchange, 08001 as a connection not made)
+			expect_true "...and the call fails there (class 08), having left nothing but loopback ($(field 1 "$r"))" \
+				grep -qE '^080(01|06)$' <<<"$(field 1 "$r")"
 			expect_true "...where the proxy refused it (not the dead port of a configured endpoint)" \
 				grep -q "CONNECT\|proxy\|403" <<<"$(psql -X -qAt -c "SET dynamo_atomic.profile = 'ignoring'" -c "SELECT dynamo_increment('endpoint-check', table_name => 'EndpointCounters')" 2>&1)"
 			expect_eq "the setting still wins over everything" t \
@@ -56,7 +58,7 @@ inner() {
 			r=$(increment_error services)
 			expect_true "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true: neither the environment's nor the profile's, the default endpoint" \
 				test "$(default_connects)" -gt "$before"
-			expect_eq "...where the call fails (08006)" 08006 "$(field 1 "$r")"
+			expect_true "...where the call fails (class 08: $(field 1 "$r"))" grep -qE '^080(01|06)$' <<<"$(field 1 "$r")"
 			expect_eq "...while dynamo_atomic.endpoint is still used" t \
 				"$(sql -c "SET dynamo_atomic.profile = 'services'; SET dynamo_atomic.endpoint = '$FAKE'; SELECT dynamo_increment('endpoint-check', table_name => 'EndpointCounters') > 0")"
 			;;
