@@ -105,12 +105,12 @@ CREATE ROLE dynamo_regress_counter_user;
 SET ROLE dynamo_regress_counter_user;
 SELECT dynamo_increment('granted');
 RESET ROLE;
-GRANT EXECUTE ON FUNCTION dynamo_increment(text, bigint, text, text, text, bigint, bigint)
+GRANT EXECUTE ON FUNCTION dynamo_increment(text, bigint, text, text, text, bigint, bigint, interval)
     TO dynamo_regress_counter_user;
 SET ROLE dynamo_regress_counter_user;
 SELECT dynamo_increment('granted');
 RESET ROLE;
-REVOKE EXECUTE ON FUNCTION dynamo_increment(text, bigint, text, text, text, bigint, bigint)
+REVOKE EXECUTE ON FUNCTION dynamo_increment(text, bigint, text, text, text, bigint, bigint, interval)
     FROM dynamo_regress_counter_user;
 DROP ROLE dynamo_regress_counter_user;
 

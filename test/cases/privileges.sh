@@ -28,14 +28,14 @@ sql -c "CREATE FUNCTION public.dynamo_put(text) RETURNS text LANGUAGE sql SECURI
 	-c "REVOKE ALL ON FUNCTION public.dynamo_put(text) FROM PUBLIC" >/dev/null
 # The README's recipe, every family an application may be given.
 granted=$(sql -c "SELECT count(*) FROM dynamo_atomic_grant('app_user', 'counters', 'locks', 'items', 'ids')")
-expect_eq "dynamo_atomic_grant gives the 39 functions of counters, locks, items and IDs" 39 "$granted"
+expect_eq "dynamo_atomic_grant gives the 41 functions of counters, locks, items and IDs" 41 "$granted"
 expect_eq "...and not a namesake of one of them beside it" f \
 	"$(sql -c "SELECT has_function_privilege('app_user', 'public.dynamo_put(text)', 'EXECUTE')")"
 sql -c "DROP FUNCTION public.dynamo_put(text)" >/dev/null
 # One function at a time, as a site may prefer.
 sql \
 	-c "GRANT EXECUTE ON FUNCTION
-		dynamo_increment(text, bigint, text, text, text, bigint, bigint),
+		dynamo_increment(text, bigint, text, text, text, bigint, bigint, interval),
 		dynamo_get_last_value(text, text, text, text),
 		dynamo_set_counter(text, bigint, text, text, text),
 		dynamo_get_lock(text, integer, integer, text, jsonb),
