@@ -3,8 +3,8 @@
 # "hot counters"): two clusters with CLIENTS clients each drive one counter
 # through the fake front, which gives every item a token bucket of L writes
 # per second and throttles beyond it as DynamoDB does for a hot key
-# (TableWriteKeyRangeThroughputExceeded).  For L = 100 and 1000, medians of
-# REPS runs of SECONDS each:
+# (TableWriteKeyRangeThroughputExceeded).  For L = 100, 1000 and no limit
+# (the machine's own ceiling), medians of REPS runs of SECONDS each:
 #   - acknowledged increments per second, and that against L, for
 #     dynamo_increment (one write per increment: at most about 1 x L) and a
 #     16-shard tally (dynamo_tally_add: up to 16 x L);

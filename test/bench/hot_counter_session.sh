@@ -4,6 +4,7 @@
 set -euo pipefail
 : "${SECONDS_PER_RUN:?} ${REPS:?} ${CLIENTS:?} ${DDB_ENDPOINT:?} ${RESULTS_DIR:?}"
 source test/lib/harness.sh
+export RESULTS=${RESULTS:-$(mktemp)}	# assert.sh's pass/fail file (start_helper comes from there)
 source test/lib/assert.sh
 
 WORK=$(mktemp -d)
