@@ -4,19 +4,21 @@
 -- Functions made again with new columns or a new argument (below): grants
 -- on them are not given again here (a grant made by an extension script
 -- would count as the extension's own, and pg_dump would leave it out): a
--- WARNING names each role to grant again, with dynamo_atomic_grant.  (A
+-- WARNING names each role, with the GRANT that gives it the new form.  (A
 -- view, rule, policy or BEGIN ATOMIC function of yours that uses one of them
 -- makes the DROP fail: drop it first.)
 DO $$
 DECLARE
     f text;
-    family text;
+    new_form text;
     grantee text;
 BEGIN
-    FOR f, family IN VALUES ('dynamo_increment(text,bigint,text,text,text,bigint,bigint)', 'counters'),
-                            ('dynamo_increment(dynamo_key,bigint,text,text,bigint,bigint)', 'counters'),
-                            ('dynamo_credentials_info()', 'diagnostics'),
-                            ('dynamo_atomic_stats()', NULL) LOOP
+    FOR f, new_form IN VALUES ('dynamo_increment(text,bigint,text,text,text,bigint,bigint)',
+                               'dynamo_increment(text,bigint,text,text,text,bigint,bigint,interval)'),
+                              ('dynamo_increment(dynamo_key,bigint,text,text,bigint,bigint)',
+                               'dynamo_increment(dynamo_key,bigint,text,text,bigint,bigint,interval)'),
+                              ('dynamo_credentials_info()', 'dynamo_credentials_info()'),
+                              ('dynamo_atomic_stats()', 'dynamo_atomic_stats()') LOOP
         FOR grantee IN
             SELECT DISTINCT CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0::oid THEN 'PUBLIC'
                                  ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END
@@ -29,8 +31,7 @@ BEGIN
               AND NOT (f OPERATOR(pg_catalog.=) 'dynamo_atomic_stats()' AND a.grantee OPERATOR(pg_catalog.=) 0::oid)
         LOOP
             RAISE WARNING 'dynamo_atomic 1.4 re-creates %: % had EXECUTE on it', f, grantee
-                USING HINT = CASE WHEN family IS NULL THEN pg_catalog.format('Give it again: GRANT EXECUTE ON FUNCTION %s TO %s;', f, grantee)
-                                  ELSE pg_catalog.format('Give it again: SELECT dynamo_atomic_grant(%L, %L);', grantee, family) END;
+                USING HINT = pg_catalog.format('Give it again: GRANT EXECUTE ON FUNCTION %s TO %s;', new_form, grantee);
         END LOOP;
     END LOOP;
     FOR grantee IN

@@ -101,13 +101,19 @@ record_shards(const CounterRef *tally, int n, int64 ttl_epoch)
 	char		digits[32];
 	ListCell   *lc;
 	MemoryContext old;
+	KnownHeader *known_entry = NULL;
 
 	foreach(lc, known_headers)
 	{
 		KnownHeader *k = lfirst(lc);
 
-		if (strcmp(k->key, known) == 0 && now - k->written_at < HEADER_RECHECK_S)
-			return;
+		if (strcmp(k->key, known) == 0)
+		{
+			if (now - k->written_at < HEADER_RECHECK_S)
+				return;
+			known_entry = k;	/* written again below, and its time updated in place */
+			break;
+		}
 	}
 
 	req = counter_request(&header);
@@ -133,6 +139,11 @@ record_shards(const CounterRef *tally, int n, int64 ttl_epoch)
 	call.tolerated_error = "ConditionalCheckFailedException";	/* already n or more */
 	ddb_execute(&call, &res);
 
+	if (known_entry)
+	{
+		known_entry->written_at = now;
+		return;
+	}
 	if (list_length(known_headers) >= MAX_KNOWN_HEADERS)
 	{
 		foreach(lc, known_headers)

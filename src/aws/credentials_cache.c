@@ -108,6 +108,7 @@ typedef struct LocalSlot
 	TimestampTz used_at;		/* the least recently used slot is replaced */
 	uint64		generation;		/* of the shared entry it was copied from (0: none) */
 	uint64		epoch;			/* the shared epoch when it was stored */
+	bool		single_use;		/* fetched across a reset: for the call that fetched it only */
 	int64		refreshes;		/* fetched by this process */
 } LocalSlot;
 
@@ -118,6 +119,8 @@ static bool exit_callback_registered = false;
 /* An entry copied out under the lock, wiped once installed; and the reset epoch then. */
 static SharedEntry snapshot;
 static uint64 snapshot_epoch;
+/* The reset epoch when this process last set out to fetch (begin returned false). */
+static uint64 fetch_epoch;
 
 Size
 credentials_cache_shmem_size(void)
@@ -271,6 +274,7 @@ local_store(const char *provider, const char *kind, const char *role_arn, const 
 	slot->used_at = GetCurrentTimestamp();
 	slot->generation = generation;
 	slot->epoch = epoch;
+	slot->single_use = false;
 	slot->refreshes = refreshes;
 	slot->valid = true;
 }
@@ -470,6 +474,7 @@ credentials_cache_begin(const char *provider, AwsCredentials *out)
 		if (e && e->oversized && e->refresher_pid == 0)
 		{
 			/* they do not fit in shared memory: each process fetches its own, nobody waits */
+			fetch_epoch = pg_atomic_read_u64(&shared->epoch);
 			LWLockRelease(shared->lock);
 			if (waited)
 				ConditionVariableCancelSleep();
@@ -516,6 +521,7 @@ credentials_cache_begin(const char *provider, AwsCredentials *out)
 			if (e->refresher_pid != MyProcPid)
 				claim(e, now);
 		}
+		fetch_epoch = pg_atomic_read_u64(&shared->epoch);
 		LWLockRelease(shared->lock);
 		if (waited)
 			ConditionVariableCancelSleep();
@@ -536,6 +542,7 @@ credentials_cache_store(const char *provider, const char *kind, const char *role
 	TimestampTz refresh_at = refresh_time(expiration, now);
 	uint64		generation = 0;
 	uint64		epoch = 0;
+	bool		single_use = false;
 	LocalSlot  *slot;
 
 	if (shared)
@@ -553,15 +560,16 @@ credentials_cache_store(const char *provider, const char *kind, const char *role
 		e = find_entry(digest);
 		if (e == NULL)
 			e = claimable_entry(digest);
-		if (e && e->refresher_pid == MyProcPid && e->claim_epoch != epoch)
+		if (fetch_epoch != epoch)
 		{
 			/*
-			 * A reset came while this refresh ran: what it fetched may be what
-			 * the reset was for.  Not published; used by this call only (due
-			 * at once here: the next call fetches anew).
+			 * A reset came while this fetch ran (claimed or not): what it
+			 * fetched may be what the reset was for.  Not published; used by
+			 * this call only, then stale here too.
 			 */
-			refresh_at = 0;
-			end_claim(e);
+			single_use = true;
+			if (e)
+				end_claim(e);
 		}
 		else if (e)
 		{
@@ -599,8 +607,9 @@ credentials_cache_store(const char *provider, const char *kind, const char *role
 		ConditionVariableBroadcast(&shared->changed);
 	}
 	local_store(provider, kind, role_arn, source, access_key_id, secret_access_key, session_token,
-				expiration, refresh_at, now, generation, epoch);
+				expiration, single_use ? 0 : refresh_at, now, generation, single_use ? fetch_epoch : epoch);
 	slot = local_slot(provider);
+	slot->single_use = single_use;
 	slot->refreshes++;
 }
 
@@ -617,6 +626,12 @@ lookup(const char *provider, AwsCredentials *out, bool due_ok)
 	SharedEntry *e;
 	bool		found = false;
 
+	if (slot && slot->single_use)
+	{
+		/* the call that fetched it across a reset takes it, once */
+		slot->single_use = false;
+		return local_use(slot, out);
+	}
 	if (local_fresh(slot, now) ||
 		(due_ok && slot && (slot->creds.expiration == 0 || now < slot->creds.expiration) &&
 		 (shared == NULL || slot->epoch == pg_atomic_read_u64(&shared->epoch))))

@@ -222,16 +222,16 @@ counter_add(const CounterRef *ref, int64 increment, bool has_min, int64 min_valu
 	json_add_string(req, "UpdateExpression",
 					ttl_epoch ? "ADD #v :inc SET #ttl = if_not_exists(#ttl, :ttl)" : "ADD #v :inc");
 	/*
-	 * With a ttl, an existing counter must have one already: a ttl is the
-	 * creating write's, never added to a counter made without one (which
-	 * would then vanish, and start again at 0).
+	 * With a ttl, an existing item must have one already: a ttl is the
+	 * creating write's, never added to a counter (or an item) made without
+	 * one, which would then vanish, and start again at 0.
 	 */
 	json_add_string(req, "ConditionExpression",
 					psprintf("%s%s",
 							 first_value_allowed ?
 							 "(attribute_not_exists(#v) OR #v BETWEEN :lo AND :hi)" :
 							 "#v BETWEEN :lo AND :hi",
-							 ttl_epoch ? " AND (attribute_not_exists(#v) OR attribute_exists(#ttl))" : ""));
+							 ttl_epoch ? " AND (attribute_not_exists(#k) OR attribute_exists(#ttl))" : ""));
 	json_add_string(req, "ReturnValues", "UPDATED_NEW");
 	values = json_add_object(req, "ExpressionAttributeValues");
 	snprintf(digits, sizeof(digits), INT64_FORMAT, increment);
@@ -243,6 +243,8 @@ counter_add(const CounterRef *ref, int64 increment, bool has_min, int64 min_valu
 		snprintf(digits, sizeof(digits), INT64_FORMAT, ttl_epoch);
 		ddb_add_number_value(values, ":ttl", digits);
 		json_add_string((cJSON *) json_get(req, "ExpressionAttributeNames"), "#ttl", "ttl");
+		/* the item, not only the count: an item without the count is no new counter either */
+		json_add_string((cJSON *) json_get(req, "ExpressionAttributeNames"), "#k", ref->key_attribute);
 	}
 
 	call.operation = "UpdateItem";
@@ -290,7 +292,7 @@ counter_add(const CounterRef *ref, int64 increment, bool has_min, int64 min_valu
 
 		/* Find out why from the value as it is now. */
 		read_counter(ref, &r);
-		if (ttl_epoch && r.item_exists && r.state != COUNTER_MISSING && !r.has_ttl)
+		if (ttl_epoch && r.item_exists && !r.has_ttl)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("counter \"%s\" exists without a ttl: a ttl is set only by the write that creates a counter",

@@ -87,9 +87,9 @@ out=$(PGDATABASE=upgrade_case_grants psql -X -qAt -v ON_ERROR_STOP=1 -c "DROP EX
 	-c "GRANT EXECUTE ON FUNCTION dynamo_increment(text, bigint, text, text, text, bigint, bigint) TO upgrade_case_app" \
 	-c "GRANT EXECUTE ON FUNCTION dynamo_credentials_info() TO upgrade_case_app" \
 	-c "ALTER EXTENSION dynamo_atomic UPDATE" 2>&1)
-expect_true "a grant on dynamo_increment given on 1.3: the update's WARNING names the role and the family to grant again" \
+expect_true "a grant on dynamo_increment given on 1.3: the update's WARNING names the role, its HINT the GRANT of the new form" \
 	bash -c 'grep -q "WARNING:  dynamo_atomic 1.4 re-creates dynamo_increment(text,bigint,text,text,text,bigint,bigint): upgrade_case_app had EXECUTE on it" <<<"$1" &&
-		grep -q "HINT:  Give it again: SELECT dynamo_atomic_grant(.upgrade_case_app., .counters.);" <<<"$1"' _ "$out"
+		grep -qF "HINT:  Give it again: GRANT EXECUTE ON FUNCTION dynamo_increment(text,bigint,text,text,text,bigint,bigint,interval) TO upgrade_case_app;" <<<"$1"' _ "$out"
 expect_true "...and one on dynamo_credentials_info, with the diagnostics family" \
 	grep -q "WARNING:  dynamo_atomic 1.4 re-creates dynamo_credentials_info(): upgrade_case_app had EXECUTE on it" <<<"$out"
 # ...but not one on a lock function that 1.3 re-creates with a payload
