@@ -48,6 +48,7 @@ OBJS = \
 	src/api/transact_write.o \
 	src/server/dynamo_atomic.o \
 	src/server/id_blocks.o \
+	src/server/increment_batches.o \
 	src/server/lock_registry.o \
 	src/server/lock_worker.o \
 	src/server/shmem.o \

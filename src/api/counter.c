@@ -17,7 +17,9 @@
 #include "args.h"
 #include "counter.h"
 #include "ddb.h"
+#include "endpoint.h"
 #include "global_tables.h"
+#include "increment_batches.h"
 #include "lock_item.h"
 #include "settings.h"
 #include "extension_version.h"
@@ -65,6 +67,53 @@ counter_ref_from_key_args(FunctionCallInfo fcinfo, int key_arg, int table_arg, i
 	settings_check_table_allowed(ref->table);
 }
 
+/*
+ * The counter as a lock worker sends its combined increments: where this
+ * session would send (endpoint, region) and as whom.  False when a field
+ * is too long to be shared (the increment is then sent alone).
+ */
+static bool
+combined_counter(CounterRef *ref, IdCounter *c)
+{
+	DdbEndpoint ep;
+
+	ddb_endpoint_resolve(&ep, NULL, NULL);
+	if (strlen(ep.url) >= sizeof(c->endpoint) || strlen(ref->table) >= sizeof(c->table) ||
+		strlen(ref->key_attribute) >= sizeof(c->key_attribute) ||
+		strlen(ref->count_attribute) >= sizeof(c->count_attribute) || strlen(ref->id) >= sizeof(c->id) ||
+		(ref->sort_key && strlen(ref->sort_key) >= sizeof(c->sort_key)))
+		return false;
+	memset(c, 0, sizeof(*c));
+	strlcpy(c->table, ref->table, sizeof(c->table));
+	strlcpy(c->key_attribute, ref->key_attribute, sizeof(c->key_attribute));
+	strlcpy(c->count_attribute, ref->count_attribute, sizeof(c->count_attribute));
+	strlcpy(c->id, ref->id, sizeof(c->id));
+	if (ref->sort_key)
+		strlcpy(c->sort_key, ref->sort_key, sizeof(c->sort_key));
+	strlcpy(c->endpoint, ep.url, sizeof(c->endpoint));
+	strlcpy(c->region, ep.region, sizeof(c->region));
+	settings_credentials_digest(c->identity);
+	/* This backend's own request goes where the batches go: one item. */
+	ref->endpoint_url = pstrdup(ep.url);
+	ref->region = pstrdup(ep.region);
+	return true;
+}
+
+/* An unbounded increment: combined with this server's concurrent ones where it can be. */
+static int64
+unbounded_add(const CounterRef *ref, int64 increment, bool resend_safe, int64 ttl_epoch)
+{
+	CounterRef	target = *ref;
+	IdCounter  *c;
+
+	if (!dynamo_combine_increments)
+		return counter_add(ref, increment, false, 0, false, 0, resend_safe, ttl_epoch);
+	c = palloc(sizeof(IdCounter));
+	if (!combined_counter(&target, c))
+		return counter_add(ref, increment, false, 0, false, 0, resend_safe, ttl_epoch);
+	return increment_batches_add(&target, c, increment, resend_safe, ttl_epoch);
+}
+
 /* An increment of the counter ref (validated), with the bounds at these arguments. */
 static int64
 increment_counter(FunctionCallInfo fcinfo, const CounterRef *ref, int64 increment, int min_arg, int max_arg,
@@ -92,8 +141,14 @@ increment_counter(FunctionCallInfo fcinfo, const CounterRef *ref, int64 incremen
 		return counter_read(ref);
 
 	global_tables_check(ref->table, ref->endpoint_url, ref->region, GUARDED_COUNTER);
-	return counter_add(ref, increment, has_min, min_value, has_max, max_value,
-					   !has_min && !has_max && dynamo_retry_unknown_writes, ttl_epoch);
+	/*
+	 * Bounded increments are never combined: a combined step that the
+	 * bound refuses would refuse members whose own step fits, and finding
+	 * which would take a request per member anyway.
+	 */
+	if (!has_min && !has_max)
+		return unbounded_add(ref, increment, dynamo_retry_unknown_writes, ttl_epoch);
+	return counter_add(ref, increment, has_min, min_value, has_max, max_value, false, ttl_epoch);
 }
 
 DYNAMO_SQL_FUNCTION(dynamo_increment);

@@ -15,10 +15,14 @@ DynamoBackendStats dynamo_backend_stats;
 static const char *const operations[] = {
 	"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchGetItem",
 	"BatchWriteItem", "TransactWriteItems", "CreateTable", "DeleteTable",
-	"DescribeTable", "UpdateTimeToLive", "DescribeTimeToLive", "other", "nextval"
+	"DescribeTable", "UpdateTimeToLive", "DescribeTimeToLive", "other", "nextval", "increment"
 };
 
 #define N_ROWS lengthof(operations)
+/* The last three rows: a request of no operation above, and two rows by call rather than request. */
+#define OTHER_ROW (N_ROWS - 3)
+#define NEXTVAL_ROW (N_ROWS - 2)
+#define INCREMENT_ROW (N_ROWS - 1)
 
 static const char *const reasons[OP_N_REASONS] = {
 	"TableReadKeyRangeThroughputExceeded", "TableWriteKeyRangeThroughputExceeded",
@@ -86,16 +90,22 @@ stats(void)
 int
 op_stats_row(const char *operation)
 {
-	for (int r = 0; r < N_ROWS - 2; r++)
+	for (int r = 0; r < OTHER_ROW; r++)
 		if (strcmp(operations[r], operation) == 0)
 			return r;
-	return N_ROWS - 2;			/* "other" */
+	return OTHER_ROW;
 }
 
 int
 op_stats_nextval_row(void)
 {
-	return N_ROWS - 1;
+	return NEXTVAL_ROW;
+}
+
+int
+op_stats_increment_row(void)
+{
+	return INCREMENT_ROW;
 }
 
 void

@@ -50,6 +50,8 @@ extern void op_stats_shmem_init(void *base, bool found, LWLock *lock);
 /* The row of an operation ("other" for one not listed). */
 extern int	op_stats_row(const char *operation);
 extern int	op_stats_nextval_row(void);
+/* dynamo_increment: calls are increments, requests the UpdateItems sent for them (combined: fewer). */
+extern int	op_stats_increment_row(void);
 extern void op_stats_add(int row, OpStatField field, uint64 delta);
 /* A finished call's wall time: adds to the total, raises the max. */
 extern void op_stats_latency(int row, uint64 microseconds);

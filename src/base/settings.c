@@ -68,6 +68,7 @@ int			dynamo_id_cache = 1;
 int			dynamo_id_cache_max = 0;
 int			dynamo_table_recheck_s = 60;
 bool		dynamo_id_prefetch = true;
+bool		dynamo_combine_increments = true;
 
 /* dynamo_atomic.allowed_tables as ",A,B,", or NULL for any table. */
 static const char *allowed_tables_list = NULL;
@@ -465,6 +466,10 @@ settings_define(bool (*url_is_valid) (const char *url))
 							 "Let the lock worker fetch a counter's next ID block ahead (cache of 2 or more).",
 							 "Recorded when a counter is first used in the server.",
 							 &dynamo_id_prefetch, true, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("dynamo_atomic.combine_increments",
+							 "Send this server's concurrent unbounded increments of one counter as one request.",
+							 "Needs shared_preload_libraries; a lock worker sends each combined request.",
+							 &dynamo_combine_increments, true, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("dynamo_atomic.id_cache",
 							"IDs dynamo_nextval reserves per request when its cache argument is NULL (1: none).",
 							NULL,

@@ -16,6 +16,7 @@ static const char *const wait_names[DYNAMO_WAIT_COUNT] = {
 	[DYNAMO_WAIT_LOCK_REFRESH] = "DynamoAtomicLockRefresh",
 	[DYNAMO_WAIT_WORKER_MAIN] = "DynamoAtomicWorkerMain",
 	[DYNAMO_WAIT_CREDENTIALS] = "DynamoAtomicCredentials",
+	[DYNAMO_WAIT_INCREMENT] = "DynamoAtomicIncrement",
 };
 
 /* 0 until registered: every process asks once (the server hands the same number out again). */

@@ -17,6 +17,7 @@ typedef enum DynamoWait
 	DYNAMO_WAIT_LOCK_REFRESH,	/* DynamoAtomicLockRefresh: a worker's heartbeat of the same lock is in flight */
 	DYNAMO_WAIT_WORKER_MAIN,	/* DynamoAtomicWorkerMain: a lock worker with nothing due */
 	DYNAMO_WAIT_CREDENTIALS,	/* DynamoAtomicCredentials: another process refreshes the credentials */
+	DYNAMO_WAIT_INCREMENT,		/* DynamoAtomicIncrement: a combined increment waits for its request */
 	DYNAMO_WAIT_COUNT
 } DynamoWait;
 

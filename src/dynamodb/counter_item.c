@@ -169,6 +169,15 @@ reading_value(const CounterRef *ref, const CounterReading *r)
  * in r) out of its bounds or out of bigint: the reason its condition
  * refused it.  Returns when the value is back in range.
  */
+/* Did the last counter_add raise because the increment would leave bigint (nothing applied)? */
+static bool refused_by_range = false;
+
+bool
+counter_add_refused_by_range(void)
+{
+	return refused_by_range;
+}
+
 static void
 raise_out_of_bounds(const CounterRef *ref, const CounterReading *r, int64 increment,
 					bool has_min, int64 min_value, bool has_max, int64 max_value,
@@ -189,6 +198,7 @@ raise_out_of_bounds(const CounterRef *ref, const CounterReading *r, int64 increm
 	{
 		sqlstate = ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE;
 		message = psprintf("counter \"%s\" would go out of the range of bigint", ref->id_display);
+		refused_by_range = true;
 	}
 	else
 		return;
@@ -211,6 +221,7 @@ counter_add(const CounterRef *ref, int64 increment, bool has_min, int64 min_valu
 	DdbCall		call = {0};
 	CounterReading r;
 
+	refused_by_range = false;
 	if (!has_min)
 		min_value = PG_INT64_MIN;
 	if (!has_max)

@@ -39,4 +39,7 @@ extern int64 counter_read(const CounterRef *ref);
 extern int64 counter_add(const CounterRef *ref, int64 increment, bool has_min, int64 min_value,
 						 bool has_max, int64 max_value, bool resend_safe, int64 ttl_epoch);
 
+/* Whether the last counter_add raised 22003 only because its increment would leave bigint. */
+extern bool counter_add_refused_by_range(void);
+
 #endif

@@ -54,6 +54,7 @@
 #include "http.h"
 #include "settings.h"
 #include "id_blocks.h"
+#include "increment_batches.h"
 #include "lock_item.h"
 #include "lock_registry.h"
 #include "op_stats.h"
@@ -210,6 +211,40 @@ prefetch(int slot, IdCounter *c, const char *digest, MemoryContext scratch)
 }
 
 /*
+ * Sends a batch of combined increments (increment_batches.h) as one ADD of
+ * their sum, with this worker's settings and credentials (the batch's
+ * identity is theirs).  Every outcome reaches the members: the value, the
+ * error (a lost answer: 40003 for each), or, when the sum would leave
+ * bigint, word that each should send its own.
+ */
+static void
+send_batch(const IncrementBatch *b, MemoryContext scratch)
+{
+	const IdCounter *c = &b->counter;
+	CounterRef	ref = {(char *) c->table, (char *) c->key_attribute, (char *) c->count_attribute, (char *) c->id,
+		text_display(c->id), c->endpoint, c->region,
+		c->sort_key[0] ? SINGLE_TABLE_SORT_KEY : NULL, c->sort_key[0] ? c->sort_key : NULL};
+
+	op_stats_add(op_stats_increment_row(), OP_REQUESTS, 1);
+	PG_TRY();
+	{
+		int64		value = counter_add(&ref, b->sum, false, 0, false, 0, b->resend_safe, b->ttl_epoch);
+
+		increment_batches_applied(b, value);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error;
+
+		MemoryContextSwitchTo(scratch);
+		error = CopyErrorData();
+		FlushErrorState();
+		increment_batches_failed(b, error, counter_add_refused_by_range());
+	}
+	PG_END_TRY();
+}
+
+/*
  * While this worker waits for an answer (a heartbeat that hangs is cut
  * only when its lease ends), the other leases' danger zones still come
  * in time: see lock_registry_watch.
@@ -291,6 +326,17 @@ dynamo_atomic_lock_worker_main(Datum arg)
 			if (id_blocks_prefetch_due(&slot, &counter))
 			{
 				IN_SCRATCH(scratch, prefetch(slot, &counter, digest, scratch));
+				wait_ms = 0;
+			}
+		}
+		/* All workers but the last send combined increments: one is kept for leases. */
+		if (index < dynamo_lock_workers - 1)
+		{
+			IncrementBatch batch;
+
+			if (increment_batches_claim(digest, &batch))
+			{
+				IN_SCRATCH(scratch, send_batch(&batch, scratch));
 				wait_ms = 0;
 			}
 		}

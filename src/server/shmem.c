@@ -9,6 +9,7 @@
 
 #include "credentials_cache.h"
 #include "id_blocks.h"
+#include "increment_batches.h"
 #include "lock_registry.h"
 #include "op_stats.h"
 #include "shmem.h"
@@ -22,6 +23,7 @@ static const ShmemRegion regions[] = {
 	{"dynamo_atomic operation stats", op_stats_shmem_size, op_stats_shmem_init},
 	{"dynamo_atomic table replication", table_replication_shmem_size, table_replication_shmem_init},
 	{"dynamo_atomic credentials", credentials_cache_shmem_size, credentials_cache_shmem_init},
+	{"dynamo_atomic increment batches", increment_batches_shmem_size, increment_batches_shmem_init},
 };
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
