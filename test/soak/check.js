@@ -20,7 +20,7 @@ const ops = lines('history').map((l) => {
   const [op, cluster, client, key, outcome, code, slowest, t0, t1, detail = ''] = l.split('\t');
   return { op, cluster, client, key, outcome, code, slowest: Number(slowest), t0: Number(t0), t1: Number(t1), detail };
 });
-const final = { counter: new Map(), optimistic: new Map(), put: new Map(), row: [] };
+const final = { counter: new Map(), tally: new Map(), optimistic: new Map(), put: new Map(), row: [] };
 for (const l of lines('final')) {
   const [kind, a, b] = l.split('\t');
   if (kind === 'row') final.row.push({ cluster: a, id: b });
@@ -42,7 +42,7 @@ const show = (o) => `${o.op} ${o.key} by ${o.cluster}/${o.client} at ${o.t0}: ${
 {
   const violations = [];
   const figures = [];
-  for (const name of ['soak-n0', 'soak-n1', 'soak-n2', 'soak-bounded']) {
+  for (const name of ['soak-n0', 'soak-n1', 'soak-n2', 'soak-hot', 'soak-bounded']) {
     const mine = ops.filter((o) => o.op === 'increment' && o.key === name);
     const acked = mine.filter((o) => o.outcome === 'ok');
     const maybe = count(mine, (o) => o.outcome === 'maybe');
@@ -59,8 +59,20 @@ const show = (o) => `${o.op} ${o.key} by ${o.cluster}/${o.client} at ${o.t0}: ${
     if (name === 'soak-bounded' && value > bound) violations.push(`${name}: ${value} is past its max_value ${bound}`);
     figures.push(`${name} ${value} = ${acked.length} acknowledged + ${value - acked.length} of ${maybe} unknown`);
   }
-  property('each counter equals its acknowledged increments plus some of those of unknown outcome; no value returned twice',
-    violations, figures.join('; '));
+  property('each counter equals its acknowledged increments plus some of those of unknown outcome; no value returned twice '
+    + '(soak-hot: four at once, combined)', violations, figures.join('; '));
+}
+
+// --- the tally: its sum (over 4 or 8 shards) is the acknowledged adds plus some of the unknown ones
+{
+  const mine = ops.filter((o) => o.op === 'tally');
+  const acked = count(mine, (o) => o.outcome === 'ok');
+  const maybe = count(mine, (o) => o.outcome === 'maybe');
+  const value = Number(final.tally.get('soak-tally') || 0);
+  const violations = value < acked || value > acked + maybe
+    ? [`soak-tally: ${value} summed, ${acked} acknowledged adds and ${maybe} of unknown outcome`] : [];
+  property('the tally sums its acknowledged adds plus some of those of unknown outcome, its shard count changed along the way',
+    violations, `soak-tally ${value} = ${acked} acknowledged + ${value - acked} of ${maybe} unknown`);
 }
 
 // --- IDs: none handed out twice, across both clusters, by dynamo_nextval or the trigger
@@ -172,7 +184,7 @@ property('no backend crashed (server logs)', lines('crashes'), null);
 // --- the run did something: every kind of operation acknowledged, faults injected
 {
   const violations = [];
-  for (const op of ['increment', 'nextval', 'trigger', 'lock-session', 'lock-xact', 'optimistic', 'put'])
+  for (const op of ['increment', 'tally', 'nextval', 'trigger', 'lock-session', 'lock-xact', 'optimistic', 'put'])
     if (!ops.some((o) => o.op === op && o.outcome === 'ok')) violations.push(`no ${op} was acknowledged`);
   if (!ops.some((o) => o.key === 'soak-bounded' && o.code === '2200H')) violations.push(`the bounded counter never reached its bound ${bound} (no 2200H)`);
   const faults = lines('faults').map((l) => l.split('\t')[0]);

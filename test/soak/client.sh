@@ -70,6 +70,32 @@ op_increment() {
 	record increment "soak-n$c" "$(outcome_of)" "$t0" "$t1" "$OUT"
 }
 
+# Four increments of one hot counter at once, from four sessions: they
+# combine (one request in flight, the others in a batch sent by a lock worker).
+op_combined() {
+	local i
+	for i in 1 2 3 4; do
+		(
+			now t0
+			q "SELECT dynamo_increment('soak-hot')"
+			now t1
+			record increment soak-hot "$(outcome_of)" "$t0" "$t1" "$OUT"
+		) &
+	done
+	wait
+	CODE=ok # the loop's own pause is for a cluster that is down: each op recorded its own
+}
+
+# A sharded tally, its shard count changed now and then (4 or 8): no count is lost.
+op_tally() {
+	local shards t0 t1
+	shards=$((RANDOM % 2 ? 4 : 8))
+	now t0
+	q "SELECT dynamo_tally_add('soak-tally', 1, $shards)"
+	now t1
+	record tally soak-tally "$(outcome_of)" "$t0" "$t1" "$shards"
+}
+
 op_bounded() {
 	local t0 t1
 	now t0
@@ -164,8 +190,10 @@ while :; do
 	((t < DEADLINE)) || break
 	n=$((n + 1))
 	pick r 1 100
-	if ((r <= 20)); then op_increment
-	elif ((r <= 25)); then op_bounded
+	if ((r <= 14)); then op_increment
+	elif ((r <= 18)); then op_combined
+	elif ((r <= 22)); then op_bounded
+	elif ((r <= 27)); then op_tally
 	elif ((r <= 40)); then op_nextval
 	elif ((r <= 50)); then op_trigger
 	elif ((r <= 65)); then op_lock session

@@ -58,10 +58,11 @@ on_a harness_wait_for 60 cluster_up || fail "soak: cluster A is not up at the en
 harness_wait_for 60 cluster_up || fail "soak: cluster B is not up at the end"
 final=$SOAK_DIR/final
 : >"$final"
-for c in soak-n0 soak-n1 soak-n2 soak-bounded soak-ids-1 soak-ids-10 soak-ids-100 soak-ids-t; do
+for c in soak-n0 soak-n1 soak-n2 soak-hot soak-bounded soak-ids-1 soak-ids-10 soak-ids-100 soak-ids-t; do
 	printf 'counter\t%s\t%s\n' "$c" "$(ddb_raw GetItem "{\"TableName\":\"SoakCounters\",\"Key\":{\"id\":{\"S\":\"$c\"}},\"ConsistentRead\":true}" |
 		sed -n 's/.*"lastValue":{"N":"\([0-9-]*\)"}.*/\1/p')" >>"$final"
 done
+printf 'tally\tsoak-tally\t%s\n' "$(sql -c "SELECT dynamo_tally_read('soak-tally', 4)")" >>"$final"
 printf 'optimistic\tsoak-opt\t%s\n' "$(sql -c "SELECT coalesce(dynamo_get('soak-opt', 'total') ->> 'n', '0')")" >>"$final"
 sql -c "SELECT 'put' || chr(9) || (i ->> 'sk') || chr(9) || (i ->> 'v') FROM dynamo_query('soak-put') i" >>"$final"
 for cl in a b; do
