@@ -31,9 +31,9 @@ source test/lib/harness.sh
 
 ROOTS=${DYNAMO_ATOMIC_ROOTS:-/var/cache/dynamo_atomic/roots}
 MIRROR=http://deb.debian.org/debian
-MAJOR_CASES=${MAJOR_CASES:-"regress readme locks lock_danger lock_commit lock_adversity lock_lost_release lease_locks ids id_item_faults int_bounds existing_tables sts_credentials endpoints hot_counters privileges upgrade install pg_versions misspelt_setting troubleshooting"}
+MAJOR_CASES=${MAJOR_CASES:-"regress readme locks lock_danger lock_commit lock_adversity lock_lost_release lease_locks ids id_item_faults int_bounds existing_tables sts_credentials endpoints hot_counters combined_increments privileges upgrade install pg_versions misspelt_setting troubleshooting"}
 # The lock, ID and lost-answer cases, against the assert-enabled server.
-CASSERT_CASES=${CASSERT_CASES:-"regress locks lock_danger lock_commit lock_adversity lock_lost_release ids id_item_faults int_bounds lost_answers faults interrupts sts_credentials"}
+CASSERT_CASES=${CASSERT_CASES:-"regress locks lock_danger lock_commit lock_adversity lock_lost_release ids id_item_faults int_bounds lost_answers faults interrupts sts_credentials combined_increments"}
 # What a root needs: the server and its headers, the build's libraries, and what the cases run.
 ROOT_PACKAGES="make gcc libc6-dev pkg-config libcurl4-openssl-dev libcjson-dev libssl-dev
 	curl ca-certificates nodejs procps bc default-jre-headless

@@ -21,6 +21,7 @@
 #include "global_tables.h"
 #include "increment_batches.h"
 #include "lock_item.h"
+#include "op_stats.h"
 #include "settings.h"
 #include "extension_version.h"
 
@@ -106,11 +107,14 @@ unbounded_add(const CounterRef *ref, int64 increment, bool resend_safe, int64 tt
 	CounterRef	target = *ref;
 	IdCounter  *c;
 
-	if (!dynamo_combine_increments)
-		return counter_add(ref, increment, false, 0, false, 0, resend_safe, ttl_epoch);
+	/* Row "increment": every unbounded increment a call; every request sent for them (fewer, combined). */
+	op_stats_add(op_stats_increment_row(), OP_CALLS, 1);
 	c = palloc(sizeof(IdCounter));
-	if (!combined_counter(&target, c))
+	if (!dynamo_combine_increments || !combined_counter(&target, c))
+	{
+		op_stats_add(op_stats_increment_row(), OP_REQUESTS, 1);
 		return counter_add(ref, increment, false, 0, false, 0, resend_safe, ttl_epoch);
+	}
 	return increment_batches_add(&target, c, increment, resend_safe, ttl_epoch);
 }
 

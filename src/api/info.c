@@ -147,7 +147,8 @@ dynamo_atomic_stats_checked(PG_FUNCTION_ARGS)
 		values[5] = Int64GetDatum((int64) v[OP_ERRORS]);
 		values[6] = Float8GetDatum(v[OP_TOTAL_US] / 1000.0);
 		values[7] = Float8GetDatum(v[OP_MAX_US] / 1000.0);
-		nulls[6] = nulls[7] = is_nextval;	/* its time is in UpdateItem's */
+		/* Rows by call: their time is in UpdateItem's. */
+		nulls[6] = nulls[7] = is_nextval || strcmp(rows[i].operation, "increment") == 0;
 		if (is_nextval)
 			values[8] = Int64GetDatum(unused);
 		else

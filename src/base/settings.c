@@ -70,6 +70,9 @@ int			dynamo_table_recheck_s = 60;
 bool		dynamo_id_prefetch = true;
 bool		dynamo_combine_increments = true;
 
+/* Moves whenever a setting of settings_target_fingerprint may have changed. */
+static uint64 target_generation = 1;
+
 /* dynamo_atomic.allowed_tables as ",A,B,", or NULL for any table. */
 static const char *allowed_tables_list = NULL;
 /* dynamo_atomic.single_writer_tables, the same way. */
@@ -82,6 +85,15 @@ settings_credentials_digest(char *out)
 		dynamo_access_key_id, dynamo_secret_access_key, dynamo_session_token, dynamo_profile
 	};
 	StringInfoData buf;
+	/* Computed again only when one of these settings may have changed (their assign hooks). */
+	static char cached[CREDENTIALS_DIGEST_LEN];
+	static uint64 cached_generation = 0;
+
+	if (cached_generation == target_generation)
+	{
+		memcpy(out, cached, CREDENTIALS_DIGEST_LEN);
+		return;
+	}
 
 	/*
 	 * Length-prefixed, so that no two settings run together alike.  Sized
@@ -114,10 +126,9 @@ settings_credentials_digest(char *out)
 	}
 	explicit_bzero(buf.data, buf.len);
 	pfree(buf.data);
+	memcpy(cached, out, CREDENTIALS_DIGEST_LEN);
+	cached_generation = target_generation;
 }
-
-/* Moves whenever a setting of settings_target_fingerprint may have changed. */
-static uint64 target_generation = 1;
 
 static void
 bump_target_generation(const char *newval, void *extra)

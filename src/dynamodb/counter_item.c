@@ -214,6 +214,13 @@ int64
 counter_add(const CounterRef *ref, int64 increment, bool has_min, int64 min_value,
 			bool has_max, int64 max_value, bool resend_safe, int64 ttl_epoch)
 {
+	return counter_add_until(ref, increment, has_min, min_value, has_max, max_value, resend_safe, ttl_epoch, 0);
+}
+
+int64
+counter_add_until(const CounterRef *ref, int64 increment, bool has_min, int64 min_value,
+				  bool has_max, int64 max_value, bool resend_safe, int64 ttl_epoch, TimestampTz deadline)
+{
 	bool		first_value_allowed;
 	cJSON	   *req;
 	cJSON	   *values;
@@ -263,6 +270,7 @@ counter_add(const CounterRef *ref, int64 increment, bool has_min, int64 min_valu
 	call.endpoint_url = ref->endpoint_url;
 	call.region = ref->region;
 	call.tolerated_error = "ConditionalCheckFailedException";
+	call.deadline = deadline;
 	call.what = psprintf("the increment " INT64_FORMAT " of counter \"%s\"", increment, ref->id_display);
 	/* A resend applies the increment twice if the first was applied. */
 	call.resend_safe = resend_safe;

@@ -4,6 +4,8 @@
 #ifndef DYNAMO_ATOMIC_COUNTER_ITEM_H
 #define DYNAMO_ATOMIC_COUNTER_ITEM_H
 
+#include "datatype/timestamp.h"
+
 #include "json.h"
 
 typedef struct CounterRef
@@ -38,6 +40,11 @@ extern int64 counter_read(const CounterRef *ref);
  */
 extern int64 counter_add(const CounterRef *ref, int64 increment, bool has_min, int64 min_value,
 						 bool has_max, int64 max_value, bool resend_safe, int64 ttl_epoch);
+
+/* The same, no attempt running past deadline (0: none); the last failure is raised. */
+extern int64 counter_add_until(const CounterRef *ref, int64 increment, bool has_min, int64 min_value,
+							   bool has_max, int64 max_value, bool resend_safe, int64 ttl_epoch,
+							   TimestampTz deadline);
 
 /* Whether the last counter_add raised 22003 only because its increment would leave bigint. */
 extern bool counter_add_refused_by_range(void);

@@ -58,10 +58,15 @@ typedef struct IncWaiter
 	char		hint[MESSAGE_SIZE];
 } IncWaiter;
 
-typedef struct IncSlot
+/* Which slots are in use, by hash: scanned on every increment, so kept apart and small. */
+typedef struct IncSlotKey
 {
 	bool		in_use;
 	uint32		hash;
+} IncSlotKey;
+
+typedef struct IncSlot
+{
 	int			sign;
 	int64		ttl_epoch;
 	IdCounter	counter;
@@ -84,7 +89,7 @@ typedef struct IncShared
 	int			n_waiters;
 	uint64		next_batch;
 	IncSlot		slots[FLEXIBLE_ARRAY_MEMBER];
-	/* then n_waiters IncWaiter */
+	/* then n_slots IncSlotKey, then n_waiters IncWaiter */
 } IncShared;
 
 static IncShared *shared = NULL;
@@ -96,10 +101,17 @@ slots_size(void)
 	return add_size(offsetof(IncShared, slots), mul_size(MaxBackends, sizeof(IncSlot)));
 }
 
+static Size
+keys_size(void)
+{
+	return mul_size(MaxBackends, sizeof(IncSlotKey));
+}
+
 Size
 increment_batches_shmem_size(void)
 {
-	return add_size(MAXALIGN(slots_size()), mul_size(MaxBackends, sizeof(IncWaiter)));
+	return add_size(add_size(MAXALIGN(slots_size()), MAXALIGN(keys_size())),
+					mul_size(MaxBackends, sizeof(IncWaiter)));
 }
 
 void
@@ -118,10 +130,16 @@ increment_batches_shmem_init(void *base, bool found, LWLock *lock)
 		ConditionVariableInit(&shared->slots[i].done);
 }
 
+static IncSlotKey *
+key_at(int i)
+{
+	return (IncSlotKey *) ((char *) shared + MAXALIGN(slots_size())) + i;
+}
+
 static IncWaiter *
 waiter_at(int i)
 {
-	return (IncWaiter *) ((char *) shared + MAXALIGN(slots_size())) + i;
+	return (IncWaiter *) ((char *) shared + MAXALIGN(slots_size()) + MAXALIGN(keys_size())) + i;
 }
 
 static bool
@@ -149,26 +167,70 @@ counter_hash(const IdCounter *c, int sign, int64 ttl_epoch)
 
 /* With the lock held: the slot is free again once nothing is sent or waits for it. */
 static void
-free_if_idle(IncSlot *s)
+free_if_idle(int slot)
 {
+	IncSlot    *s = &shared->slots[slot];
+
 	if (s->sender_pid == 0 && s->open_members == 0 && s->flight_batch == 0)
-		s->in_use = false;
+		key_at(slot)->in_use = false;
 }
 
-/* With the lock held: the request in flight ended; the open batch, if any, is due. */
-static bool
-request_ended(IncSlot *s)
+/* With the lock held: how many batches the lock workers are sending now. */
+static int
+batches_in_flight(void)
 {
+	int			n = 0;
+
+	for (int i = 0; i < shared->n_slots; i++)
+		if (key_at(i)->in_use && shared->slots[i].sender_is_worker && shared->slots[i].sender_pid != 0)
+			n++;
+	return n;
+}
+
+/* With the lock held: the open batch's members each send their own (nothing was sent for them). */
+static void
+release_open_batch(int slot)
+{
+	IncSlot    *s = &shared->slots[slot];
+
+	for (int i = 0; i < shared->n_waiters; i++)
+	{
+		IncWaiter  *w = waiter_at(i);
+
+		if (w->state == WAITER_PENDING && w->slot == slot && w->batch == s->open_batch)
+			w->state = WAITER_ALONE;
+	}
+	s->open_batch = shared->next_batch++;
+	s->open_members = 0;
+	s->open_sum = 0;
+	s->next_order = 0;
+	s->due_since = 0;
+	ConditionVariableBroadcast(&s->done);
+}
+
+/*
+ * With the lock held: the request in flight ended; the open batch, if
+ * any, is due (returns true: wake the workers).  When every worker that
+ * sends batches is busy with another counter's, its members send their
+ * own at once rather than wait for one.
+ */
+static bool
+request_ended(int slot)
+{
+	IncSlot    *s = &shared->slots[slot];
+
 	s->sender_pid = 0;
 	s->sender_is_worker = false;
 	s->flight_batch = 0;
+	if (s->open_members > 0 && batches_in_flight() >= dynamo_lock_workers - 1)
+		release_open_batch(slot);
 	if (s->open_members > 0)
 	{
 		if (s->due_since == 0)
 			s->due_since = GetCurrentTimestamp();
 		return true;
 	}
-	free_if_idle(s);
+	free_if_idle(slot);
 	return false;
 }
 
@@ -213,7 +275,7 @@ leave(IncWaiter *w)
 			s->open_sum -= w->increment;
 			if (s->open_members == 0)
 				s->due_since = 0;
-			free_if_idle(s);
+			free_if_idle(w->slot);
 		}
 	}
 	w->state = WAITER_NONE;
@@ -234,12 +296,12 @@ end_my_requests(int code, Datum arg)
 	{
 		IncSlot    *s = &shared->slots[i];
 
-		if (!s->in_use || s->sender_pid != MyProcPid)
+		if (!key_at(i)->in_use || s->sender_pid != MyProcPid)
 			continue;
 		if (s->sender_is_worker)
 			fail_flight(s, i, ERRCODE_T_R_STATEMENT_COMPLETION_UNKNOWN,
 						"the lock worker sending the request exited before its answer came", NULL, NULL, false);
-		wake |= request_ended(s);
+		wake |= request_ended(i);
 		ConditionVariableBroadcast(&s->done);
 	}
 	/* A member that exits leaves its batch (or stops waiting for it). */
@@ -273,19 +335,19 @@ find_slot(const IdCounter *c, int sign, int64 ttl_epoch)
 
 	for (int i = 0; i < shared->n_slots; i++)
 	{
-		IncSlot    *s = &shared->slots[i];
+		IncSlotKey *k = key_at(i);
 
-		if (s->in_use && s->hash == hash && same_counter(s, c, sign, ttl_epoch))
+		if (k->in_use && k->hash == hash && same_counter(&shared->slots[i], c, sign, ttl_epoch))
 			return i;
-		if (!s->in_use && free_slot < 0)
+		if (!k->in_use && free_slot < 0)
 			free_slot = i;
 	}
 	if (free_slot >= 0)
 	{
 		IncSlot    *s = &shared->slots[free_slot];
 
-		s->in_use = true;
-		s->hash = hash;
+		key_at(free_slot)->in_use = true;
+		key_at(free_slot)->hash = hash;
 		s->sign = sign;
 		s->ttl_epoch = ttl_epoch;
 		s->counter = *c;
@@ -308,7 +370,7 @@ end_direct(int slot)
 	bool		wake;
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	wake = request_ended(&shared->slots[slot]);
+	wake = request_ended(slot);
 	LWLockRelease(shared->lock);
 	if (wake)
 		lock_registry_wake_worker();
@@ -343,10 +405,11 @@ check_sender(IncSlot *s, int slot, const IncWaiter *w, bool *wake)
 {
 	if (s->sender_pid == 0 || process_alive(s->sender_pid, s->sender_procno))
 		return;
-	if (s->sender_is_worker && w->batch == s->flight_batch)
+	/* Whoever notices: the batch in flight is failed before its slot moves on. */
+	if (s->sender_is_worker && s->flight_batch != 0)
 		fail_flight(s, slot, ERRCODE_T_R_STATEMENT_COMPLETION_UNKNOWN,
 					"the lock worker sending the request exited before its answer came", NULL, NULL, false);
-	*wake |= request_ended(s);
+	*wake |= request_ended(slot);
 	ConditionVariableBroadcast(&s->done);
 }
 
@@ -379,7 +442,9 @@ static void
 await_batch(IncWaiter *w, int slot, MemberOutcome *out)
 {
 	IncSlot    *s = &shared->slots[slot];
+	/* A batch not sent within this member's own request timeout: it sends its own. */
 	int			alone_after_ms = Max(dynamo_request_timeout_ms, 1000);
+	TimestampTz joined = GetCurrentTimestamp();
 
 	ConditionVariablePrepareToSleep(&s->done);
 	PG_TRY();
@@ -390,10 +455,10 @@ await_batch(IncWaiter *w, int slot, MemberOutcome *out)
 			bool		ended = false;
 
 			LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-			if (w->state == WAITER_PENDING && w->batch == s->open_batch && s->due_since != 0 &&
-				TimestampDifferenceExceeds(s->due_since, GetCurrentTimestamp(), alone_after_ms))
+			if (w->state == WAITER_PENDING && w->batch == s->open_batch &&
+				TimestampDifferenceExceeds(joined, GetCurrentTimestamp(), alone_after_ms))
 			{
-				/* No worker took the batch in time: this one goes alone (nothing was sent). */
+				/* Its batch was not sent in time: this one goes alone (nothing was sent for it). */
 				leave(w);
 				w->state = WAITER_ALONE;
 			}
@@ -432,6 +497,11 @@ await_batch(IncWaiter *w, int slot, MemberOutcome *out)
 	ConditionVariableCancelSleep();
 }
 
+/*
+ * The batch's error, as this member's: its own message (its own counter
+ * name, in this database's encoding), the worker's words in the DETAIL.
+ * The worker has no database: what it wrote is shown as printable ASCII.
+ */
 static void
 raise_batch_error(const CounterRef *ref, int64 increment, const MemberOutcome *out)
 {
@@ -450,10 +520,10 @@ raise_batch_error(const CounterRef *ref, int64 increment, const MemberOutcome *o
 						 "does no harm (IDs), dynamo_atomic.retry_unknown_writes = on resends instead.")));
 	ereport(ERROR,
 			(errcode(out->sqlerrcode),
-			 errmsg_internal("%s", why),
-			 errdetail("%s%sThe increment " INT64_FORMAT " was sent combined with %d other increment(s) "
-					   "from this server in one request.", detail, detail[0] ? " " : "", increment,
-					   out->members - 1),
+			 errmsg("combined increment of counter \"%s\": %s", ref->id_display, why),
+			 errdetail("%s%sThis increment (" INT64_FORMAT ") was sent combined with %d other increment(s) "
+					   "from this server in one request, whose outcome this is.", detail, detail[0] ? " " : "",
+					   increment, out->members - 1),
 			 out->hint[0] ? errhint("%s", ascii_copy(out->hint)) : 0));
 }
 
@@ -470,7 +540,10 @@ increment_batches_add(const CounterRef *ref, const IdCounter *counter, int64 inc
 
 	if (!shared || !dynamo_combine_increments || index < 0 || index >= shared->n_waiters ||
 		lock_registry_check_credentials(counter->identity) != REGISTRY_SAME_CREDENTIALS)
+	{
+		op_stats_add(op_stats_increment_row(), OP_REQUESTS, 1);
 		return counter_add(ref, increment, false, 0, false, 0, resend_safe, ttl_epoch);
+	}
 
 	end_requests_at_exit();
 	w = waiter_at(index);
@@ -507,18 +580,17 @@ increment_batches_add(const CounterRef *ref, const IdCounter *counter, int64 inc
 	LWLockRelease(shared->lock);
 
 	if (slot < 0)
+	{
+		op_stats_add(op_stats_increment_row(), OP_REQUESTS, 1);
 		return counter_add(ref, increment, false, 0, false, 0, resend_safe, ttl_epoch);
+	}
 	if (!joined)
 	{
-		int64		value = send_direct(slot, ref, increment, resend_safe, ttl_epoch);
-
 		op_stats_add(op_stats_increment_row(), OP_REQUESTS, 1);
-		op_stats_add(op_stats_increment_row(), OP_CALLS, 1);
-		return value;
+		return send_direct(slot, ref, increment, resend_safe, ttl_epoch);
 	}
 
 	await_batch(w, slot, &out);
-	op_stats_add(op_stats_increment_row(), OP_CALLS, 1);
 	if (out.state == WAITER_VALUE)
 		return out.value;
 	if (out.state == WAITER_ALONE)
@@ -557,7 +629,7 @@ increment_batches_claim(const char *worker_digest, IncrementBatch *batch)
 	for (int i = 0; i < shared->n_slots; i++)
 	{
 		s = &shared->slots[i];
-		if (s->in_use && s->sender_pid == 0 && s->open_members > 0 && s->due_since != 0 &&
+		if (key_at(i)->in_use && s->sender_pid == 0 && s->open_members > 0 && s->due_since != 0 &&
 			strcmp(s->counter.identity, worker_digest) == 0 &&
 			(chosen < 0 || s->due_since < shared->slots[chosen].due_since))
 			chosen = i;
@@ -607,20 +679,22 @@ increment_batches_claim(const char *worker_digest, IncrementBatch *batch)
 	return true;
 }
 
-/* With the lock held: the worker's request for the batch ended. */
-static void
+/* With the lock held: the worker's request for the batch ended; true: wake the workers. */
+static bool
 worker_request_ended(const IncrementBatch *batch)
 {
 	IncSlot    *s = &shared->slots[batch->slot];
 
 	if (s->sender_pid == MyProcPid && s->flight_batch == batch->id)
-		(void) request_ended(s);
+		return request_ended(batch->slot);
+	return false;
 }
 
 void
 increment_batches_applied(const IncrementBatch *batch, int64 value)
 {
 	IncSlot    *s = &shared->slots[batch->slot];
+	bool		wake;
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < shared->n_waiters; i++)
@@ -633,21 +707,26 @@ increment_batches_applied(const IncrementBatch *batch, int64 value)
 		w->value = (int64) ((int128) value - batch->sum + w->offset);
 		w->state = WAITER_VALUE;
 	}
-	worker_request_ended(batch);
+	wake = worker_request_ended(batch);
 	LWLockRelease(shared->lock);
 	ConditionVariableBroadcast(&s->done);
+	if (wake)
+		lock_registry_wake_worker();
 }
 
 void
 increment_batches_failed(const IncrementBatch *batch, const ErrorData *error, bool retry_alone)
 {
 	IncSlot    *s = &shared->slots[batch->slot];
+	bool		wake;
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	if (s->flight_batch == batch->id)
 		fail_flight(s, batch->slot, error->sqlerrcode, error->message, error->detail, error->hint,
 					retry_alone);
-	worker_request_ended(batch);
+	wake = worker_request_ended(batch);
 	LWLockRelease(shared->lock);
 	ConditionVariableBroadcast(&s->done);
+	if (wake)
+		lock_registry_wake_worker();
 }

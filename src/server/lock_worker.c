@@ -215,8 +215,13 @@ prefetch(int slot, IdCounter *c, const char *digest, MemoryContext scratch)
  * their sum, with this worker's settings and credentials (the batch's
  * identity is theirs).  Every outcome reaches the members: the value, the
  * error (a lost answer: 40003 for each), or, when the sum would leave
- * bigint, word that each should send its own.
+ * bigint, word that each should send its own.  Its attempts stop
+ * BATCH_EXTRA_MS after one request timeout, so that a throttled hot
+ * counter holds this worker (and the leases it would serve) that long at
+ * most.
  */
+#define BATCH_EXTRA_MS 5000
+
 static void
 send_batch(const IncrementBatch *b, MemoryContext scratch)
 {
@@ -225,10 +230,14 @@ send_batch(const IncrementBatch *b, MemoryContext scratch)
 		text_display(c->id), c->endpoint, c->region,
 		c->sort_key[0] ? SINGLE_TABLE_SORT_KEY : NULL, c->sort_key[0] ? c->sort_key : NULL};
 
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													   (int64) dynamo_request_timeout_ms + BATCH_EXTRA_MS);
+
 	op_stats_add(op_stats_increment_row(), OP_REQUESTS, 1);
 	PG_TRY();
 	{
-		int64		value = counter_add(&ref, b->sum, false, 0, false, 0, b->resend_safe, b->ttl_epoch);
+		int64		value = counter_add_until(&ref, b->sum, false, 0, false, 0, b->resend_safe, b->ttl_epoch,
+											  deadline);
 
 		increment_batches_applied(b, value);
 	}
@@ -239,6 +248,14 @@ send_batch(const IncrementBatch *b, MemoryContext scratch)
 		MemoryContextSwitchTo(scratch);
 		error = CopyErrorData();
 		FlushErrorState();
+		/* The worker's own statement cancelled (pg_cancel_backend) mid-request: a lost answer. */
+		if (error->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		{
+			error->sqlerrcode = ERRCODE_T_R_STATEMENT_COMPLETION_UNKNOWN;
+			error->message = "the lock worker sending the request was cancelled before its answer came";
+			error->detail = NULL;
+			error->hint = NULL;
+		}
 		increment_batches_failed(b, error, counter_add_refused_by_range());
 	}
 	PG_END_TRY();

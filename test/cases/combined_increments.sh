@@ -31,10 +31,21 @@ waiting_in() {
 
 # session NAME SQL: a background session (application_name NAME) whose output,
 # with verbose errors, goes to $work/NAME.out
+declare -A session_pid
 session() {
 	psql -X -qAt -v VERBOSITY=verbose -c "SET application_name = '$1'" -c "$settings" -c "$2" \
 		>"$work/$1.out" 2>&1 &
+	session_pid[$1]=$!
 	harness_track_pid $!
+}
+# wait_sessions PREFIX: waits for every session whose name starts with PREFIX to end
+wait_sessions() {
+	local name
+	for name in "${!session_pid[@]}"; do
+		[[ $name == "$1"* ]] || continue
+		wait "${session_pid[$name]}" || true
+		unset "session_pid[$name]"
+	done
 }
 # members PREFIX N COUNTER [INCREMENT] [EXTRA SQL]: N sessions incrementing once,
 # started once the direct session is in flight; returns when all wait in a batch
@@ -45,16 +56,23 @@ members() {
 	done
 	harness_wait_for 10 waiting_in "$prefix" DynamoAtomicIncrement "$n"
 }
-# direct COUNTER: a session whose increment of 1000 the fake holds for 1.5 s;
-# returns once it is in flight
-direct() {
-	control "fault=delay&ms=1500&count=1&match=$(inc_match 1000)&add=1"
-	session direct "SELECT dynamo_increment('$1', 1000, table_name => 'CombinedCounters')"
-	harness_wait_for 10 waiting_in direct DynamoDBRequest 1 || { cat "$work/direct.out" >&2; return 1; }
+# join_one NAME COUNTER [INCREMENT]: one member, returned once it waits in the batch
+join_one() {
+	session "$1" "SELECT dynamo_increment('$2', ${3:-1}, table_name => 'CombinedCounters')"
+	harness_wait_for 10 waiting_in "$1" DynamoAtomicIncrement 1
 }
-wait_sessions() { wait_no_session() { [[ $(sql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE '$1%'") == 0 ]]; }; harness_wait_for 20 wait_no_session "$1"; }
+# direct COUNTER [MS] [NAME] [INCREMENT]: a session (NAME, default "direct") whose
+# increment (default 1000) the fake holds for MS (default 1500) ms; returns once it is in flight
+direct() {
+	local name=${3:-direct} inc=${4:-1000}
+	control "fault=delay&ms=${2:-1500}&count=1&match=$(inc_match "$inc")&add=1"
+	session "$name" "SELECT dynamo_increment('$1', $inc, table_name => 'CombinedCounters')"
+	harness_wait_for 10 waiting_in "$name" DynamoDBRequest 1 || { cat "$work/$name.out" >&2; return 1; }
+}
 values_of() { cat "$work"/"$1"*.out | grep -E '^-?[0-9]+$' | sort -n | tr '\n' ' ' | sed 's/ $//'; }
+value_of() { grep -E '^-?[0-9]+$' "$work/$1.out" || true; }
 errors_of() { cat "$work"/"$1"*.out | grep -c "^ERROR:  $2" || true; }
+requests_of() { curl -s "$fake/_log" | grep -cF ":inc\\\":{\\\"N\\\":\\\"$1\\\"}" || true; } # requests whose :inc is $1
 
 sql -c "SELECT dynamo_atomic_stats_reset()" >/dev/null
 
@@ -64,15 +82,29 @@ expect_eq "uncontended increments: one request each, as without combining (calls
 
 # ---- a batch: distinct values in join order ----------------------------------
 control ""
-direct c1
-members m 6 c1
+direct c1 4000
+for i in 1 2 3 4 5 6; do # one after the other: m1 joins first
+	join_one "m$i" c1
+done
 wait_sessions direct
 wait_sessions m
-expect_eq "the direct increment got its own value" 1000 "$(grep -E '^[0-9]+$' "$work/direct.out")"
-expect_eq "6 members combined behind it got 1001..1006, each its own" "1001 1002 1003 1004 1005 1006" "$(values_of m)"
+expect_eq "the direct increment got its own value" 1000 "$(value_of direct)"
+expect_eq "6 members combined behind it got 1001..1006 in the order they joined" "1001 1002 1003 1004 1005 1006" \
+	"$(for i in 1 2 3 4 5 6; do value_of "m$i"; done | tr '\n' ' ' | sed 's/ $//')"
 expect_eq "...the counter holds every increment" 1006 "$(stored c1)"
 expect_eq "...in 2 requests for 7 increments (calls requests, with the 5 before)" "12 7" "$(stats)"
-expect_true "...the batch was one ADD of 6" grep -qF ':inc\":{\"N\":\"6\"}' <(curl -s "$fake/_log")
+expect_eq "...the batch was one ADD of 6" 1 "$(requests_of 6)"
+
+# negative increments combine among themselves: values in [v, v - sum), in join order
+direct neg 4000 direct -1000
+for i in 1 2 3; do
+	join_one "n$i" neg -1
+done
+wait_sessions direct
+wait_sessions n
+expect_eq "3 members of -1 behind a -1000: -1001, -1002, -1003 in the order they joined" "-1001 -1002 -1003" \
+	"$(for i in 1 2 3; do value_of "n$i"; done | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "...one ADD of -3" 1 "$(requests_of -3)"
 
 # members of mixed sizes: each value's interval (v - inc, v] is its own, and they tile the sum
 direct c2
@@ -118,10 +150,12 @@ expect_eq "...stored at the bound" 1100 "$(stored b1)"
 
 # bigint's end: a batch whose sum would leave bigint; each member then goes alone
 sql -c "$settings" -c "SELECT dynamo_set_counter('big', 9223372036854774804, table_name => 'CombinedCounters')" >/dev/null
+control ""
 direct big
 members e 5 big
 wait_sessions direct
 wait_sessions e
+expect_eq "the batch of 5 was sent, and refused by bigint's end" 1 "$(requests_of 5)"
 expect_eq "5 members behind an increment that leaves 3 below bigint's end: the 3 that fit get the last values" \
 	"9223372036854775805 9223372036854775806 9223372036854775807" "$(values_of e)"
 expect_eq "...2 get 22003 (out of bigint), not all 5" 2 "$(errors_of e 22003)"
@@ -131,7 +165,7 @@ expect_eq "...stored at bigint's maximum" 9223372036854775807 "$(stored big)"
 control ""
 direct lost
 control "fault=apply-then-500&count=1&match=$(inc_match 4)&add=1"
-members l 4 lost 1 "SET dynamo_atomic.max_retries = 0;"
+members l 4 lost
 wait_sessions direct
 wait_sessions l
 expect_eq "a batch of 4 whose answer is lost (applied, then 500): each member gets 40003" 4 "$(errors_of l 40003)"
@@ -151,7 +185,7 @@ expect_eq "...stored: 1000 + 3 (lost, applied) + 3" 1006 "$(stored resend)"
 direct resend2
 control "fault=apply-then-500&count=1&match=$(inc_match 3)&add=1"
 session ra1 "SET dynamo_atomic.retry_unknown_writes = on; SELECT dynamo_increment('resend2', table_name => 'CombinedCounters')"
-session ra2 "SET dynamo_atomic.max_retries = 0; SELECT dynamo_increment('resend2', table_name => 'CombinedCounters')"
+session ra2 "SELECT dynamo_increment('resend2', table_name => 'CombinedCounters')"
 session ra3 "SET dynamo_atomic.retry_unknown_writes = on; SELECT dynamo_increment('resend2', table_name => 'CombinedCounters')"
 harness_wait_for 10 waiting_in ra DynamoAtomicIncrement 3
 wait_sessions direct
@@ -160,7 +194,7 @@ expect_eq "...with one member not allowing it: not resent, all 3 get 40003" 3 "$
 
 # ---- a member cancelled -------------------------------------------------------
 # before its batch is sent: it leaves, and its increment is not applied
-direct cancel1
+direct cancel1 4000
 members k 3 cancel1
 sql -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'k2'" >/dev/null
 wait_sessions direct
@@ -171,7 +205,7 @@ expect_eq "...and the cancelled increment was not applied" 1002 "$(stored cancel
 # while its batch is in flight: the others are not affected
 control ""
 direct cancel2
-control "fault=answer-late&ms=1500&count=1&match=$(inc_match 3)&add=1"
+control "fault=answer-late&ms=4000&count=1&match=$(inc_match 3)&add=1"
 members q 3 cancel2
 wait_sessions direct
 # a lock worker sends a request now (a batch: no lock is held in this case)
@@ -200,15 +234,65 @@ expect_eq "the lock worker sending a batch terminated: all 3 members get 40003" 
 expect_true "...saying the worker exited" grep -q "the lock worker sending the request exited" "$work/t1.out"
 expect_true "...within 3 s, not the 5 s the answer would take" test $(($(now_ms) - start)) -lt 3000
 expect_eq "...the stored value counts them (applied before the answer)" 1003 "$(stored term1)"
-# the backend sending its own increment: the batch behind it still goes
 workers_back() { [[ $(sql -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'dynamo_atomic lock worker'") -ge 3 ]]; }
 harness_wait_for 10 workers_back
-direct term2
+# the worker's statement cancelled mid-request (pg_cancel_backend): a lost answer too, not 57014
+control ""
+direct cancel3
+control "fault=answer-late&ms=5000&count=1&match=$(inc_match 3)&add=1"
+members w 3 cancel3
+wait_sessions direct
+harness_wait_for 10 worker_sending
+sql -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE backend_type = 'dynamo_atomic lock worker'
+	AND wait_event = CASE WHEN current_setting('server_version_num')::int < 170000 THEN 'Extension' ELSE 'DynamoDBWorkerRequest' END" >/dev/null
+wait_sessions w
+expect_eq "the lock worker sending a batch cancelled: all 3 members get 40003, not the worker's 57014" 3 "$(errors_of w 40003)"
+expect_true "...saying the worker was cancelled" grep -q "the lock worker sending the request was cancelled" "$work/w1.out"
+harness_wait_for 10 workers_back
+# the backend sending its own increment: the batch behind it still goes, at once
+control ""
+direct term2 20000
 members u 3 term2
+start=$(now_ms)
 sql -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'direct'" >/dev/null
 wait_sessions u
 expect_eq "the backend whose own increment was in flight terminated: the 3 members behind it still get values" 3 \
 	"$(values_of u | wc -w)"
+expect_true "...within 3 s, not when its request (held 20 s) would have ended" test $(($(now_ms) - start)) -lt 3000
+
+# ---- every batch-sending worker busy: a batch that comes due goes alone at once ----
+# lock_workers = 3: two send batches.  Two counters' batches are held in flight
+# (answered 8 s late); a third counter's batch then comes due with no worker free.
+control ""
+busy_batch() { # COUNTER NAME INCREMENT: a direct increment held 1 s, then 2 members whose batch is answered late
+	direct "$1" 1000 "$2" 100"$3"
+	control "fault=answer-late&ms=8000&count=1&match=$(inc_match $((2 * $3)))&add=1"
+	members "$2m" 2 "$1" "$3"
+}
+busy_batch busyA da 1
+busy_batch busyB db 2
+both_sent() { [[ $(requests_of 2) -ge 1 && $(requests_of 4) -ge 1 ]]; }
+harness_wait_for 10 both_sent
+direct third 1500 dc
+members f 3 third
+start=$(now_ms)
+wait_sessions f
+expect_eq "a third counter's batch with both batch workers busy: its 3 members get values" 3 "$(values_of f | wc -w)"
+expect_true "...sent alone at once, not after the workers' 8 s" test $(($(now_ms) - start)) -lt 5000
+expect_eq "...as 3 requests of 1, no batch" 3 "$(requests_of 1)"
+wait_sessions d
+
+# ---- another identity: sessions whose credentials differ from the workers' send their own ----
+control ""
+direct cred1
+for i in 1 2 3; do
+	session "x$i" "SET dynamo_atomic.access_key_id = 'AKIDOTHER'; SET dynamo_atomic.secret_access_key = 'other';
+		SELECT dynamo_increment('cred1', table_name => 'CombinedCounters')"
+done
+wait_sessions direct
+wait_sessions x
+expect_eq "3 sessions with other credentials behind an increment in flight: each gets its value" 3 "$(values_of x | wc -w)"
+expect_eq "...each in its own request (the workers sign as someone else)" 3 "$(requests_of 1)"
 
 # ---- combined and uncombined sessions on one counter ---------------------------
 control "fault=delay&ms=20"
