@@ -95,8 +95,8 @@ shared_cache() {
 	echo "not-the-token" >"$WORK/other-token"
 	control "sts_token_file=$WORK/other-token&fault=delay&ms=700&target=AssumeRoleWithWebIdentity"
 	requests=$(sts_requests)
-	for i in $(seq 1 10); do
-		psql -X -qAt -v VERBOSITY=verbose -c "SELECT dynamo_increment('failing', table_name => 'WebIdentityCounters')" \
+	for i in $(seq 1 10); do # a counter each: increments of one counter would combine (below)
+		psql -X -qAt -v VERBOSITY=verbose -c "SELECT dynamo_increment('failing-$i', table_name => 'WebIdentityCounters')" \
 			>"$WORK/fail.$i" 2>&1 &
 	done
 	wait || true
@@ -106,6 +106,21 @@ shared_cache() {
 	r=$(($(sts_requests) - requests))
 	expect_true "...after one refresh's attempts (at most 4 STS requests), not one refresh per session ($r)" \
 		bash -c '[[ $1 -ge 1 && $1 -le 4 ]]' _ "$r"
+	# the same with one counter: the first session's refresh fails; the other nine,
+	# combined behind it, are sent by a lock worker, whose refresh fails once more
+	reset
+	requests=$(sts_requests)
+	rm -f "$WORK"/fail.*
+	for i in $(seq 1 10); do
+		psql -X -qAt -v VERBOSITY=verbose -c "SELECT dynamo_increment('failing', table_name => 'WebIdentityCounters')" \
+			>"$WORK/fail.$i" 2>&1 &
+	done
+	wait || true
+	expect_eq "10 increments of one counter while STS refuses the token: each fails with 28000" 10 \
+		"$(cat "$WORK"/fail.* | grep -c "ERROR:  28000")"
+	r=$(($(sts_requests) - requests))
+	expect_true "...after at most two refreshes' attempts (the first session's, the worker's for the batch): at most 8 STS requests ($r)" \
+		bash -c '[[ $1 -ge 1 && $1 -le 8 ]]' _ "$r"
 	control "x=1"
 	control "sts_token_file=$WORK/token"
 
