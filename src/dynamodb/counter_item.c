@@ -210,17 +210,78 @@ raise_out_of_bounds(const CounterRef *ref, const CounterReading *r, int64 increm
 			 ddb_errcontext(refusal)));
 }
 
+/* An unbounded ADD that may grow before each attempt (counter_add_growing). */
+typedef struct GrowingAdd
+{
+	CounterGrowHook grow;
+	void	   *arg;
+	int64	   *increment;		/* counter_add's own: its checks use the grown step */
+	cJSON	   *values;			/* the request's ExpressionAttributeValues */
+	bool		maybe_applied;	/* set by ddb_execute before each attempt */
+} GrowingAdd;
+
+static void set_step_values(cJSON *values, int64 increment, int64 min_value, int64 max_value, bool replace);
+
+static void
+grow_before_attempt(void *arg)
+{
+	GrowingAdd *g = arg;
+	int64		more;
+
+	/* Once a sending may have been applied, a resend must be the same request. */
+	if (g->maybe_applied)
+		return;
+	more = g->grow(g->arg, *g->increment);
+	if (more == 0)
+		return;
+	*g->increment += more;		/* the hook keeps it within bigint */
+	set_step_values(g->values, *g->increment, PG_INT64_MIN, PG_INT64_MAX, true);
+}
+
+static int64 counter_add_internal(const CounterRef *ref, int64 increment, bool has_min, int64 min_value,
+								  bool has_max, int64 max_value, bool resend_safe, int64 ttl_epoch,
+								  TimestampTz deadline, CounterGrowHook grow, void *grow_arg);
+
 int64
 counter_add(const CounterRef *ref, int64 increment, bool has_min, int64 min_value,
 			bool has_max, int64 max_value, bool resend_safe, int64 ttl_epoch)
 {
-	return counter_add_until(ref, increment, has_min, min_value, has_max, max_value, resend_safe, ttl_epoch, 0);
+	return counter_add_internal(ref, increment, has_min, min_value, has_max, max_value, resend_safe, ttl_epoch,
+								0, NULL, NULL);
 }
 
 int64
-counter_add_until(const CounterRef *ref, int64 increment, bool has_min, int64 min_value,
-				  bool has_max, int64 max_value, bool resend_safe, int64 ttl_epoch, TimestampTz deadline)
+counter_add_growing(const CounterRef *ref, int64 increment, bool resend_safe, int64 ttl_epoch,
+					TimestampTz deadline, CounterGrowHook grow, void *grow_arg)
 {
+	return counter_add_internal(ref, increment, false, 0, false, 0, resend_safe, ttl_epoch, deadline,
+								grow, grow_arg);
+}
+
+/* :inc, :lo and :hi for a step: old + increment in [min, max]  <=>  old in [min - increment, max - increment]. */
+static void
+set_step_values(cJSON *values, int64 increment, int64 min_value, int64 max_value, bool replace)
+{
+	char		digits[32];
+
+	if (replace)
+	{
+		cJSON_DeleteItemFromObjectCaseSensitive(values, ":inc");
+		cJSON_DeleteItemFromObjectCaseSensitive(values, ":lo");
+		cJSON_DeleteItemFromObjectCaseSensitive(values, ":hi");
+	}
+	snprintf(digits, sizeof(digits), INT64_FORMAT, increment);
+	ddb_add_number_value(values, ":inc", digits);
+	ddb_add_number_value(values, ":lo", int128_text((int128) min_value - increment));
+	ddb_add_number_value(values, ":hi", int128_text((int128) max_value - increment));
+}
+
+static int64
+counter_add_internal(const CounterRef *ref, int64 increment, bool has_min, int64 min_value,
+					 bool has_max, int64 max_value, bool resend_safe, int64 ttl_epoch,
+					 TimestampTz deadline, CounterGrowHook grow, void *grow_arg)
+{
+	GrowingAdd	growing = {0};
 	bool		first_value_allowed;
 	cJSON	   *req;
 	cJSON	   *values;
@@ -252,10 +313,7 @@ counter_add_until(const CounterRef *ref, int64 increment, bool has_min, int64 mi
 							 ttl_epoch ? " AND (attribute_not_exists(#k) OR attribute_exists(#ttl))" : ""));
 	json_add_string(req, "ReturnValues", "UPDATED_NEW");
 	values = json_add_object(req, "ExpressionAttributeValues");
-	snprintf(digits, sizeof(digits), INT64_FORMAT, increment);
-	ddb_add_number_value(values, ":inc", digits);
-	ddb_add_number_value(values, ":lo", int128_text((int128) min_value - increment));
-	ddb_add_number_value(values, ":hi", int128_text((int128) max_value - increment));
+	set_step_values(values, increment, min_value, max_value, false);
 	if (ttl_epoch)
 	{
 		snprintf(digits, sizeof(digits), INT64_FORMAT, ttl_epoch);
@@ -271,6 +329,18 @@ counter_add_until(const CounterRef *ref, int64 increment, bool has_min, int64 mi
 	call.region = ref->region;
 	call.tolerated_error = "ConditionalCheckFailedException";
 	call.deadline = deadline;
+	if (grow)
+	{
+		/* An unbounded step only: first_value_allowed and the condition do not depend on it. */
+		Assert(!has_min && !has_max);
+		growing.grow = grow;
+		growing.arg = grow_arg;
+		growing.increment = &increment;
+		growing.values = values;
+		call.before_attempt = grow_before_attempt;
+		call.before_attempt_arg = &growing;
+		call.maybe_applied_out = &growing.maybe_applied;
+	}
 	call.what = psprintf("the increment " INT64_FORMAT " of counter \"%s\"", increment, ref->id_display);
 	/* A resend applies the increment twice if the first was applied. */
 	call.resend_safe = resend_safe;

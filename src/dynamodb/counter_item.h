@@ -41,10 +41,17 @@ extern int64 counter_read(const CounterRef *ref);
 extern int64 counter_add(const CounterRef *ref, int64 increment, bool has_min, int64 min_value,
 						 bool has_max, int64 max_value, bool resend_safe, int64 ttl_epoch);
 
-/* The same, no attempt running past deadline (0: none); the last failure is raised. */
-extern int64 counter_add_until(const CounterRef *ref, int64 increment, bool has_min, int64 min_value,
-							   bool has_max, int64 max_value, bool resend_safe, int64 ttl_epoch,
-							   TimestampTz deadline);
+/*
+ * An unbounded ADD whose step may grow before each attempt while no earlier
+ * sending can have been applied (a combined increment absorbing the callers
+ * that came while it was throttled): grow(arg, step) returns what to add to
+ * the step (0: nothing), keeping it within bigint.  No attempt runs past
+ * deadline (0: none).  Returns the new value; the step as last sent is in
+ * the hook's last call.
+ */
+typedef int64 (*CounterGrowHook) (void *arg, int64 step);
+extern int64 counter_add_growing(const CounterRef *ref, int64 increment, bool resend_safe, int64 ttl_epoch,
+								 TimestampTz deadline, CounterGrowHook grow, void *grow_arg);
 
 /* Whether the last counter_add raised 22003 only because its increment would leave bigint. */
 extern bool counter_add_refused_by_range(void);

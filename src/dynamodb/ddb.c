@@ -255,6 +255,8 @@ ddb_execute(const DdbCall *call, DdbResult *result)
 		/* The request's times are the attempt's own: print and hash it again. */
 		if (body == NULL || call->before_attempt)
 		{
+			if (call->maybe_applied_out)
+				*call->maybe_applied_out = result->maybe_applied_before;
 			if (call->before_attempt)
 				call->before_attempt(call->before_attempt_arg);
 			body = json_print(call->request);

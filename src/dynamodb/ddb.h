@@ -60,6 +60,8 @@ typedef struct DdbCall
 	 */
 	void		(*before_attempt) (void *arg);
 	void	   *before_attempt_arg;
+	/* Set before every attempt, for before_attempt: may an earlier sending have been applied? */
+	bool	   *maybe_applied_out;
 
 	/*
 	 * No attempt runs past this (each is cut to the time left) and none

@@ -29,6 +29,13 @@
 
 #define MESSAGE_SIZE 512
 
+/*
+ * After a contended request ends, the counter stays hot this long: an
+ * increment then joins a batch (sent at once) instead of sending its own
+ * request for one increment, which would spend a whole write of the item.
+ */
+#define HOT_MS 100
+
 /* How often a member checks that the process sending its batch still lives. */
 #define SENDER_CHECK_MS 1000
 
@@ -79,6 +86,7 @@ typedef struct IncSlot
 	uint64		next_order;
 	TimestampTz due_since;		/* the open batch waits for a worker since; 0: not due */
 	uint64		flight_batch;	/* the batch a worker sends now; 0: none */
+	TimestampTz hot_until;		/* a contended request ended lately: see HOT_MS */
 	ConditionVariable done;		/* a batch of this slot got its outcome */
 } IncSlot;
 
@@ -171,8 +179,19 @@ free_if_idle(int slot)
 {
 	IncSlot    *s = &shared->slots[slot];
 
-	if (s->sender_pid == 0 && s->open_members == 0 && s->flight_batch == 0)
+	if (s->sender_pid == 0 && s->open_members == 0 && s->flight_batch == 0 && s->hot_until == 0)
 		key_at(slot)->in_use = false;
+}
+
+/* With the lock held: is the slot free to take for another counter (idle, not hot)? */
+static bool
+slot_reusable(int slot, TimestampTz now)
+{
+	IncSlot    *s = &shared->slots[slot];
+
+	if (!key_at(slot)->in_use)
+		return true;
+	return s->sender_pid == 0 && s->open_members == 0 && s->flight_batch == 0 && s->hot_until <= now;
 }
 
 /* With the lock held: how many batches the lock workers are sending now. */
@@ -219,6 +238,9 @@ request_ended(int slot)
 {
 	IncSlot    *s = &shared->slots[slot];
 
+	/* Contended: others joined while it was in flight, or it was a batch. */
+	s->hot_until = s->open_members > 0 || s->sender_is_worker ?
+		TimestampTzPlusMilliseconds(GetCurrentTimestamp(), HOT_MS) : 0;
 	s->sender_pid = 0;
 	s->sender_is_worker = false;
 	s->flight_batch = 0;
@@ -332,6 +354,7 @@ find_slot(const IdCounter *c, int sign, int64 ttl_epoch)
 {
 	uint32		hash = counter_hash(c, sign, ttl_epoch);
 	int			free_slot = -1;
+	TimestampTz now = GetCurrentTimestamp();
 
 	for (int i = 0; i < shared->n_slots; i++)
 	{
@@ -339,7 +362,7 @@ find_slot(const IdCounter *c, int sign, int64 ttl_epoch)
 
 		if (k->in_use && k->hash == hash && same_counter(&shared->slots[i], c, sign, ttl_epoch))
 			return i;
-		if (!k->in_use && free_slot < 0)
+		if (free_slot < 0 && slot_reusable(i, now))
 			free_slot = i;
 	}
 	if (free_slot >= 0)
@@ -359,6 +382,7 @@ find_slot(const IdCounter *c, int sign, int64 ttl_epoch)
 		s->next_order = 0;
 		s->due_since = 0;
 		s->flight_batch = 0;
+		s->hot_until = 0;
 	}
 	return free_slot;
 }
@@ -537,6 +561,7 @@ increment_batches_add(const CounterRef *ref, const IdCounter *counter, int64 inc
 	IncWaiter  *w;
 	MemberOutcome out;
 	bool		joined = false;
+	bool		wake = false;
 
 	if (!shared || !dynamo_combine_increments || index < 0 || index >= shared->n_waiters ||
 		lock_registry_check_credentials(counter->identity) != REGISTRY_SAME_CREDENTIALS)
@@ -554,13 +579,15 @@ increment_batches_add(const CounterRef *ref, const IdCounter *counter, int64 inc
 	{
 		IncSlot    *s = &shared->slots[slot];
 		int64		sum;
+		bool		idle = s->sender_pid == 0 && s->open_members == 0;
 
-		if (s->sender_pid == 0 && s->open_members == 0)
+		if (idle && (s->hot_until <= GetCurrentTimestamp() || batches_in_flight() >= dynamo_lock_workers - 1))
 		{
-			/* Nothing in flight: this backend sends its own, with no wait added. */
+			/* Nothing in flight, and not hot: this backend sends its own, with no wait added. */
 			s->sender_pid = MyProcPid;
 			s->sender_procno = compat_my_procno();
 			s->sender_is_worker = false;
+			s->hot_until = 0;
 		}
 		else if (!pg_add_s64_overflow(s->open_sum, increment, &sum))
 		{
@@ -573,11 +600,19 @@ increment_batches_add(const CounterRef *ref, const IdCounter *counter, int64 inc
 			s->open_members++;
 			s->open_sum = sum;
 			joined = true;
+			/* Hot and idle: the batch is due at once (the others join until a worker takes it). */
+			if (s->sender_pid == 0 && s->due_since == 0)
+			{
+				s->due_since = GetCurrentTimestamp();
+				wake = true;
+			}
 		}
 		else
 			slot = -1;			/* the batch's sum is at bigint's end: alone, outside the slot */
 	}
 	LWLockRelease(shared->lock);
+	if (wake)
+		lock_registry_wake_worker();
 
 	if (slot < 0)
 	{
@@ -679,6 +714,53 @@ increment_batches_claim(const char *worker_digest, IncrementBatch *batch)
 	return true;
 }
 
+int64
+increment_batches_absorb(void *arg, int64 step)
+{
+	IncrementBatch *batch = arg;
+	IncSlot    *s = &shared->slots[batch->slot];
+	int64		added = 0;
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	if (s->flight_batch == batch->id && s->sender_pid == MyProcPid && s->open_members > 0)
+	{
+		int			n = 0;
+
+		for (int i = 0; i < shared->n_waiters; i++)
+		{
+			IncWaiter  *w = waiter_at(i);
+
+			if (w->state == WAITER_PENDING && w->slot == batch->slot && w->batch == s->open_batch &&
+				w->resend_safe == batch->resend_safe)
+				claim_members[n++] = i;
+		}
+		qsort(claim_members, n, sizeof(int), by_order);
+		for (int i = 0; i < n; i++)
+		{
+			IncWaiter  *w = waiter_at(claim_members[i]);
+			int64		sum;
+
+			if (pg_add_s64_overflow(batch->sum, w->increment, &sum))
+				break;			/* the rest stay in the open batch */
+			batch->sum = sum;
+			added += w->increment;
+			w->batch = batch->id;
+			w->offset = sum;
+			batch->members++;
+			s->open_members--;
+			s->open_sum -= w->increment;
+		}
+		if (s->open_members == 0)
+		{
+			s->due_since = 0;
+			s->next_order = 0;
+		}
+	}
+	LWLockRelease(shared->lock);
+	Assert(step + added == batch->sum);
+	return added;
+}
+
 /* With the lock held: the worker's request for the batch ended; true: wake the workers. */
 static bool
 worker_request_ended(const IncrementBatch *batch)
@@ -705,6 +787,7 @@ increment_batches_applied(const IncrementBatch *batch, int64 value)
 			continue;
 		/* Same sign: old = value - sum, and old + offset lies between old and value. */
 		w->value = (int64) ((int128) value - batch->sum + w->offset);
+		w->members = batch->members;
 		w->state = WAITER_VALUE;
 	}
 	wake = worker_request_ended(batch);
@@ -722,8 +805,13 @@ increment_batches_failed(const IncrementBatch *batch, const ErrorData *error, bo
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	if (s->flight_batch == batch->id)
+	{
+		for (int i = 0; i < shared->n_waiters; i++)
+			if (waiter_at(i)->state == WAITER_PENDING && waiter_at(i)->batch == batch->id)
+				waiter_at(i)->members = batch->members;
 		fail_flight(s, batch->slot, error->sqlerrcode, error->message, error->detail, error->hint,
 					retry_alone);
+	}
 	wake = worker_request_ended(batch);
 	LWLockRelease(shared->lock);
 	ConditionVariableBroadcast(&s->done);

@@ -58,6 +58,12 @@ typedef struct IncrementBatch
 } IncrementBatch;
 
 extern bool increment_batches_claim(const char *worker_digest, IncrementBatch *batch);
+/*
+ * Before each attempt while nothing can have been applied: the callers that
+ * joined the counter's open batch meanwhile (a throttled batch waits) join
+ * this one.  Returns what they add to the sum (a CounterGrowHook).
+ */
+extern int64 increment_batches_absorb(void *batch, int64 step);
 /* The answer: the counter's new value. */
 extern void increment_batches_applied(const IncrementBatch *batch, int64 value);
 /* An error: each member raises it (retry_alone: each sends its own instead). */

@@ -223,7 +223,7 @@ prefetch(int slot, IdCounter *c, const char *digest, MemoryContext scratch)
 #define BATCH_EXTRA_MS 5000
 
 static void
-send_batch(const IncrementBatch *b, MemoryContext scratch)
+send_batch(IncrementBatch *b, MemoryContext scratch)
 {
 	const IdCounter *c = &b->counter;
 	CounterRef	ref = {(char *) c->table, (char *) c->key_attribute, (char *) c->count_attribute, (char *) c->id,
@@ -236,8 +236,9 @@ send_batch(const IncrementBatch *b, MemoryContext scratch)
 	op_stats_add(op_stats_increment_row(), OP_REQUESTS, 1);
 	PG_TRY();
 	{
-		int64		value = counter_add_until(&ref, b->sum, false, 0, false, 0, b->resend_safe, b->ttl_epoch,
-											  deadline);
+		/* A throttled batch takes in, before its next attempt, the callers that came meanwhile. */
+		int64		value = counter_add_growing(&ref, b->sum, b->resend_safe, b->ttl_epoch, deadline,
+												increment_batches_absorb, b);
 
 		increment_batches_applied(b, value);
 	}

@@ -7,6 +7,10 @@ on_a() { PGHOST=$A_PGHOST PGPORT=$A_PGPORT PGUSER=$A_PGUSER PGPASSWORD=$A_PGPASS
 control() { curl -s --max-time 5 "$FAKE/_control?$1" >/dev/null; }
 items() { curl -s --max-time 5 "$FAKE/_items" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);console.log(j.writes+j.limited)})'; }
 psql -X -q -c "CREATE EXTENSION dynamo_atomic" -c "CREATE TABLE got (v bigint)" >/dev/null
+# the sessions' retries (PGOPTIONS below) for the lock workers too, which send combined increments
+for run_on in "" on_a; do
+	$run_on psql -X -q -c "ALTER SYSTEM SET dynamo_atomic.max_retries = 20" -c "SELECT pg_reload_conf()" >/dev/null
+done
 
 # run MODE L REP [CLIENTS]: both clusters for SECONDS_PER_RUN; prints "acknowledged/s|twice|stored-acked|requests/increment"
 run() {
@@ -51,7 +55,7 @@ echo "mode,limit,rep,acked_per_s,twice,stored_minus_acked,requests_per_increment
 printf '%-34s %6s %14s %8s %7s %16s %12s\n' "$((2 * CLIENTS)) clients, two clusters" "L/s" "acknowledged/s" "x L" "twice" "stored-acked" "requests/inc"
 # limit 0: none, the machine's own ceiling for this set-up (two clusters, the front, DynamoDB Local)
 for limit in ${LIMITS:-30 100 1000 0}; do
-	for mode in uncombined increment tally16; do
+	for mode in ${MODES:-uncombined increment tally16}; do
 		rates=()
 		for rep in $(seq 1 "$REPS"); do
 			r=$(run "$mode" "$limit" "$rep")
