@@ -133,6 +133,20 @@ expect_eq "...stored 200" 200 "$(stored c3)"
 read -r calls requests <<<"$(stats)"
 expect_true "...combined: fewer requests than increments ($requests for $calls)" test "$requests" -lt "$calls"
 
+# through a per-item write limit: throttled batches take in the callers that came meanwhile
+sql -c "ALTER SYSTEM SET dynamo_atomic.max_retries = 10" -c "SELECT pg_reload_conf()" >/dev/null
+control "item_limit=20"
+sql -c "TRUNCATE got"
+sed -i "s/'c3'/'c4'/" "$work/bench.sql"
+pgbench -n -c 8 -j 4 -t 20 -f "$work/bench.sql" >"$work/bench.out" 2>&1 || { cat "$work/bench.out" >&2; exit 1; }
+limited=$(curl -s "$fake/_items")
+control "item_limit=0"
+sql -c "ALTER SYSTEM RESET dynamo_atomic.max_retries" -c "SELECT pg_reload_conf()" >/dev/null
+expect_eq "8 clients x 20 increments through a 20 writes/s item limit: 160 distinct values 1..160" "160 160 1 160" \
+	"$(sql -c "SELECT count(*) || ' ' || count(DISTINCT v) || ' ' || min(v) || ' ' || max(v) FROM got")"
+expect_eq "...stored 160" 160 "$(stored c4)"
+expect_true "...throttled on the way ($limited)" grep -qv '"limited":0' <<<"$limited"
+
 # ---- bounds: bounded increments are never combined ---------------------------
 sql -c "$settings" -c "SELECT dynamo_set_counter('b1', 1097, table_name => 'CombinedCounters')" >/dev/null
 sql -c "SELECT dynamo_atomic_stats_reset()" >/dev/null
