@@ -218,6 +218,8 @@ typedef struct GrowingAdd
 	int64	   *increment;		/* counter_add's own: its checks use the grown step */
 	cJSON	   *values;			/* the request's ExpressionAttributeValues */
 	bool		maybe_applied;	/* set by ddb_execute before each attempt */
+	const CounterRef *ref;
+	const char **what;			/* the call's, for its messages */
 } GrowingAdd;
 
 static void set_step_values(cJSON *values, int64 increment, int64 min_value, int64 max_value, bool replace);
@@ -236,6 +238,7 @@ grow_before_attempt(void *arg)
 		return;
 	*g->increment += more;		/* the hook keeps it within bigint */
 	set_step_values(g->values, *g->increment, PG_INT64_MIN, PG_INT64_MAX, true);
+	*g->what = psprintf("the increment " INT64_FORMAT " of counter \"%s\"", *g->increment, g->ref->id_display);
 }
 
 static int64 counter_add_internal(const CounterRef *ref, int64 increment, bool has_min, int64 min_value,
@@ -337,6 +340,8 @@ counter_add_internal(const CounterRef *ref, int64 increment, bool has_min, int64
 		growing.arg = grow_arg;
 		growing.increment = &increment;
 		growing.values = values;
+		growing.ref = ref;
+		growing.what = &call.what;
 		call.before_attempt = grow_before_attempt;
 		call.before_attempt_arg = &growing;
 		call.maybe_applied_out = &growing.maybe_applied;

@@ -38,6 +38,8 @@
 
 /* How often a member checks that the process sending its batch still lives. */
 #define SENDER_CHECK_MS 1000
+/* ...and, while its batch is due, that a worker is free to take it. */
+#define DUE_CHECK_MS 50
 
 typedef enum WaiterState
 {
@@ -86,6 +88,7 @@ typedef struct IncSlot
 	uint64		next_order;
 	TimestampTz due_since;		/* the open batch waits for a worker since; 0: not due */
 	uint64		flight_batch;	/* the batch a worker sends now; 0: none */
+	int			flight_members; /* ...and how many increments it carries */
 	TimestampTz hot_until;		/* a contended request ended lately: see HOT_MS */
 	ConditionVariable done;		/* a batch of this slot got its outcome */
 } IncSlot;
@@ -130,7 +133,11 @@ increment_batches_shmem_init(void *base, bool found, LWLock *lock)
 		return;
 	memset(base, 0, increment_batches_shmem_size());
 	shared->lock = lock;
-	/* At most one slot in use per process: a backend's or a worker's request, or its batch. */
+	/*
+	 * One slot in use per process at most (a backend's or a worker's
+	 * request, or the batch it waits in), and slots kept hot for HOT_MS
+	 * after contention; when none is free, increments go uncombined.
+	 */
 	shared->n_slots = MaxBackends;
 	shared->n_waiters = MaxBackends;
 	shared->next_batch = 1;
@@ -238,8 +245,8 @@ request_ended(int slot)
 {
 	IncSlot    *s = &shared->slots[slot];
 
-	/* Contended: others joined while it was in flight, or it was a batch. */
-	s->hot_until = s->open_members > 0 || s->sender_is_worker ?
+	/* Contended: others joined while it was in flight, or it was a batch of several. */
+	s->hot_until = s->open_members > 0 || (s->sender_is_worker && s->flight_members > 1) ?
 		TimestampTzPlusMilliseconds(GetCurrentTimestamp(), HOT_MS) : 0;
 	s->sender_pid = 0;
 	s->sender_is_worker = false;
@@ -276,6 +283,7 @@ fail_flight(IncSlot *s, int slot, int sqlerrcode, const char *message, const cha
 		if (w->state != WAITER_PENDING || w->slot != slot || w->batch != s->flight_batch)
 			continue;
 		w->state = retry_alone ? WAITER_ALONE : WAITER_ERROR;
+		w->members = s->flight_members;
 		w->sqlerrcode = sqlerrcode;
 		strlcpy(w->message, message ? message : "", MESSAGE_SIZE);
 		strlcpy(w->detail, detail ? detail : "", MESSAGE_SIZE);
@@ -486,6 +494,9 @@ await_batch(IncWaiter *w, int slot, MemberOutcome *out)
 				leave(w);
 				w->state = WAITER_ALONE;
 			}
+			else if (w->state == WAITER_PENDING && w->batch == s->open_batch && s->sender_pid == 0 &&
+					 batches_in_flight() >= dynamo_lock_workers - 1)
+				release_open_batch(slot);	/* due, and every batch worker busy with another's */
 			else if (w->state == WAITER_PENDING)
 				check_sender(s, slot, w, &wake);
 			if (w->state != WAITER_PENDING)
@@ -505,7 +516,8 @@ await_batch(IncWaiter *w, int slot, MemberOutcome *out)
 				lock_registry_wake_worker();
 			if (ended)
 				break;
-			(void) ConditionVariableTimedSleep(&s->done, SENDER_CHECK_MS,
+			/* A due batch is watched closely: the workers may all be taken by other counters'. */
+			(void) ConditionVariableTimedSleep(&s->done, s->due_since != 0 ? DUE_CHECK_MS : SENDER_CHECK_MS,
 											   dynamo_wait_event(DYNAMO_WAIT_INCREMENT));
 		}
 	}
@@ -707,6 +719,7 @@ increment_batches_claim(const char *worker_digest, IncrementBatch *batch)
 	batch->slot = chosen;
 	batch->id = s->flight_batch;
 	batch->members = n;
+	s->flight_members = n;
 	batch->sum = prefix;
 	batch->ttl_epoch = s->ttl_epoch;
 	batch->counter = s->counter;
@@ -747,6 +760,7 @@ increment_batches_absorb(void *arg, int64 step)
 			w->batch = batch->id;
 			w->offset = sum;
 			batch->members++;
+			s->flight_members = batch->members;
 			s->open_members--;
 			s->open_sum -= w->increment;
 		}
