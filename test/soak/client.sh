@@ -190,8 +190,8 @@ while :; do
 	((t < DEADLINE)) || break
 	n=$((n + 1))
 	pick r 1 100
-	if ((r <= 14)); then op_increment
-	elif ((r <= 18)); then op_combined
+	if ((r <= 13)); then op_increment
+	elif ((r <= 17)); then op_combined
 	elif ((r <= 22)); then op_bounded
 	elif ((r <= 27)); then op_tally
 	elif ((r <= 40)); then op_nextval
