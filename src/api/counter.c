@@ -68,13 +68,8 @@ counter_ref_from_key_args(FunctionCallInfo fcinfo, int key_arg, int table_arg, i
 	settings_check_table_allowed(ref->table);
 }
 
-/*
- * The counter as a lock worker sends its combined increments: where this
- * session would send (endpoint, region) and as whom.  False when a field
- * is too long to be shared (the increment is then sent alone).
- */
-static bool
-combined_counter(CounterRef *ref, IdCounter *c)
+bool
+counter_shared_identity(CounterRef *ref, IdCounter *c)
 {
 	DdbEndpoint ep;
 
@@ -94,7 +89,6 @@ combined_counter(CounterRef *ref, IdCounter *c)
 	strlcpy(c->endpoint, ep.url, sizeof(c->endpoint));
 	strlcpy(c->region, ep.region, sizeof(c->region));
 	settings_credentials_digest(c->identity);
-	/* This backend's own request goes where the batches go: one item. */
 	ref->endpoint_url = pstrdup(ep.url);
 	ref->region = pstrdup(ep.region);
 	return true;
@@ -110,7 +104,7 @@ unbounded_add(const CounterRef *ref, int64 increment, bool resend_safe, int64 tt
 	/* Row "increment": every unbounded increment a call; every request sent for them (fewer, combined). */
 	op_stats_add(op_stats_increment_row(), OP_CALLS, 1);
 	c = palloc(sizeof(IdCounter));
-	if (!dynamo_combine_increments || !combined_counter(&target, c))
+	if (!dynamo_combine_increments || !increment_batches_enabled() || !counter_shared_identity(&target, c))
 	{
 		op_stats_add(op_stats_increment_row(), OP_REQUESTS, 1);
 		return counter_add(ref, increment, false, 0, false, 0, resend_safe, ttl_epoch);

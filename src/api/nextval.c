@@ -44,29 +44,15 @@
 static int
 slot_for(CounterRef *ref)
 {
-	IdCounter  *c = palloc0(sizeof(IdCounter));
-	DdbEndpoint ep;
+	IdCounter  *c = palloc(sizeof(IdCounter));
 	int			slot;
 
-	/* Recorded with the counter: the worker fetches ahead from the same place. */
-	ddb_endpoint_resolve(&ep, NULL, NULL);
-	if (strlen(ep.url) >= sizeof(c->endpoint))
+	/* Recorded with the counter: the worker fetches ahead from the same place, and so does this backend. */
+	if (!counter_shared_identity(ref, c))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("the DynamoDB endpoint URL is too long for an ID block (over %zu bytes)",
+				 errmsg("the DynamoDB endpoint URL (over %zu bytes) or the counter's names are too long for an ID block",
 						sizeof(c->endpoint) - 1)));
-	strlcpy(c->table, ref->table, sizeof(c->table));
-	strlcpy(c->key_attribute, ref->key_attribute, sizeof(c->key_attribute));
-	strlcpy(c->count_attribute, ref->count_attribute, sizeof(c->count_attribute));
-	strlcpy(c->id, ref->id, sizeof(c->id));
-	if (ref->sort_key)
-		strlcpy(c->sort_key, ref->sort_key, sizeof(c->sort_key));
-	strlcpy(c->endpoint, ep.url, sizeof(c->endpoint));
-	strlcpy(c->region, ep.region, sizeof(c->region));
-	settings_credentials_digest(c->identity);
-	/* This backend's fetches go where the slot says, as the worker's do: one item per slot. */
-	ref->endpoint_url = pstrdup(ep.url);
-	ref->region = pstrdup(ep.region);
 	/* The worker fetches ahead with its own credentials: only where they are the session's. */
 	c->prefetch = dynamo_id_prefetch && lock_session_worker_credentials() == REGISTRY_SAME_CREDENTIALS;
 	slot = id_blocks_slot(c);

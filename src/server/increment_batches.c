@@ -213,6 +213,17 @@ batches_in_flight(void)
 	return n;
 }
 
+/* With the lock held: a new, empty batch opens for the slot's counter. */
+static void
+open_new_batch(IncSlot *s)
+{
+	s->open_batch = shared->next_batch++;
+	s->open_members = 0;
+	s->open_sum = 0;
+	s->next_order = 0;
+	s->due_since = 0;
+}
+
 /* With the lock held: the open batch's members each send their own (nothing was sent for them). */
 static void
 release_open_batch(int slot)
@@ -226,11 +237,7 @@ release_open_batch(int slot)
 		if (w->state == WAITER_PENDING && w->slot == slot && w->batch == s->open_batch)
 			w->state = WAITER_ALONE;
 	}
-	s->open_batch = shared->next_batch++;
-	s->open_members = 0;
-	s->open_sum = 0;
-	s->next_order = 0;
-	s->due_since = 0;
+	open_new_batch(s);
 	ConditionVariableBroadcast(&s->done);
 }
 
@@ -384,11 +391,7 @@ find_slot(const IdCounter *c, int sign, int64 ttl_epoch)
 		s->counter = *c;
 		s->sender_pid = 0;
 		s->sender_is_worker = false;
-		s->open_batch = shared->next_batch++;
-		s->open_members = 0;
-		s->open_sum = 0;
-		s->next_order = 0;
-		s->due_since = 0;
+		open_new_batch(s);
 		s->flight_batch = 0;
 		s->hot_until = 0;
 	}
@@ -563,6 +566,12 @@ raise_batch_error(const CounterRef *ref, int64 increment, const MemberOutcome *o
 			 out->hint[0] ? errhint("%s", ascii_copy(out->hint)) : 0));
 }
 
+bool
+increment_batches_enabled(void)
+{
+	return shared != NULL;
+}
+
 int64
 increment_batches_add(const CounterRef *ref, const IdCounter *counter, int64 increment,
 					  bool resend_safe, int64 ttl_epoch)
@@ -688,11 +697,7 @@ increment_batches_claim(const char *worker_digest, IncrementBatch *batch)
 	}
 	s = &shared->slots[chosen];
 	s->flight_batch = s->open_batch;
-	s->open_batch = shared->next_batch++;
-	s->open_members = 0;
-	s->open_sum = 0;
-	s->next_order = 0;
-	s->due_since = 0;
+	open_new_batch(s);
 	s->sender_pid = MyProcPid;
 	s->sender_procno = compat_my_procno();
 	s->sender_is_worker = true;

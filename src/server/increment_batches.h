@@ -35,6 +35,9 @@
 extern Size increment_batches_shmem_size(void);
 extern void increment_batches_shmem_init(void *base, bool found, LWLock *lock);
 
+/* Are increments combined here at all (shared_preload_libraries)? */
+extern bool increment_batches_enabled(void);
+
 /*
  * The increment (non-zero, unbounded) of the counter ref: combined with
  * this server's concurrent increments of it where it can be, else sent

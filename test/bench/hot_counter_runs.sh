@@ -51,20 +51,25 @@ run() {
 
 median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
+# median_run CSV_LABEL MODE L [CLIENTS]: REPS runs, each a CSV line; prints the run of median rate
+median_run() {
+	local label=$1 rates=() r m
+	shift
+	for rep in $(seq 1 "$REPS"); do
+		r=$(run "$1" "$2" "$rep" ${3:+"$3"})
+		echo "$label,$2,$rep,${r//|/,}" >>"$RESULTS_DIR/hot_counter.csv"
+		rates+=("$r")
+	done
+	m=$(printf '%s\n' "${rates[@]}" | cut -d'|' -f1 | median)
+	printf '%s\n' "${rates[@]}" | awk -F'|' -v m="$m" '$1 == m {print; exit}'
+}
+
 echo "mode,limit,rep,acked_per_s,twice,stored_minus_acked,requests_per_increment" >"$RESULTS_DIR/hot_counter.csv"
 printf '%-34s %6s %14s %8s %7s %16s %12s\n' "$((2 * CLIENTS)) clients, two clusters" "L/s" "acknowledged/s" "x L" "twice" "stored-acked" "requests/inc"
 # limit 0: none, the machine's own ceiling for this set-up (two clusters, the front, DynamoDB Local)
 for limit in ${LIMITS:-30 100 1000 0}; do
 	for mode in ${MODES:-uncombined increment tally16}; do
-		rates=()
-		for rep in $(seq 1 "$REPS"); do
-			r=$(run "$mode" "$limit" "$rep")
-			echo "$mode,$limit,$rep,${r//|/,}" >>"$RESULTS_DIR/hot_counter.csv"
-			rates+=("$r")
-		done
-		m=$(printf '%s\n' "${rates[@]}" | cut -d'|' -f1 | median)
-		line=$(printf '%s\n' "${rates[@]}" | awk -F'|' -v m="$m" '$1 == m {print; exit}')
-		IFS='|' read -r rate twice diff reqs <<<"$line"
+		IFS='|' read -r rate twice diff reqs <<<"$(median_run "$mode" "$mode" "$limit")"
 		case $mode in
 			uncombined) label="dynamo_increment, uncombined" ;;
 			increment) label="dynamo_increment, combined" ;;
@@ -80,15 +85,7 @@ done
 curve_limit=${CURVE_LIMIT:-100}
 printf 'combined increments at L = %s, clients per cluster: acknowledged/s (x L), requests/increment\n' "$curve_limit"
 for clients in ${CURVE_CLIENTS:-1 2 4 8 16}; do
-	rates=()
-	for rep in $(seq 1 "$REPS"); do
-		r=$(run increment "$curve_limit" "$rep" "$clients")
-		echo "curve-$clients,$curve_limit,$rep,${r//|/,}" >>"$RESULTS_DIR/hot_counter.csv"
-		rates+=("$r")
-	done
-	m=$(printf '%s\n' "${rates[@]}" | cut -d'|' -f1 | median)
-	line=$(printf '%s\n' "${rates[@]}" | awk -F'|' -v m="$m" '$1 == m {print; exit}')
-	IFS='|' read -r rate twice diff reqs <<<"$line"
+	IFS='|' read -r rate twice diff reqs <<<"$(median_run "curve-$clients" increment "$curve_limit" "$clients")"
 	printf '  %2s clients x 2: %6.0f/s (%.2f x L), twice %s, stored-acked %s, %s requests/increment\n' "$clients" "$rate" \
 		"$(awk -v r="$rate" -v l="$curve_limit" 'BEGIN {print r / l}')" "$twice" "$diff" "$reqs"
 done

@@ -338,3 +338,28 @@ wait_sessions direct
 wait_sessions o
 expect_eq "with combine_increments off, 3 increments behind one in flight: each gets its value" 3 "$(values_of o | wc -w)"
 expect_eq "...in 3 requests of 1, none combined" 3 "$(curl -s "$fake/_log" | grep -cF ':inc\":{\"N\":\"1\"}')"
+
+# ---- a LATIN1 database: a non-ASCII counter name in values and in the relayed error ----
+export PGCLIENTENCODING=UTF8
+sql -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS combined_latin1" \
+	-c "CREATE DATABASE combined_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" >/dev/null
+PGDATABASE=combined_latin1 sql -c "SET client_min_messages = warning" -c "CREATE EXTENSION dynamo_atomic" >/dev/null
+control ""
+PGDATABASE=combined_latin1 direct café-1
+PGDATABASE=combined_latin1 join_one lat1 café-1
+PGDATABASE=combined_latin1 join_one lat2 café-1
+wait_sessions direct
+wait_sessions lat
+expect_eq "LATIN1: 2 members of counter 'café-1' combined behind an increment in flight: 1001, 1002 in join order" \
+	"1001 1002" "$(for i in 1 2; do value_of "lat$i"; done | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "...one ADD of 2" 1 "$(requests_of 2)"
+control ""
+PGDATABASE=combined_latin1 direct café-2
+control "fault=apply-then-500&count=1&match=$(inc_match 2)&add=1"
+PGDATABASE=combined_latin1 members le 2 café-2
+wait_sessions direct
+wait_sessions le
+expect_eq "LATIN1: their batch's answer lost: 40003 for each" 2 "$(errors_of le 40003)"
+expect_true "...the message names counter 'café-2' as given, in the database's encoding" \
+	grep -q 'increment 1 of counter "café-2" may or may not have been applied' "$work/le1.out"
+expect_eq "...the UTF-8 database reads the same counter: 1000 + 2 (applied)" 1002 "$(stored café-2)"
