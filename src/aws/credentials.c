@@ -14,12 +14,7 @@
 #include "credentials_providers.h"
 #include "settings.h"
 #include "sigv4.h"
-
-static bool
-is_set(const char *s)
-{
-	return s != NULL && s[0] != '\0';
-}
+#include "secret_strings.h"
 
 void
 aws_credentials_invalidate(const AwsCredentials *used)

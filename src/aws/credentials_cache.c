@@ -29,6 +29,7 @@
 #include "settings.h"
 #include "sigv4.h"
 #include "wait_events.h"
+#include "secret_strings.h"
 
 /* Refresh expiring credentials this long (or half their life) before they expire. */
 #define REFRESH_MARGIN_USECS (300 * USECS_PER_SEC)
@@ -140,27 +141,11 @@ credentials_cache_shmem_init(void *base, bool found, LWLock *lock)
 	pg_atomic_init_u64(&shared->epoch, 1);
 }
 
-static bool
-is_set(const char *s)
-{
-	return s != NULL && s[0] != '\0';
-}
-
 void
 credentials_cache_wipe_string(const char *s)
 {
 	if (s)
 		explicit_bzero((char *) s, strlen(s));
-}
-
-static void
-wipe_pfree(const char *s)
-{
-	if (s)
-	{
-		credentials_cache_wipe_string(s);
-		pfree((char *) s);
-	}
 }
 
 static char *

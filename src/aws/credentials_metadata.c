@@ -15,12 +15,7 @@
 #include "http.h"
 #include "json.h"
 #include "settings.h"
-
-static bool
-is_set(const char *s)
-{
-	return s != NULL && s[0] != '\0';
-}
+#include "secret_strings.h"
 
 /*
  * An ISO 8601 Expiration: "2026-12-01T20:00:00Z", with fractional seconds

@@ -12,24 +12,9 @@
 #include "credentials_cache.h"
 #include "credentials_providers.h"
 #include "http.h"
+#include "secret_strings.h"
 
 #define CONTAINER_TIMEOUT_MS 2000
-
-static bool
-is_set(const char *s)
-{
-	return s != NULL && s[0] != '\0';
-}
-
-static void
-wipe_pfree(const char *s)
-{
-	if (s)
-	{
-		explicit_bzero((char *) s, strlen(s));
-		pfree((char *) s);
-	}
-}
 
 static char *
 container_authorization(void)

@@ -9,25 +9,10 @@
 #include "credentials_cache.h"
 #include "credentials_providers.h"
 #include "http.h"
+#include "secret_strings.h"
 
 #define METADATA_TIMEOUT_MS 1000
 #define IMDS_TOKEN_TTL "21600"
-
-static bool
-is_set(const char *s)
-{
-	return s != NULL && s[0] != '\0';
-}
-
-static void
-wipe_pfree(const char *s)
-{
-	if (s)
-	{
-		explicit_bzero((char *) s, strlen(s));
-		pfree((char *) s);
-	}
-}
 
 bool
 credentials_imds_disabled(void)

@@ -18,6 +18,7 @@
 #include "aws_profile.h"
 #include "credentials_cache.h"
 #include "credentials_providers.h"
+#include "secret_strings.h"
 
 static MemoryContext profile_context = NULL;
 
@@ -41,22 +42,6 @@ static struct
 	AwsProfile	profile;
 	char	   *source;
 }			profile_cache;
-
-static bool
-is_set(const char *s)
-{
-	return s != NULL && s[0] != '\0';
-}
-
-static void
-wipe_pfree(const char *s)
-{
-	if (s)
-	{
-		explicit_bzero((char *) s, strlen(s));
-		pfree((char *) s);
-	}
-}
 
 static MemoryContext
 cache_context(void)

@@ -19,15 +19,10 @@
 #include "credentials_cache.h"
 #include "credentials_providers.h"
 #include "sts.h"
+#include "secret_strings.h"
 
 /* A projected service account token is a JWT of a few kB. */
 #define TOKEN_MAX_BYTES 16384
-
-static bool
-is_set(const char *s)
-{
-	return s != NULL && s[0] != '\0';
-}
 
 /* The token, read whole (refused, never cut: a token cut short is another token). */
 static char *

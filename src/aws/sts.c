@@ -21,15 +21,10 @@
 #include "sigv4.h"
 #include "sts.h"
 #include "wait_events.h"
+#include "secret_strings.h"
 
 #define STS_ATTEMPTS 4
 #define STS_FIRST_BACKOFF_MS 100
-
-static bool
-is_set(const char *s)
-{
-	return s != NULL && s[0] != '\0';
-}
 
 char *
 sts_endpoint_url(void)
