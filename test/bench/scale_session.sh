@@ -62,32 +62,17 @@ per_s() { awk -v n="$1" -v ms="$2" 'BEGIN {print n * 1000 / ms}'; }
 
 psql -X -q -c "CREATE EXTENSION dynamo_atomic" -c "SELECT dynamo_create_counter_table('$T')" \
 	-c "CREATE SEQUENCE native CACHE 1000" >/dev/null
-# CPU ticks DynamoDB Local's JIT compiler threads have used so far
-jit_ticks() {
-	local t=0 f
-	for f in /proc/"$DDB_PID"/task/*; do
-		[[ $(cat "$f/comm" 2>/dev/null) == C[12]\ CompilerThre* ]] || continue
-		t=$((t + $(sed 's/^.*) //' "$f/stat" | awk '{print $12 + $13}')))
-	done
-	echo "$t"
-}
+source test/bench/jit_warmup.sh
 # Warm-up: every client's first connection, and DynamoDB Local's JIT until
-# it has compiled what these requests run.  Its compiler threads share the
-# two cores: still compiling, they made whichever measure ran first slower
-# (up to a fifth of the samples in perf).  Rounds of every kind of request
-# until one round costs the compiler under 50 ms, or 20 rounds.
-jit_round_ms=?
-for round in $(seq 20); do
-	before=$(jit_ticks)
+# it has compiled what these requests run.
+warm_round() {
 	$raw "$DDB_ENDPOINT" $T warm 300 >/dev/null
 	psql -X -qAt -c "SELECT count(dynamo_increment('warm', 1, '$T')) FROM generate_series(1, 300)" >/dev/null
 	pgbench_ms "SELECT dynamo_increment('warm' || :client_id, 1, '$T');" 800 >/dev/null
 	pgbench_ms "SELECT dynamo_nextval('warm', 10, '$T');" 4000 >/dev/null
 	python3 $boto "$DDB_ENDPOINT" $T warm 100 1 >/dev/null
-	jit_round_ms=$((($(jit_ticks) - before) * 1000 / $(getconf CLK_TCK)))
-	echo "warm-up round $round: DynamoDB Local's JIT compiler used $jit_round_ms ms" >&2
-	((jit_round_ms < 50)) && break
-done
+}
+jit_warmup warm_round
 
 csv="$RESULTS_DIR/scale.csv"
 echo "rep,measure,ops_per_s,cpu_us_per_op" >"$csv"
