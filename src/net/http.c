@@ -242,7 +242,7 @@ set_options(const HttpRequest *req, struct curl_slist *headers, char *errbuf)
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long) req->connect_timeout_ms);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long) req->timeout_ms);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "dynamo_atomic/1.0");
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "dynamo_atomic/" DYNAMO_ATOMIC_VERSION);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);

@@ -30,6 +30,9 @@ expect_true "the credential scope names the key, region and service" \
 	grep -q "Credential=$TEST_ACCESS_KEY_ID/[0-9]\{8\}/$TEST_REGION/dynamodb/aws4_request" <<<"$wire"
 expect_true "the session token travels as X-Amz-Security-Token" grep -q '"x-amz-security-token":"wire-session-token"' <<<"$wire"
 expect_true "no Expect: 100-continue round trip" bash -c "! grep -q '\"expect\"' <<<'$wire'"
+version=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" dynamo_atomic.control)
+expect_true "requests name their sender and its version: User-Agent dynamo_atomic/$version" \
+	grep -q "\"user-agent\":\"dynamo_atomic/$version\"" <<<"$wire"
 
 # throttled twice, then served: two retries, two throttles, no error
 control "fault=throttle&count=2"
