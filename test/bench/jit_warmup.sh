@@ -7,25 +7,46 @@
 #   the benchmark makes) until one round costs the compiler threads under
 #   50 ms, or 20 rounds; sets jit_round_ms to the last round's cost.
 
-# CPU ticks DynamoDB Local's JIT compiler threads have used so far
-jit_ticks() {
-	local t=0 f
-	for f in /proc/"${DDB_PID:?}"/task/*; do
-		[[ $(cat "$f/comm" 2>/dev/null) == C[12]\ CompilerThre* ]] || continue
-		t=$((t + $(sed 's/^.*) //' "$f/stat" | awk '{print $12 + $13}')))
-	done
-	echo "$t"
+# "TID TICKS" for each of DynamoDB Local's JIT compiler threads: the CPU
+# ticks each has used so far (a thread gone between two reads is left out).
+jit_threads() {
+	awk -v dir="/proc/${DDB_PID:?}/task" 'BEGIN {
+		cmd = "ls " dir
+		while ((cmd | getline tid) > 0) {
+			comm = ""; stat = ""
+			if ((getline comm < (dir "/" tid "/comm")) <= 0) continue
+			close(dir "/" tid "/comm")
+			if (comm !~ /^C[12] CompilerThre/) continue
+			if ((getline stat < (dir "/" tid "/stat")) <= 0) continue
+			close(dir "/" tid "/stat")
+			sub(/^.*\) /, "", stat)
+			split(stat, f, " ")
+			print tid, f[12] + f[13]
+		}
+	}'
+}
+
+# The compiler's ms between two jit_threads snapshots; a thread that ended
+# meanwhile (the JVM stops idle compiler threads) takes its work with it,
+# so the round counts as not quiet (9999).
+jit_round_cost() {
+	awk -v hz="$(getconf CLK_TCK)" 'NR == FNR {before[$1] = $2; next}
+		{if ($1 in before) {total += $2 - before[$1]; delete before[$1]} else total += $2}
+		END {for (t in before) gone = 1; print gone ? 9999 : int(total * 1000 / hz)}' "$1" "$2"
 }
 
 jit_warmup() {
-	local round before
+	local round snap
+	snap=$(mktemp -d)
 	jit_round_ms=?
 	for round in $(seq 20); do
-		before=$(jit_ticks)
+		jit_threads >"$snap/before"
 		"$1"
-		jit_round_ms=$((($(jit_ticks) - before) * 1000 / $(getconf CLK_TCK)))
+		jit_threads >"$snap/after"
+		jit_round_ms=$(jit_round_cost "$snap/before" "$snap/after")
 		echo "warm-up round $round: DynamoDB Local's JIT compiler used $jit_round_ms ms" >&2
 		((jit_round_ms < 50)) && break
 	done
+	rm -rf "$snap"
 	return 0
 }

@@ -41,96 +41,150 @@ BEGIN
 END \$\$;
 SQL
 
-# One session: its first call (the connection) outside the measure, then
-# $2; prints "ms backend_cpu_ms tree_cpu_ms".  $2 prints 'T', ms when it
-# times itself (the loop); otherwise the statement is timed around.
+# One session: its first call (the connection) outside the measure; no
+# other client backend left (a backend still exiting would be reaped into
+# the postmaster's ticks mid-measure); then $2, with the CPU of the backend
+# and of the postmaster's tree read around it.  Prints "ms backend_cpu_ms
+# tree_cpu_ms" into $3 and fails unless every sample is there.  $2 prints
+# 'T', ms when it times itself (the loops); otherwise the statement is
+# timed around.
 in_session() {
-	psql -X -qAt -v ON_ERROR_STOP=1 -f - <<SQL | awk -F'[| ]' '
-		$1 == "C" {b[++k] = $2; t[k] = $3}
-		$1 == "S" {s[++j] = $2}
-		$1 == "T" {ms = $2}
-		END {if (ms == "") ms = s[2] - s[1]; printf "%.3f %.3f %.3f\n", ms, (b[2] - b[1]) / 1e6, (t[2] - t[1]) / 1e6}'
+	psql -X -qAt -v ON_ERROR_STOP=1 -f - >"$3.raw" <<SQL
 SELECT dynamo_increment('$1', 1, '$T');
 SELECT pg_backend_pid() AS pid \gset
 \setenv BPID :pid
+\! until [ "\$(psql -X -qAt -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid NOT IN (\$BPID, pg_backend_pid())")" = 0 ]; do sleep 0.01; done
 \! bash test/bench/tree_cpu.sh \$BPID
 SELECT 'S', extract(epoch FROM clock_timestamp()) * 1000;
 $2;
 SELECT 'S', extract(epoch FROM clock_timestamp()) * 1000;
 \! bash test/bench/tree_cpu.sh \$BPID
 SQL
+	awk -F'[| ]' -v timed="$4" '
+		$1 == "C" {b[++k] = $2; t[k] = $3}
+		$1 == "S" {s[++j] = $2}
+		$1 == "T" {ms = $2; ++timed_lines}
+		END {
+			if (k != 2 || j != 2 || (timed && timed_lines != 1)) exit 1
+			if (!timed) ms = s[2] - s[1]
+			printf "%.3f %.3f %.3f\n", ms, (b[2] - b[1]) / 1e6, (t[2] - t[1]) / 1e6
+		}' "$3.raw" >"$3"
 }
-plpgsql_loop() { in_session "$1" "SELECT 'T', bench_loop('$1', $2)"; }
-noop_loop() { in_session "$1" "SELECT 'T', bench_noop_loop($2)"; }
-one_statement() { in_session "$1" "SELECT 'X', count(dynamo_increment('$1', 1, '$T')) FROM generate_series(1, $2)"; }
-raw_loop() { $raw "$DDB_ENDPOINT" $T "$1" "$2" | awk '{print $5, $7}'; }
-# 8 of a kind at once, each with its share of $2: the slowest one's ms
+plpgsql_loop() { in_session "$1" "SELECT 'T', bench_loop('$1', $2)" "$3" 1; }
+noop_loop() { in_session "$1" "SELECT 'T', bench_noop_loop($2)" "$3" 1; }
+one_statement() { in_session "$1" "SELECT 'X', count(dynamo_increment('$1', 1, '$T')) FROM generate_series(1, $2)" "$3" 0; }
+raw_loop() {
+	$raw "$DDB_ENDPOINT" $T "$1" "$2" >"$3.raw"
+	awk '$1 == "raw_libcurl" {print $5, $7, $7; found = 1} END {exit !found}' "$3.raw" >"$3"
+}
+
+# 8 clients of a kind ($1: raw or plpgsql), each with its share of $2
+# calls: every one makes its first call (its connection), says it is
+# ready, and waits for the barrier file; all start together when it
+# appears.  Prints the ms from the barrier to the last one's end, on the
+# driver's clock, into $4; fails if any client failed.
 eight() {
-	local kind=$1 total=$2 tag=$3 pids=() i
+	local kind=$1 total=$2 tag=$3 pids=() i pid start
+	rm -f "$work"/go "$work"/go.ready.*
 	for i in $(seq 8); do
-		"$kind" "$tag-$i" $((total / 8)) >"$work/eight$i.out" &
+		if [[ $kind == raw ]]; then
+			RAW_LOOP_BARRIER="$work/go" $raw "$DDB_ENDPOINT" $T "$tag-$i" $((total / 8)) >"$work/eight$i" &
+		else
+			psql -X -qAt -v ON_ERROR_STOP=1 -f - >"$work/eight$i" <<SQL &
+SELECT dynamo_increment('$tag-$i', 1, '$T');
+\! touch $work/go.ready.$i; until [ -e $work/go ]; do sleep 0.001; done
+SELECT 'T', bench_loop('$tag-$i', $((total / 8)));
+SQL
+		fi
 		pids+=($!)
 	done
-	wait "${pids[@]}"
-	cat "$work"/eight?.out | awk '$1 > max {max = $1} END {print max}'
+	until (($(find "$work" -name 'go.ready.*' | wc -l) >= 8)); do sleep 0.001; done
+	start=$(date +%s%N)
+	touch "$work/go"
+	for pid in "${pids[@]}"; do
+		wait "$pid"
+	done
+	awk -v s="$start" -v e="$(date +%s%N)" 'BEGIN {printf "%.3f\n", (e - s) / 1e6}' >"$4"
 }
 
 source test/bench/jit_warmup.sh
 warm_round() {
-	raw_loop warm 300 >/dev/null
-	plpgsql_loop warm 300 >/dev/null
-	one_statement warm 300 >/dev/null
-	eight plpgsql_loop 400 warm8 >/dev/null
-	eight raw_loop 400 rwarm8 >/dev/null
+	raw_loop warm 300 "$work/w"
+	plpgsql_loop warm 300 "$work/w"
+	one_statement warm 300 "$work/w"
+	eight plpgsql 400 warm8 "$work/w"
+	eight raw 400 rwarm8 "$work/w"
 }
 jit_warmup warm_round
 
 csv="$RESULTS_DIR/per_call.csv"
 echo "rep,measure,ops_per_s,backend_cpu_us_per_op,tree_cpu_us_per_op" >"$csv"
-add() { awk -v a="$1" -v b="$2" 'BEGIN {print a + b}'; }
+sum() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.6f", a + b}'; }
+# the three sequential measures, in an order that turns with the chunk
+SEQUENTIAL=(raw plpgsql statement)
 for rep in $(seq "$REPS"); do
 	echo "repetition $rep of $REPS" >&2
-	noop_cpu=0 raw_ms=0 raw_cpu=0 pl_ms=0 pl_cpu=0 pl_tree=0 st_ms=0 st_cpu=0 st_tree=0 raw8=0 pl8=0
+	declare -A ms=() cpu=() tree=()
+	for k in raw plpgsql statement noop eight_raw eight_plpgsql; do ms[$k]=0 cpu[$k]=0 tree[$k]=0; done
 	for chunk in $(seq "$CHUNKS"); do
-		read -r ms cpu < <(raw_loop "raw$rep" $n)
-		raw_ms=$(add "$raw_ms" "$ms") raw_cpu=$(add "$raw_cpu" "$cpu")
-		read -r ms cpu tree < <(plpgsql_loop "pl$rep" $n)
-		pl_ms=$(add "$pl_ms" "$ms") pl_cpu=$(add "$pl_cpu" "$cpu") pl_tree=$(add "$pl_tree" "$tree")
-		read -r ms cpu tree < <(noop_loop "noop$rep" $((n * 10)))
-		noop_cpu=$(add "$noop_cpu" "$cpu")
-		read -r ms cpu tree < <(one_statement "st$rep" $n)
-		st_ms=$(add "$st_ms" "$ms") st_cpu=$(add "$st_cpu" "$cpu") st_tree=$(add "$st_tree" "$tree")
-		raw8=$(add "$raw8" "$(eight raw_loop $n "r8$rep-$chunk")")
-		pl8=$(add "$pl8" "$(eight plpgsql_loop $n "p8$rep-$chunk")")
+		for j in 0 1 2; do
+			k=${SEQUENTIAL[$(((chunk + j) % 3))]}
+			case $k in
+				raw) raw_loop "raw$rep" $n "$work/m" ;;
+				plpgsql) plpgsql_loop "pl$rep" $n "$work/m" ;;
+				statement) one_statement "st$rep" $n "$work/m" ;;
+			esac
+			read -r a b c <"$work/m"
+			ms[$k]=$(sum "${ms[$k]}" "$a") cpu[$k]=$(sum "${cpu[$k]}" "$b") tree[$k]=$(sum "${tree[$k]}" "$c")
+		done
+		noop_loop "noop$rep" $((n * 10)) "$work/m"
+		read -r a b c <"$work/m"
+		cpu[noop]=$(sum "${cpu[noop]}" "$b")
+		eight raw $n "r8$rep-$chunk" "$work/m"
+		ms[eight_raw]=$(sum "${ms[eight_raw]}" "$(cat "$work/m")")
+		eight plpgsql $n "p8$rep-$chunk" "$work/m"
+		ms[eight_plpgsql]=$(sum "${ms[eight_plpgsql]}" "$(cat "$work/m")")
 	done
-	total=$((n * CHUNKS))
-	awk -v r="$rep" -v n="$total" -v rm="$raw_ms" -v rc="$raw_cpu" -v pm="$pl_ms" -v pc="$pl_cpu" -v pt="$pl_tree" \
-		-v sm="$st_ms" -v sc="$st_cpu" -v st="$st_tree" -v r8="$raw8" -v p8="$pl8" -v nc="$noop_cpu" -v n8=$((n / 8 * 8 * CHUNKS)) 'BEGIN {
-		printf "%s,sequential raw libcurl,%.1f,%.1f,%.1f\n", r, n * 1000 / rm, rc * 1000 / n, rc * 1000 / n
-		printf "%s,sequential PL/pgSQL loop,%.1f,%.1f,%.1f\n", r, n * 1000 / pm, pc * 1000 / n, pt * 1000 / n
-		printf "%s,sequential one statement,%.1f,%.1f,%.1f\n", r, n * 1000 / sm, sc * 1000 / n, st * 1000 / n
-		printf "%s,PL/pgSQL loop around a no-op,,%.2f,\n", r, nc * 1000 / (n * 10)
-		printf "%s,8 clients raw libcurl,%.1f,,\n", r, n8 * 1000 / r8
-		printf "%s,8 clients PL/pgSQL loops,%.1f,,\n", r, n8 * 1000 / p8
+	total=$((n * CHUNKS)) n8=$((n / 8 * 8 * CHUNKS))
+	for k in raw plpgsql statement; do
+		label=$(case $k in raw) echo "sequential raw libcurl" ;; plpgsql) echo "sequential PL/pgSQL loop" ;; *) echo "sequential one statement" ;; esac)
+		awk -v r="$rep" -v l="$label" -v n="$total" -v m="${ms[$k]}" -v c="${cpu[$k]}" -v t="${tree[$k]}" \
+			'BEGIN {printf "%s,%s,%.1f,%.1f,%.1f\n", r, l, n * 1000 / m, c * 1000 / n, t * 1000 / n}' >>"$csv"
+	done
+	awk -v r="$rep" -v n=$((n * 10 * CHUNKS)) -v c="${cpu[noop]}" \
+		'BEGIN {printf "%s,PL/pgSQL loop around a no-op,,%.2f,\n", r, c * 1000 / n}' >>"$csv"
+	awk -v r="$rep" -v n="$n8" -v a="${ms[eight_raw]}" -v b="${ms[eight_plpgsql]}" 'BEGIN {
+		printf "%s,8 clients raw libcurl,%.1f,,\n", r, n * 1000 / a
+		printf "%s,8 clients PL/pgSQL loops,%.1f,,\n", r, n * 1000 / b
 	}' >>"$csv"
 done
 
-median() { grep ",$1," "$csv" | cut -d, -f"$2" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+# Each repetition's ratios (the raw loop and the backends took turns within
+# it), then their median and range.
+value() { awk -F, -v r="$1" -v m="$2" -v f="$3" '$1 == r && $2 == m {print $f}' "$csv"; }
+median() { awk -F, -v m="$1" -v f="$2" '$2 == m {print $f}' "$csv" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+RATIOS=("sequential, PL/pgSQL loop / raw loop|sequential PL/pgSQL loop|sequential raw libcurl|3"
+	"sequential, one statement / raw loop|sequential one statement|sequential raw libcurl|3"
+	"8 clients, PL/pgSQL loops / raw loops|8 clients PL/pgSQL loops|8 clients raw libcurl|3"
+	"CPU per call, postmaster tree (PL/pgSQL loop) / raw loop|sequential PL/pgSQL loop|sequential raw libcurl|5"
+	"CPU per call, backend (PL/pgSQL loop) / raw loop|sequential PL/pgSQL loop|sequential raw libcurl|4"
+	"CPU per call, backend (one statement) / raw loop|sequential one statement|sequential raw libcurl|4")
 MEASURES=("sequential raw libcurl" "sequential PL/pgSQL loop" "sequential one statement" "PL/pgSQL loop around a no-op" "8 clients raw libcurl" "8 clients PL/pgSQL loops")
 {
 	echo
-	printf "%-30s %10s %18s %16s\n" "median of $REPS, N = $N" "ops/s" "backend CPU us/op" "tree CPU us/op"
+	printf "%-30s %10s %18s %16s\n" "median of $REPS, $((n * CHUNKS)) calls" "calls/s" "backend CPU us" "tree CPU us"
 	for m in "${MEASURES[@]}"; do
 		printf "%-30s %10s %18s %16s\n" "$m" "$(median "$m" 3)" "$(median "$m" 4)" "$(median "$m" 5)"
 	done
 	echo
-	ratio() { awk -v a="$2" -v b="$3" -v t="$1" 'BEGIN {printf "%-62s %5.2f\n", t ":", a / b}'; }
-	ratio "sequential, PL/pgSQL loop / raw loop" "$(median "sequential PL/pgSQL loop" 3)" "$(median "sequential raw libcurl" 3)"
-	ratio "sequential, one statement / raw loop" "$(median "sequential one statement" 3)" "$(median "sequential raw libcurl" 3)"
-	ratio "8 clients, PL/pgSQL loops / raw loops" "$(median "8 clients PL/pgSQL loops" 3)" "$(median "8 clients raw libcurl" 3)"
-	ratio "CPU per increment, postmaster tree (PL/pgSQL loop) / raw loop" "$(median "sequential PL/pgSQL loop" 5)" "$(median "sequential raw libcurl" 5)"
-	ratio "CPU per increment, backend (PL/pgSQL loop) / raw loop" "$(median "sequential PL/pgSQL loop" 4)" "$(median "sequential raw libcurl" 4)"
-	ratio "CPU per increment, backend (one statement) / raw loop" "$(median "sequential one statement" 4)" "$(median "sequential raw libcurl" 4)"
+	printf "%-58s %s\n" "ratio" "each repetition -> median (range)"
+	for spec in "${RATIOS[@]}"; do
+		IFS='|' read -r title a b f <<<"$spec"
+		for rep in $(seq "$REPS"); do
+			awk -v x="$(value "$rep" "$a" "$f")" -v y="$(value "$rep" "$b" "$f")" 'BEGIN {printf "%.3f\n", x / y}'
+		done | sort -g | awk -v t="$title" '{v[NR] = $1; s = s sprintf(" %.2f", $1)}
+			END {printf "%-58s%s -> %.2f (%.2f-%.2f)\n", t ":", s, v[int((NR + 1) / 2)], v[1], v[NR]}'
+	done
 	echo
 	echo "warm-up: the last round cost DynamoDB Local's JIT compiler $jit_round_ms ms"
 } | tee "$RESULTS_DIR/per_call.txt"

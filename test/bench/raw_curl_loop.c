@@ -1,19 +1,25 @@
 /*
- * raw_curl_loop.c - the baseline for test/bench/increments.sh: the same
- * signed UpdateItem ADD the extension sends, in a plain libcurl loop over
- * one kept-alive connection, with no PostgreSQL around it.
+ * raw_curl_loop.c - the baseline of the benchmarks in test/bench
+ * (increments.sh, scale.sh, per_call.sh): the same signed UpdateItem ADD
+ * the extension sends, in a plain libcurl loop over one kept-alive
+ * connection, with no PostgreSQL around it.
  *
  * Usage: raw_curl_loop ENDPOINT TABLE COUNTER N
  * Prints "raw_libcurl N requests in MS ms, CPU_MS ms CPU" and exits
  * non-zero on any failure.  One request first opens the connection,
  * outside the measure (a backend's is open too when it is measured); the
  * CPU is the process's own (user + system) over the N requests.
+ *
+ * With RAW_LOOP_BARRIER=PATH in the environment it creates PATH.ready.PID
+ * after that first request and then waits until PATH exists: several loops
+ * then start their measures together (per_call.sh's 8 clients).
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
 #include <curl/curl.h>
@@ -84,6 +90,23 @@ main(int argc, char **argv)
 
 		if (i == 0)
 		{
+			const char *barrier = getenv("RAW_LOOP_BARRIER");
+
+			if (barrier)
+			{
+				char		ready[4096];
+				FILE	   *f;
+
+				snprintf(ready, sizeof(ready), "%s.ready.%d", barrier, (int) getpid());
+				if ((f = fopen(ready, "w")) == NULL)
+				{
+					perror(ready);
+					return 1;
+				}
+				fclose(f);
+				while (access(barrier, F_OK) != 0)
+					usleep(1000);
+			}
 			getrusage(RUSAGE_SELF, &ru0);
 			clock_gettime(CLOCK_MONOTONIC, &t0);
 		}

@@ -9,18 +9,19 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # ms that one psql session spends on $2 (after $1), timed inside the server;
-# with CPU=1 also the backend's CPU ms for it (from /proc).
+# with CPU=1 also the backend's CPU ms for it (/proc/PID/schedstat: nanoseconds,
+# where the stat file's 10 ms ticks moved a chunk's figure by a tenth or more).
 time_in_session() {
-	psql -X -qAt -f - <<SQL | awk -F'[| ]' -v hz="$(getconf CLK_TCK)" '$1 == "T" {t[++k] = $2} $1 == "C" {c[++j] = $2}
-			END {printf "%.3f %.3f\n", t[2] - t[1], (c[2] - c[1]) * 1000 / hz}'
+	psql -X -qAt -f - <<SQL | awk -F'[| ]' '$1 == "T" {t[++k] = $2} $1 == "C" {c[++j] = $2}
+			END {printf "%.3f %.3f\n", t[2] - t[1], (c[2] - c[1]) / 1e6}'
 $1;
 SELECT pg_backend_pid() AS pid \gset
 \setenv BPID :pid
-\! awk '{print "C", \$14 + \$15}' /proc/\$BPID/stat
+\! awk '{print "C", \$1}' /proc/\$BPID/schedstat
 SELECT 'T', extract(epoch FROM clock_timestamp()) * 1000;
 $2;
 SELECT 'T', extract(epoch FROM clock_timestamp()) * 1000;
-\! awk '{print "C", \$14 + \$15}' /proc/\$BPID/stat
+\! awk '{print "C", \$1}' /proc/\$BPID/schedstat
 SQL
 }
 CHUNKS=5
