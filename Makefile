@@ -74,6 +74,8 @@ OBJS = \
 	src/aws/endpoint.o \
 	src/aws/sts.o \
 	src/net/http.o \
+	src/net/http_direct.o \
+	src/net/http_response.o \
 	src/net/json.o \
 	src/net/json_scan.o \
 	src/net/sigv4.o \
@@ -106,7 +108,7 @@ DYNAMO_ATOMIC_VERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $
 PG_CPPFLAGS = -DDYNAMO_ATOMIC_VERSION='"$(DYNAMO_ATOMIC_VERSION)"' $(WARNINGS) $(addprefix -I$(srcdir)/,$(SRC_DIRS)) $(shell $(CURL_CONFIG) --cflags) $(shell $(PKG_CONFIG) --cflags libcjson)
 SHLIB_LINK = $(shell $(CURL_CONFIG) --libs) $(shell $(PKG_CONFIG) --libs libcjson) -lcrypto
 
-EXTRA_CLEAN = $(FUZZERS) test/sigv4_test test/container_url_test test/marshal_test test/helpers/tcp_stub test/helpers/slow_dns.so test/bench/raw_curl_loop
+EXTRA_CLEAN = $(FUZZERS) test/sigv4_test test/container_url_test test/marshal_test test/http_response_test test/helpers/tcp_stub test/helpers/slow_dns.so test/bench/raw_curl_loop
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -155,6 +157,9 @@ test/container_url_test: test/container_url_test.c src/aws/container_url.c src/a
 	$(CC) -std=gnu11 -O1 -g $(UNIT_SANITIZE) $(WARNINGS) -Isrc/aws -o $@ test/container_url_test.c src/aws/container_url.c \
 		$(shell $(CURL_CONFIG) --cflags --libs)
 
+test/http_response_test: test/http_response_test.c src/net/http_response.c src/net/http_response.h
+	$(CC) -std=gnu11 -O1 -g $(UNIT_SANITIZE) $(WARNINGS) -Isrc/net -o $@ test/http_response_test.c src/net/http_response.c
+
 test/marshal_test: test/marshal_test.c src/dynamodb/marshal.c src/dynamodb/marshal.h src/net/strbuf.c src/net/json_scan.c src/net/json_scan.h
 	$(CC) -std=gnu11 -O1 -g $(UNIT_SANITIZE) $(WARNINGS) -Isrc/dynamodb -Isrc/net -o $@ test/marshal_test.c \
 		src/dynamodb/marshal.c src/net/strbuf.c src/net/json_scan.c $(shell $(PKG_CONFIG) --cflags --libs libcjson)
@@ -171,7 +176,8 @@ test/bench/raw_curl_loop: test/bench/raw_curl_loop.c src/net/sigv4.c src/net/str
 
 # libFuzzer harnesses for the parsers of outside input (clang, sanitizers on);
 # test/run.sh runs each for a bounded time over test/fuzz/corpus/NAME.
-FUZZERS = test/fuzz/fuzz_items test/fuzz/fuzz_sigv4 test/fuzz/fuzz_container_url test/fuzz/fuzz_item_request
+FUZZERS = test/fuzz/fuzz_items test/fuzz/fuzz_sigv4 test/fuzz/fuzz_container_url test/fuzz/fuzz_item_request \
+	test/fuzz/fuzz_http_response
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(WARNINGS)
 
@@ -191,11 +197,15 @@ test/fuzz/fuzz_container_url: test/fuzz/fuzz_container_url.c src/aws/container_u
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Isrc/aws -o $@ test/fuzz/fuzz_container_url.c src/aws/container_url.c \
 		$(shell $(CURL_CONFIG) --cflags --libs)
 
+test/fuzz/fuzz_http_response: test/fuzz/fuzz_http_response.c src/net/http_response.c src/net/http_response.h
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Isrc/net -o $@ test/fuzz/fuzz_http_response.c src/net/http_response.c
+
 .PHONY: fuzzers
 fuzzers: $(FUZZERS)
 
 .PHONY: check-unit
-check-unit: test/sigv4_test test/container_url_test test/marshal_test
+check-unit: test/sigv4_test test/container_url_test test/marshal_test test/http_response_test
 	test/sigv4_test test/sigv4-test-suite test/sigv4-dynamodb-examples
 	test/container_url_test
 	test/marshal_test
+	test/http_response_test

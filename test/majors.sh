@@ -31,7 +31,7 @@ source test/lib/harness.sh
 
 ROOTS=${DYNAMO_ATOMIC_ROOTS:-/var/cache/dynamo_atomic/roots}
 MIRROR=http://deb.debian.org/debian
-MAJOR_CASES=${MAJOR_CASES:-"regress readme locks lock_danger lock_commit lock_adversity lock_lost_release lease_locks ids id_item_faults int_bounds existing_tables sts_credentials endpoints hot_counters combined_increments privileges upgrade install pg_versions misspelt_setting troubleshooting"}
+MAJOR_CASES=${MAJOR_CASES:-"regress readme direct_requests locks lock_danger lock_commit lock_adversity lock_lost_release lease_locks ids id_item_faults int_bounds existing_tables sts_credentials endpoints hot_counters combined_increments privileges upgrade install pg_versions misspelt_setting troubleshooting"}
 # The lock, ID and lost-answer cases, against the assert-enabled server.
 CASSERT_CASES=${CASSERT_CASES:-"regress locks lock_danger lock_commit lock_adversity lock_lost_release ids id_item_faults int_bounds lost_answers faults interrupts sts_credentials combined_increments"}
 # What a root needs: the server and its headers, the build's libraries, and what the cases run.

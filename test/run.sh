@@ -50,7 +50,7 @@ printf '(%s cases of presigned-URL signing skipped: not used by a DynamoDB clien
 sed -n 's/^ok   \(.*\)/pass sigv4: \1/p; s/^FAIL \([^:]*\).*/fail sigv4: \1/p' <<<"$unit_out" >>"$RESULTS"
 grep -qE '^[0-9]+ passed, 0 failed' <<<"$unit_out" || echo "fail sigv4: unit test did not finish cleanly" >>"$RESULTS"
 
-for unit in container_url marshal; do
+for unit in container_url marshal http_response; do
 	log "$unit unit test"
 	unit_out=$("test/${unit}_test") || true
 	grep -v '^ok' <<<"$unit_out" || true

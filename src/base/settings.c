@@ -69,6 +69,7 @@ int			dynamo_id_cache_max = 0;
 int			dynamo_table_recheck_s = 60;
 bool		dynamo_id_prefetch = true;
 bool		dynamo_combine_increments = true;
+bool		dynamo_direct_requests = true;
 
 /* Moves whenever a setting of settings_target_fingerprint may have changed. */
 static uint64 target_generation = 1;
@@ -481,6 +482,11 @@ settings_define(bool (*url_is_valid) (const char *url))
 							 "Send this server's concurrent unbounded increments of one counter as one request.",
 							 "Needs shared_preload_libraries; a lock worker sends each combined request.",
 							 &dynamo_combine_increments, true, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("dynamo_atomic.direct_requests",
+							 "Write DynamoDB requests straight onto the backend's kept-alive connection.",
+							 "libcurl still makes the connection (TLS included); off sends each request as a "
+							 "full libcurl transfer. A proxy in the server's environment always means transfers.",
+							 &dynamo_direct_requests, true, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("dynamo_atomic.id_cache",
 							"IDs dynamo_nextval reserves per request when its cache argument is NULL (1: none).",
 							NULL,

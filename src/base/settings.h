@@ -48,6 +48,7 @@ extern int	dynamo_lock_loss_cancels;
 extern int	dynamo_table_recheck_s;
 extern bool dynamo_id_prefetch;
 extern bool dynamo_combine_increments;
+extern bool dynamo_direct_requests;
 
 /* The most lock workers dynamo_atomic.lock_workers allows. */
 #define MAX_LOCK_WORKERS 16

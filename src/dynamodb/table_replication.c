@@ -176,6 +176,64 @@ typedef struct Cached
 } Cached;
 
 /*
+ * This backend's last answer, for the next call while it holds.  A hot
+ * counter asks for the same table on every call: the shared cache's key,
+ * its hash and its exclusive lock (which 8 backends would take in turn)
+ * are then spent once per interval, not once per call.  Good while it is
+ * the same table, endpoint, region and settings (their generation: the
+ * identity too), nothing was forgotten anywhere (the epoch), the interval
+ * is unchanged and the answer's own time has not run out: exactly what
+ * the shared cache would have said.
+ */
+static struct
+{
+	bool		valid;
+	char		table[256];
+	char		endpoint[512];
+	char		region[65];
+	uint64		generation;
+	uint64		epoch;
+	int			recheck_s;
+	TimestampTz until;
+	TableReplication replication;
+}			last_answer;
+
+static bool
+recall_last_answer(const char *table, const DdbEndpoint *ep, TimestampTz now, uint64 epoch,
+				   TableReplication *out, TimestampTz *valid_until)
+{
+	if (!last_answer.valid || now >= last_answer.until || last_answer.epoch != epoch ||
+		last_answer.generation != settings_target_generation() ||
+		last_answer.recheck_s != dynamo_table_recheck_s ||
+		strcmp(last_answer.table, table) != 0 || strcmp(last_answer.endpoint, ep->url) != 0 ||
+		strcmp(last_answer.region, ep->region) != 0)
+		return false;
+	*out = last_answer.replication;
+	if (valid_until)
+		*valid_until = last_answer.until;
+	return true;
+}
+
+static void
+keep_last_answer(const char *table, const DdbEndpoint *ep, uint64 epoch, const TableReplication *r,
+				 TimestampTz until)
+{
+	last_answer.valid = false;
+	if (strlen(table) >= sizeof(last_answer.table) || strlen(ep->url) >= sizeof(last_answer.endpoint) ||
+		strlen(ep->region) >= sizeof(last_answer.region))
+		return;
+	strlcpy(last_answer.table, table, sizeof(last_answer.table));
+	strlcpy(last_answer.endpoint, ep->url, sizeof(last_answer.endpoint));
+	strlcpy(last_answer.region, ep->region, sizeof(last_answer.region));
+	last_answer.generation = settings_target_generation();
+	last_answer.epoch = epoch;
+	last_answer.recheck_s = dynamo_table_recheck_s;
+	last_answer.until = until;
+	last_answer.replication = *r;
+	last_answer.valid = true;
+}
+
+/*
  * The cached answer; false when there is none.  An answer past its
  * interval that no other backend is describing again is claimed for this
  * one to describe (the others keep using it meanwhile).
@@ -378,6 +436,8 @@ table_replication_get(const char *table, const char *endpoint_url, const char *r
 	Cached		cached;
 
 	ddb_endpoint_resolve(&ep, endpoint_url, region);
+	if (recall_last_answer(table, &ep, now, epoch, out, valid_until))
+		return;
 	key = cache_key(table, &ep);
 	if (key == NULL)
 	{
@@ -410,6 +470,7 @@ table_replication_get(const char *table, const char *endpoint_url, const char *r
 	}
 	if (valid_until)
 		*valid_until = until;
+	keep_last_answer(table, &ep, epoch, out, until);
 }
 
 uint64

@@ -37,6 +37,7 @@
 #include "config_check.h"
 #include "pg_compat.h"
 #include "http.h"
+#include "http_direct.h"
 #include "stats.h"
 #include "wait_events.h"
 
@@ -94,6 +95,8 @@ free_body(void)
 	body.cap = 0;
 }
 
+static void set_constant_options(CURL *h);
+
 static void
 release_handles(int code, Datum arg)
 {
@@ -120,6 +123,7 @@ ensure_handles(void)
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("could not initialize libcurl")));
 	}
+	set_constant_options(easy_handle);
 	on_proc_exit(release_handles, 0);
 }
 
@@ -217,14 +221,16 @@ before_sending(void *clientp, char *primary_ip, char *local_ip,
 	return CURL_PREREQFUNC_OK;
 }
 
-static void
-set_options(const HttpRequest *req, struct curl_slist *headers, char *errbuf)
+/*
+ * What every connection of the transport is set up with, the direct
+ * one's too (http_direct.c).  The environment's CA bundle is the
+ * server's, fixed at start.
+ */
+void
+http_set_connection_options(CURL *h)
 {
-	CURL	   *h = easy_handle;
 	const char *ca_bundle = getenv("AWS_CA_BUNDLE");
 
-	curl_easy_reset(h);
-	curl_easy_setopt(h, CURLOPT_URL, req->url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);	/* PostgreSQL owns SIGALRM */
 	/*
@@ -234,25 +240,54 @@ set_options(const HttpRequest *req, struct curl_slist *headers, char *errbuf)
 	curl_easy_setopt(h, CURLOPT_QUICK_EXIT, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (ca_bundle && ca_bundle[0])
 		curl_easy_setopt(h, CURLOPT_CAINFO, ca_bundle);
+}
+
+/*
+ * What every transfer shares, set once on the new handle: setting them
+ * again after a curl_easy_reset cost each call more than its own options.
+ */
+static void
+set_constant_options(CURL *h)
+{
+	http_set_connection_options(h);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long) req->connect_timeout_ms);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long) req->timeout_ms);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "dynamo_atomic/" DYNAMO_ATOMIC_VERSION);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, HTTP_USER_AGENT);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, read_header);
 	curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, before_sending);
-	if (req->bypass_proxy)
-		curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+}
+
+/*
+ * The request's own options.  Each one a request may set is set by every
+ * request (to its default where unused): nothing carries over from the
+ * one before.  The error buffer and the headers are the caller's, and are
+ * taken back when the transfer ends (http_perform).
+ */
+static void
+set_request_options(const HttpRequest *req, struct curl_slist *headers, char *errbuf)
+{
+	CURL	   *h = easy_handle;
+
+	curl_easy_setopt(h, CURLOPT_URL, req->url);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long) req->connect_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long) req->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(h, CURLOPT_NOPROXY, req->bypass_proxy ? "*" : (const char *) NULL);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, (const char *) NULL);
 
 	if (strcmp(req->method, "GET") == 0)
+	{
+		/* No body from the request before (setting POSTFIELDS makes it a POST: GET last). */
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) -1);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *) NULL);
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	}
 	else
 	{
 		/* Not copied: req->body outlives the transfer. */
@@ -339,15 +374,15 @@ http_run_wait_hook(void)
 		wait_hook();
 }
 
-static HttpOutcome
-classify(CURLcode rc)
+HttpOutcome
+http_outcome_of(CURLcode rc, bool request_sent, bool too_large)
 {
 	switch (rc)
 	{
 		case CURLE_OK:
 			return HTTP_DONE;
 		case CURLE_OPERATION_TIMEDOUT:
-			return transfer.connected ? HTTP_TIMED_OUT : HTTP_CONNECT_FAILED;
+			return request_sent ? HTTP_TIMED_OUT : HTTP_CONNECT_FAILED;
 		case CURLE_COULDNT_CONNECT:
 		case CURLE_COULDNT_RESOLVE_HOST:
 		case CURLE_COULDNT_RESOLVE_PROXY:
@@ -364,7 +399,7 @@ classify(CURLcode rc)
 			/* the resend we refused, after the first sending died unanswered */
 			return HTTP_NETWORK_FAILED;
 		case CURLE_WRITE_ERROR:
-			if (body.too_large)
+			if (too_large)
 				return HTTP_TOO_LARGE;
 			return HTTP_NETWORK_FAILED;
 		default:
@@ -372,11 +407,74 @@ classify(CURLcode rc)
 	}
 }
 
+/* The direct exchange's body goes where libcurl's does. */
+static bool
+take_body(void *arg, const char *data, size_t len)
+{
+	return write_body((char *) data, 1, len, NULL) == len;
+}
+
+/* After a transfer, ended or abandoned: detached (which aborts an unfinished one), its headers freed. */
+static void
+detach_transfer(struct curl_slist *headers)
+{
+	/* A finished connection stays pooled. */
+	curl_multi_remove_handle(multi_handle, easy_handle);
+	easy_attached = false;
+	curl_easy_setopt(easy_handle, CURLOPT_HTTPHEADER, (struct curl_slist *) NULL);
+	/* The error buffer is the caller's: libcurl must not write it after this. */
+	curl_easy_setopt(easy_handle, CURLOPT_ERRORBUFFER, (char *) NULL);
+	free_headers(headers);
+}
+
+/* Runs a libcurl transfer of req, its error text into errbuf. */
+static CURLcode
+run_transfer(const HttpRequest *req, char *errbuf)
+{
+	struct curl_slist *volatile headers = NULL;
+	CURLcode	rc;
+
+	PG_TRY();
+	{
+		build_headers(req, &headers);
+		set_request_options(req, headers, errbuf);
+		if (curl_multi_add_handle(multi_handle, easy_handle) != CURLM_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not start an HTTP transfer")));
+		easy_attached = true;
+		rc = drive_transfer();
+	}
+	PG_CATCH();
+	{
+		detach_transfer(headers);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	detach_transfer(headers);
+	return rc;
+}
+
+/* The transfer through libcurl's machinery: anything the direct path does not take. */
+static void
+perform_transfer(const HttpRequest *req, HttpResponse *resp, long *new_connections)
+{
+	CURLcode	rc = run_transfer(req, resp->error);
+
+	resp->outcome = http_outcome_of(rc, transfer.connected, body.too_large);
+	curl_easy_getinfo(easy_handle, CURLINFO_RESPONSE_CODE, &resp->status);
+	curl_easy_getinfo(easy_handle, CURLINFO_NUM_CONNECTS, new_connections);
+	resp->request_sent = transfer.connected;
+	resp->resent = transfer.resent;
+	if (transfer.refused_resend)
+		strlcpy(resp->error, HTTP_CLOSED_UNANSWERED, sizeof(resp->error));
+	else if (resp->outcome != HTTP_DONE && resp->error[0] == '\0')
+		strlcpy(resp->error, curl_easy_strerror(rc), sizeof(resp->error));
+}
+
 void
 http_perform(const HttpRequest *req, HttpResponse *resp)
 {
-	struct curl_slist *volatile headers = NULL;
-	volatile CURLcode rc = CURLE_OK;
 	long		new_connections = 0;
 	TimestampTz start;
 
@@ -402,28 +500,22 @@ http_perform(const HttpRequest *req, HttpResponse *resp)
 		easy_attached = false;
 	}
 	start = GetCurrentTimestamp();
+	pgstat_report_wait_start(dynamo_wait_event(compat_am_background_worker() ?
+											   DYNAMO_WAIT_WORKER_REQUEST : DYNAMO_WAIT_REQUEST));
 	PG_TRY();
 	{
-		build_headers(req, &headers);
-		set_options(req, headers, resp->error);
-		if (curl_multi_add_handle(multi_handle, easy_handle) != CURLM_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("could not start an HTTP transfer")));
-		easy_attached = true;
-		pgstat_report_wait_start(dynamo_wait_event(compat_am_background_worker() ?
-												   DYNAMO_WAIT_WORKER_REQUEST : DYNAMO_WAIT_REQUEST));
-		rc = drive_transfer();
-		pgstat_report_wait_end();
+		if (http_direct_usable(req))
+		{
+			new_connections = http_direct_exchange(req, resp, take_body, NULL);
+			if (resp->outcome != HTTP_DONE && body.too_large)
+				resp->outcome = HTTP_TOO_LARGE;
+		}
+		else
+			perform_transfer(req, resp, &new_connections);
 	}
 	PG_FINALLY();
 	{
 		pgstat_report_wait_end();
-		/* Detaching mid-transfer aborts it; a finished connection stays pooled. */
-		curl_multi_remove_handle(multi_handle, easy_handle);
-		easy_attached = false;
-		curl_easy_setopt(easy_handle, CURLOPT_HTTPHEADER, (struct curl_slist *) NULL);
-		free_headers(headers);
 	}
 	PG_END_TRY();
 
@@ -431,17 +523,8 @@ http_perform(const HttpRequest *req, HttpResponse *resp)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 
 	resp->seconds = (GetCurrentTimestamp() - start) / 1000000.0;
-	resp->outcome = classify(rc);
-	curl_easy_getinfo(easy_handle, CURLINFO_RESPONSE_CODE, &resp->status);
-	curl_easy_getinfo(easy_handle, CURLINFO_NUM_CONNECTS, &new_connections);
 	resp->body = body.data ? body.data : "";
 	resp->body_len = body.len;
-	resp->request_sent = transfer.connected;
-	resp->resent = transfer.resent;
-	if (transfer.refused_resend)
-		strlcpy(resp->error, "the connection closed with no answer", sizeof(resp->error));
-	else if (resp->outcome != HTTP_DONE && resp->error[0] == '\0')
-		strlcpy(resp->error, curl_easy_strerror(rc), sizeof(resp->error));
 
 	dynamo_backend_stats.http_requests++;
 	dynamo_backend_stats.connections_opened += new_connections;

@@ -12,6 +12,12 @@
 
 #include <curl/curl.h>
 
+/* Who asks, in every request: the library's version, from the control file (the Makefile passes it). */
+#define HTTP_USER_AGENT "dynamo_atomic/" DYNAMO_ATOMIC_VERSION
+
+/* The error of a request whose connection died unanswered and that must not be sent again. */
+#define HTTP_CLOSED_UNANSWERED "the connection closed with no answer"
+
 /* A response larger than this is refused (DynamoDB's largest is 16 MB). */
 #define HTTP_MAX_RESPONSE_BYTES (32 * 1024 * 1024)
 
@@ -32,6 +38,7 @@ typedef struct HttpRequest
 	int			connect_timeout_ms;
 	int			timeout_ms;		/* whole request, connection included */
 	bool		bypass_proxy;	/* link-local metadata services */
+	bool		direct_ok;		/* a DynamoDB request: may take the direct path (http_direct.c) */
 
 	/*
 	 * May the body be sent again on a new connection within this call?

@@ -431,6 +431,27 @@ function dynamodb(req, body, res) {
       return halfProcessed(req, body, res);
     case 'drop-request':
       return req.socket.destroy();
+    // How the answer is framed (the direct requests read HTTP themselves):
+    // in chunks, one byte at a time; or with the connection closed after it.
+    case 'chunked':
+      return forward(req, body, res, (status, headers, upBody) => {
+        const h = Object.assign({}, headers);
+        delete h['content-length'];
+        h['transfer-encoding'] = 'chunked';
+        res.writeHead(status, h);
+        for (const byte of upBody) res.write(Buffer.from([byte]));
+        res.end();
+      });
+    case 'close-after':
+      return forward(req, body, res, (status, headers, upBody) => {
+        res.writeHead(status, Object.assign({}, headers, { connection: 'close' }));
+        res.end(upBody);
+      });
+    // Raw bytes in place of an answer (rule.match-free: rule.bytes, in the query as text), then the close.
+    case 'raw-answer':
+      return forward(req, body, res, () => {
+        req.socket.end(rule.bytes || '');
+      });
     case 'delay':
       return setTimeout(() => forward(req, body, res, passOn(res)), rule.ms);
     case 'answer-late':
@@ -484,7 +505,9 @@ const handler = (req, res) => {
       if (p.get('require_sts')) sts.requireIssued = p.get('require_sts') === '1';
       if (kind) rules.push({ kind, remaining: Number(p.get('count') || -1), target: p.get('target'), match: p.get('match'),
         ms: Number(p.get('ms') || 3000), reasons: p.get('reasons'), ratio: Number(p.get('ratio') || 1),
-        mode: p.get('mode'), regions: p.get('regions') });
+        mode: p.get('mode'), regions: p.get('regions'), bytes: p.get('bytes') });
+      // Idle kept-alive connections are closed after this (Node's default: 5 s).
+      if (p.get('keepalive_ms')) server.keepAliveTimeout = Number(p.get('keepalive_ms'));
       return send(res, 200, { ok: true });
     }
     // The start of the body tells writes of one operation apart (no secret is in a DynamoDB body).

@@ -158,11 +158,11 @@ harness_sanitizers_silent() {
 harness_build() {
 	if [[ -n ${DYNAMO_ATOMIC_SANITIZE:-} ]]; then
 		harness_rebuild "$SANITIZER_CFLAGS"
-		make -s -C "$HARNESS_ROOT" test/sigv4_test test/container_url_test test/marshal_test test/helpers/tcp_stub test/helpers/slow_dns.so >/dev/null
+		make -s -C "$HARNESS_ROOT" test/sigv4_test test/container_url_test test/marshal_test test/http_response_test test/helpers/tcp_stub test/helpers/slow_dns.so >/dev/null
 		return
 	fi
 	log "building and installing the extension"
-	make -s -C "$HARNESS_ROOT" all test/sigv4_test test/container_url_test test/marshal_test test/helpers/tcp_stub test/helpers/slow_dns.so >/dev/null
+	make -s -C "$HARNESS_ROOT" all test/sigv4_test test/container_url_test test/marshal_test test/http_response_test test/helpers/tcp_stub test/helpers/slow_dns.so >/dev/null
 	make -s -C "$HARNESS_ROOT" install >/dev/null
 }
 
@@ -172,7 +172,7 @@ harness_build() {
 harness_fuzz() {
 	local seconds=$1 name dir out dict
 	make -s -C "$HARNESS_ROOT" fuzzers >/dev/null || { echo "fail fuzz: the harnesses did not build" >>"$RESULTS"; return; }
-	for name in items sigv4 container_url item_request; do
+	for name in items sigv4 container_url item_request http_response; do
 		dir=$(mktemp -d "${HARNESS_RUN_DIR:?}/fuzz-$name.XXXXXX")
 		cp "$HARNESS_ROOT/test/fuzz/corpus/$name/"* "$dir/"
 		dict=()
