@@ -128,6 +128,9 @@ main(void)
 		   "HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
 		   false, HTTP_PARSE_DONE, 200, "ok", true, 0);
 
+	answer("Connection: a list with close in it closes",
+		   "HTTP/1.1 200 OK\r\nConnection: TE,  close \r\nContent-Length: 2\r\n\r\nok",
+		   false, HTTP_PARSE_DONE, 200, "ok", false, 0);
 	answer("not HTTP at all fails", "SSH-2.0-OpenSSH_9.2\r\n\r\n", false, HTTP_PARSE_FAILED, 0, "", false, 0);
 	answer("HTTP/2 in an HTTP/1.1 status line fails", "HTTP/2 200\r\n\r\n", false, HTTP_PARSE_FAILED, 0, "", false, 0);
 	answer("a status that is not three digits fails", "HTTP/1.1 20x OK\r\n\r\n", false, HTTP_PARSE_FAILED, 0, "",
@@ -155,12 +158,44 @@ main(void)
 	/* A line longer than HTTP_LINE_MAX fails, and nothing is written past the line buffer. */
 	{
 		static char text[HTTP_LINE_MAX * 2 + 64];
+
 		HttpParseState s;
 
 		strcpy(text, "HTTP/1.1 200 OK\r\nX-Long: ");
 		memset(text + strlen(text), 'a', HTTP_LINE_MAX + 10);
 		s = read_in_pieces(text, strlen(text), 1000, false, &p, &b, &left);
 		check(s == HTTP_PARSE_FAILED, "a header line longer than the limit fails");
+	}
+
+	/* Headers that keep coming: refused past HTTP_HEAD_BYTES_MAX in all. */
+	{
+		static char text[HTTP_HEAD_BYTES_MAX + 4096];
+		size_t		len;
+		HttpParseState s;
+
+		strcpy(text, "HTTP/1.1 200 OK\r\n");
+		len = strlen(text);
+		while (len + 20 < sizeof(text) - 8)
+		{
+			memcpy(text + len, "X-Filler: 0123456\r\n", 19);
+			len += 19;
+		}
+		text[len] = '\0';
+		s = read_in_pieces(text, len, 4096, false, &p, &b, &left);
+		check(s == HTTP_PARSE_FAILED && p.head_bytes <= HTTP_HEAD_BYTES_MAX,
+			  "headers past the limit in all fail, however short each line");
+	}
+
+	/* Interim answers that keep coming: refused past HTTP_INTERIM_MAX. */
+	{
+		char		text[4096] = "";
+		HttpParseState s;
+
+		for (int i = 0; i <= HTTP_INTERIM_MAX; i++)
+			strcat(text, "HTTP/1.1 100 Continue\r\n\r\n");
+		strcat(text, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+		s = read_in_pieces(text, strlen(text), 13, false, &p, &b, &left);
+		check(s == HTTP_PARSE_FAILED, "more interim (1xx) answers than the limit fail");
 	}
 
 	/* The request id, cut to its room. */

@@ -20,6 +20,8 @@
 #define RETRY_AFTER_FAILURE_S 10
 /* A description again is bounded so: a call waits no longer than this for it. */
 #define REDESCRIBE_DEADLINE_MS 2000
+/* A backend's last answer is used again for at most this long before the shared cache is asked. */
+#define LAST_ANSWER_RECALL_MS 1000
 
 typedef struct Entry
 {
@@ -194,7 +196,8 @@ static struct
 	uint64		generation;
 	uint64		epoch;
 	int			recheck_s;
-	TimestampTz until;
+	TimestampTz until;			/* the answer's own validity, handed on */
+	TimestampTz recall_until;	/* ...and this memo's, at most a second: the shared entry stays recently used */
 	TableReplication replication;
 }			last_answer;
 
@@ -202,7 +205,7 @@ static bool
 recall_last_answer(const char *table, const DdbEndpoint *ep, TimestampTz now, uint64 epoch,
 				   TableReplication *out, TimestampTz *valid_until)
 {
-	if (!last_answer.valid || now >= last_answer.until || last_answer.epoch != epoch ||
+	if (!last_answer.valid || now >= last_answer.recall_until || last_answer.epoch != epoch ||
 		last_answer.generation != settings_target_generation() ||
 		last_answer.recheck_s != dynamo_table_recheck_s ||
 		strcmp(last_answer.table, table) != 0 || strcmp(last_answer.endpoint, ep->url) != 0 ||
@@ -229,6 +232,7 @@ keep_last_answer(const char *table, const DdbEndpoint *ep, uint64 epoch, const T
 	last_answer.epoch = epoch;
 	last_answer.recheck_s = dynamo_table_recheck_s;
 	last_answer.until = until;
+	last_answer.recall_until = Min(until, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), LAST_ANSWER_RECALL_MS));
 	last_answer.replication = *r;
 	last_answer.valid = true;
 }
@@ -493,6 +497,13 @@ table_replication_forget(const char *table, const char *endpoint_url, const char
 	if (key == NULL)
 		return;
 	cache_lock(LW_EXCLUSIVE);
+	/*
+	 * Made or deleted here, and no longer (or never) in the shared cache:
+	 * the epoch moves all the same, for the answers backends keep (an
+	 * evicted entry's table may be in one).
+	 */
+	if (always)
+		pg_atomic_fetch_add_u64(&c->epoch, 1);
 	e = find(c, key, hash_bytes((const unsigned char *) key, strlen(key)));
 	/*
 	 * Stale, not gone: should describing it again fail, the answer holds a
@@ -504,7 +515,8 @@ table_replication_forget(const char *table, const char *endpoint_url, const char
 													  (TimestampTz) dynamo_table_recheck_s * USECS_PER_SEC)))
 	{
 		e->learned_at = 0;
-		pg_atomic_fetch_add_u64(&c->epoch, 1);
+		if (!always)
+			pg_atomic_fetch_add_u64(&c->epoch, 1);
 	}
 	cache_unlock();
 }

@@ -240,6 +240,8 @@ http_set_connection_options(CURL *h)
 	curl_easy_setopt(h, CURLOPT_QUICK_EXIT, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* HTTP/1.1, and only it offered in TLS's ALPN: the direct requests are written as HTTP/1.1. */
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (ca_bundle && ca_bundle[0])
@@ -254,7 +256,6 @@ static void
 set_constant_options(CURL *h)
 {
 	http_set_connection_options(h);
-	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, HTTP_USER_AGENT);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);

@@ -35,6 +35,7 @@
 
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/memutils.h"
 #include "storage/ipc.h"
 #include "utils/timestamp.h"
 
@@ -259,24 +260,20 @@ open_connection(const HttpRequest *req, TimestampTz deadline, char *errbuf)
 /*
  * May the kept connection carry req?  Only to the same URL, used lately,
  * and quiet: a peer's close, or bytes nobody asked for, make it unfit.
- * (Under TLS a readable socket may hold only the server's session
- * tickets: libcurl reads them and says CURLE_AGAIN.)
+ * Asked of libcurl (a receive that must say CURLE_AGAIN), not of the
+ * socket: a close or bytes may already wait in libcurl's or TLS's
+ * buffers, and under TLS a readable socket may hold only the server's
+ * session tickets, which libcurl reads.
  */
 static bool
 connection_reusable(const HttpRequest *req)
 {
-	struct pollfd pfd;
 	char		byte;
 	size_t		n = 0;
 
 	if (conn.easy == NULL || strcmp(conn.url, req->url) != 0 ||
 		GetCurrentTimestamp() - conn.last_used >= (TimestampTz) MAX_IDLE_S * USECS_PER_SEC)
 		return false;
-	pfd.fd = conn.sock;
-	pfd.events = POLLIN;
-	pfd.revents = 0;
-	if (poll(&pfd, 1, 0) == 0)
-		return true;
 	return curl_easy_recv(conn.easy, &byte, 1, &n) == CURLE_AGAIN;
 }
 
@@ -303,10 +300,29 @@ wait_socket(short events, TimestampTz deadline)
 	}
 }
 
-/* The request, in one piece: the request line, the headers, the body. */
+/*
+ * The request, in one piece: the request line, the headers, the body.  It
+ * holds the session token and the signature: written into one buffer
+ * kept for the backend, sized before writing (a buffer that grew would
+ * leave a copy behind), and wiped after each sending.
+ */
 static void
 write_request(const HttpRequest *req, StringInfo text)
 {
+	size_t		need = strlen(conn.target) + 256 + strlen(HTTP_USER_AGENT) + (req->body ? req->body_len : 0);
+
+	for (int i = 0; i < req->n_headers; i++)
+		need += strlen(req->headers[i].name) + strlen(req->headers[i].value) + 4;
+	if (text->data == NULL || need >= (size_t) text->maxlen)
+	{
+		if (text->data)
+		{
+			explicit_bzero(text->data, text->maxlen);
+			pfree(text->data);
+		}
+		text->data = MemoryContextAlloc(TopMemoryContext, need + 1);
+		text->maxlen = (int) need + 1;
+	}
 	resetStringInfo(text);
 	appendStringInfo(text, "POST %s HTTP/1.1\r\n", conn.target);
 	for (int i = 0; i < req->n_headers; i++)
@@ -344,6 +360,7 @@ exchange_once(const char *text, size_t len, TimestampTz deadline, HttpResponsePa
 	{
 		size_t		n = 0;
 		size_t		used = 0;
+		HttpParseState state;
 		CURLcode	rc = curl_easy_recv(conn.easy, buf, sizeof(buf), &n);
 
 		if (rc == CURLE_AGAIN)
@@ -362,17 +379,21 @@ exchange_once(const char *text, size_t len, TimestampTz deadline, HttpResponsePa
 			return EXCHANGE_FAILED;
 		}
 		*received += n;
-		switch (http_response_feed(p, buf, n, &used, sink, sink_arg))
+		state = http_response_feed(p, buf, n, &used, sink, sink_arg);
+		/* The answer may hold what an error echoes of the request (AWS's messages can). */
+		explicit_bzero(buf, n);
+		if (state == HTTP_PARSE_DONE)
 		{
-			case HTTP_PARSE_DONE:
-				if (used < n)
-					p->keep_alive = false;	/* bytes after the answer: the connection is not in step */
-				return EXCHANGE_ANSWERED;
-			case HTTP_PARSE_FAILED:
-				return EXCHANGE_FAILED;
-			default:
-				break;
+			if (used < n)
+				p->keep_alive = false;	/* bytes after the answer: the connection is not in step */
+			return EXCHANGE_ANSWERED;
 		}
+		if (state == HTTP_PARSE_FAILED)
+			return EXCHANGE_FAILED;
+		/* An answer that keeps coming is bounded too: by the deadline, and by a cancel. */
+		CHECK_FOR_INTERRUPTS();
+		if (ms_until(deadline) == 0)
+			return EXCHANGE_TIMED_OUT;
 	}
 }
 
@@ -417,7 +438,7 @@ run_exchange(const HttpRequest *req, HttpResponse *resp, HttpBodySink sink, void
 		write_request(req, text);
 		http_response_init(p);
 		result = exchange_once(text->data, text->len, deadline, p, sink, sink_arg, &received);
-		explicit_bzero(text->data, text->len);	/* it holds the session token */
+		explicit_bzero(text->data, text->maxlen);	/* it holds the session token */
 		switch (result)
 		{
 			case EXCHANGE_ANSWERED:
@@ -443,6 +464,9 @@ run_exchange(const HttpRequest *req, HttpResponse *resp, HttpBodySink sink, void
 				continue;		/* once more, on a new connection, as libcurl would */
 			case EXCHANGE_FAILED:
 				close_connection();
+				/* What was read of it still says who answered (AWS support asks for the request id). */
+				resp->status = p->status;
+				strlcpy(resp->request_id, p->request_id, sizeof(resp->request_id));
 				fail_with(resp, HTTP_NETWORK_FAILED, p->failure ? p->failure : "Recv failure: Connection reset by peer");
 				return opened;
 			case EXCHANGE_TIMED_OUT:
@@ -459,13 +483,12 @@ run_exchange(const HttpRequest *req, HttpResponse *resp, HttpBodySink sink, void
 long
 http_direct_exchange(const HttpRequest *req, HttpResponse *resp, HttpBodySink sink, void *sink_arg)
 {
-	/* One exchange at a time in a backend (http.c's body is one too): not allocated per call. */
+	/* One exchange at a time in a backend (http.c's body is one too): kept, not allocated per call. */
 	static HttpResponseParser parser;
+	static StringInfoData text;
 	HttpResponseParser *p = &parser;
-	StringInfoData text;
 	long		opened = 0;
 
-	initStringInfo(&text);
 	if (conn.busy)
 		close_connection();
 	conn.busy = true;
@@ -478,11 +501,11 @@ http_direct_exchange(const HttpRequest *req, HttpResponse *resp, HttpBodySink si
 		/* Interrupted mid-exchange: what is left on the connection is not known. */
 		close_connection();
 		conn.busy = false;
-		explicit_bzero(text.data, text.maxlen);
+		if (text.data)
+			explicit_bzero(text.data, text.maxlen);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	conn.busy = false;
-	pfree(text.data);
 	return opened;
 }

@@ -87,6 +87,7 @@ status_line(HttpResponseParser *p, const char *line, size_t len)
 	p->keep_alive = line[7] == '1';	/* HTTP/1.0 closes unless it says otherwise */
 	p->chunked = false;
 	p->has_length = false;
+	p->close_seen = false;
 	p->request_id[0] = '\0';
 	return p->state = HTTP_PARSE_HEADERS;
 }
@@ -94,9 +95,15 @@ status_line(HttpResponseParser *p, const char *line, size_t len)
 static HttpParseState
 headers_end(HttpResponseParser *p)
 {
+	if (p->close_seen)
+		p->keep_alive = false;
 	/* 1xx: an interim answer; the real one follows on the same connection. */
 	if (p->status < 200)
+	{
+		if (++p->interim > HTTP_INTERIM_MAX)
+			return fail(p, "the answer has too many interim (1xx) answers before it");
 		return p->state = HTTP_PARSE_STATUS;
+	}
 	if (p->status == 204 || p->status == 304)
 		return p->state = HTTP_PARSE_DONE;
 	if (p->chunked)
@@ -143,10 +150,23 @@ header_line(HttpResponseParser *p, const char *line, size_t len)
 	}
 	else if (value_is(name, name_len, "Connection"))
 	{
-		if (value_is(value, value_len, "close"))
-			p->keep_alive = false;
-		else if (value_is(value, value_len, "keep-alive"))
-			p->keep_alive = true;
+		/* A list of tokens ("TE, close"): close anywhere in it closes. */
+		const char *end = value + value_len;
+		const char *at = value;
+
+		while (at < end)
+		{
+			const char *comma = memchr(at, ',', (size_t) (end - at));
+			const char *token = at;
+			size_t		token_len = (size_t) ((comma ? comma : end) - at);
+
+			trim(&token, &token_len);
+			if (value_is(token, token_len, "close"))
+				p->close_seen = true;
+			else if (value_is(token, token_len, "keep-alive"))
+				p->keep_alive = true;
+			at = comma ? comma + 1 : end;
+		}
 	}
 	else if (value_is(name, name_len, "x-amzn-RequestId"))
 	{
@@ -228,6 +248,12 @@ http_response_feed(HttpResponseParser *p, const char *data, size_t len, size_t *
 				fail(p, "the answer has a line too long");
 				break;
 			}
+			if (take + 1 > HTTP_HEAD_BYTES_MAX - p->head_bytes)
+			{
+				fail(p, "the answer's headers are too long");
+				break;
+			}
+			p->head_bytes += take + (nl ? 1 : 0);
 			memcpy(p->line + p->line_len, data + i, take);
 			p->line_len += take;
 			i += take;

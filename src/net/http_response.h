@@ -16,8 +16,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A status, header or chunk-size line longer than this is refused. */
-#define HTTP_LINE_MAX 8192
+/* A status, header or chunk-size line longer than this is refused (libcurl's limit too). */
+#define HTTP_LINE_MAX (100 * 1024)
+/* All of an answer's lines but its body's, interim answers and trailers included (libcurl's 300 KB). */
+#define HTTP_HEAD_BYTES_MAX (300 * 1024)
+/* Interim (1xx) answers before the real one. */
+#define HTTP_INTERIM_MAX 10
 #define HTTP_REQUEST_ID_MAX 71
 
 typedef enum HttpParseState
@@ -42,12 +46,15 @@ typedef struct HttpResponseParser
 	HttpParseState state;
 	int			status;
 	bool		keep_alive;		/* the connection may carry the next request */
+	bool		close_seen;		/* Connection: close, in this answer's headers */
 	bool		chunked;
 	bool		has_length;
 	uint64_t	remaining;		/* of the Content-Length, or of the chunk */
 	bool		sink_refused;
 	const char *failure;		/* why it failed, a static string */
 	char		request_id[HTTP_REQUEST_ID_MAX + 1];
+	size_t		head_bytes;		/* line bytes read so far */
+	int			interim;		/* 1xx answers read */
 	size_t		line_len;
 	char		line[HTTP_LINE_MAX];
 } HttpResponseParser;

@@ -45,12 +45,20 @@ for mode in on off; do
 	# bounded increment that must never be resent, sees the close before
 	# sending and opens a new connection - no lost answer, sent once.
 	control "keepalive_ms=300"
+	cat >"$work/wait_close.sh" <<EOF
+# until the backend's end of its connection to the fake is in CLOSE_WAIT (08 in /proc/net/tcp), 10 s at most
+for i in \$(seq 200); do
+	awk -v p=":$(printf %04X "$port")\$" '\$3 ~ p && \$4 == "08" {found = 1} END {exit !found}' /proc/net/tcp && exit 0
+	sleep 0.05
+done
+exit 1
+EOF
 	out=$(psql -X -qAt -v ON_ERROR_STOP=1 -f - <<SQL 2>&1
 SET dynamo_atomic.endpoint = '$fake';
 SET dynamo_atomic.direct_requests = $mode;
 $increment;
 SELECT pg_backend_pid() AS pid \gset
-\! until ss -Htn state close-wait "( dport = :$port )" | grep -q .; do sleep 0.05; done
+\! bash $work/wait_close.sh
 $bounded;
 $connections;
 SQL

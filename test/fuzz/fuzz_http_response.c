@@ -3,7 +3,7 @@
  * answers (src/net/http_response.c), which reads whatever the network
  * sends.  The input is read twice: whole, and cut in pieces at lengths
  * taken from its first byte; both readings must agree, and end (with the
- * close) in DONE or FAILED.
+ * close) in DONE or FAILED, within the limits on what precedes a body.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -70,7 +70,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s2 = read_all(data + 1, size - 1, step, &pieces, &b);
 	if (s1 != s2 || (s1 != HTTP_PARSE_DONE && s1 != HTTP_PARSE_FAILED))
 		abort();
-	if (s1 == HTTP_PARSE_DONE && (a.len != b.len || a.sum != b.sum || whole.status != pieces.status))
+	if (s1 == HTTP_PARSE_DONE && (a.len != b.len || a.sum != b.sum || whole.status != pieces.status ||
+								  whole.keep_alive != pieces.keep_alive ||
+								  strcmp(whole.request_id, pieces.request_id) != 0))
+		abort();
+	if (whole.head_bytes > HTTP_HEAD_BYTES_MAX || pieces.head_bytes > HTTP_HEAD_BYTES_MAX)
 		abort();
 	return 0;
 }
