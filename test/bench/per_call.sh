@@ -8,7 +8,10 @@
 #   - 8 clients, each a PL/pgSQL loop, against 8 raw loops;
 #   - CPU per increment: the backend's own, and the whole postmaster
 #     process tree's (backend, lock workers, every other server process),
-#     against the raw loop's own.
+#     against the raw loop's own;
+#   - the same raw loop over the direct requests' transport (RAW_LOOP_DIRECT:
+#     libcurl connects, the loop writes requests and reads answers), the
+#     floor of what the extension now does per call.
 # The raw loop and the backends take turns in CHUNKS pieces within each
 # repetition, so that a slower spell of DynamoDB Local falls on all;
 # medians of REPS.  Writes test/bench/results/per_call.csv and .txt.

@@ -81,6 +81,8 @@ raw_loop() {
 	$raw "$DDB_ENDPOINT" $T "$1" "$2" >"$3.raw"
 	awk '$1 == "raw_libcurl" {print $5, $7, $7; found = 1} END {exit !found}' "$3.raw" >"$3"
 }
+# the floor of the direct requests' transport: libcurl connects, the loop sends and reads
+raw_direct_loop() { RAW_LOOP_DIRECT=1 raw_loop "$@"; }
 
 # 8 clients of a kind ($1: raw or plpgsql), each with its share of $2
 # calls: every one makes its first call (its connection; a backend's
@@ -115,6 +117,7 @@ SQL
 source test/bench/jit_warmup.sh
 warm_round() {
 	raw_loop warm 300 "$work/w"
+	raw_direct_loop warm 300 "$work/w"
 	plpgsql_loop warm 300 "$work/w"
 	one_statement warm 300 "$work/w"
 	eight plpgsql 400 warm8 "$work/w"
@@ -125,17 +128,18 @@ jit_warmup warm_round
 csv="$RESULTS_DIR/per_call.csv"
 echo "rep,measure,ops_per_s,backend_cpu_us_per_op,tree_cpu_us_per_op" >"$csv"
 sum() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.6f", a + b}'; }
-# the three sequential measures, in an order that turns with the chunk
-SEQUENTIAL=(raw plpgsql statement)
+# the sequential measures, in an order that turns with the chunk
+SEQUENTIAL=(raw plpgsql statement rawdirect)
 for rep in $(seq "$REPS"); do
 	echo "repetition $rep of $REPS" >&2
 	declare -A ms=() cpu=() tree=()
-	for k in raw plpgsql statement noop eight_raw eight_plpgsql; do ms[$k]=0 cpu[$k]=0 tree[$k]=0; done
+	for k in raw plpgsql statement rawdirect noop eight_raw eight_plpgsql; do ms[$k]=0 cpu[$k]=0 tree[$k]=0; done
 	for chunk in $(seq "$CHUNKS"); do
-		for j in 0 1 2; do
-			k=${SEQUENTIAL[$(((chunk + j) % 3))]}
+		for j in 0 1 2 3; do
+			k=${SEQUENTIAL[$(((chunk + j) % 4))]}
 			case $k in
 				raw) raw_loop "raw$rep" $n "$work/m" ;;
+				rawdirect) raw_direct_loop "rawd$rep" $n "$work/m" ;;
 				plpgsql) plpgsql_loop "pl$rep" $n "$work/m" ;;
 				statement) one_statement "st$rep" $n "$work/m" ;;
 			esac
@@ -145,14 +149,16 @@ for rep in $(seq "$REPS"); do
 		noop_loop "noop$rep" $((n * 10)) "$work/m"
 		read -r a b c <"$work/m"
 		cpu[noop]=$(sum "${cpu[noop]}" "$b")
-		eight raw $((n * EIGHT)) "r8$rep-$chunk" "$work/m"
-		ms[eight_raw]=$(sum "${ms[eight_raw]}" "$(cat "$work/m")")
-		eight plpgsql $((n * EIGHT)) "p8$rep-$chunk" "$work/m"
-		ms[eight_plpgsql]=$(sum "${ms[eight_plpgsql]}" "$(cat "$work/m")")
+		# the 8-client pair, in an order that turns with the chunk too
+		for kind in $(if ((chunk % 2)); then echo raw plpgsql; else echo plpgsql raw; fi); do
+			eight $kind $((n * EIGHT)) "${kind:0:1}8$rep-$chunk" "$work/m"
+			ms[eight_$kind]=$(sum "${ms[eight_$kind]}" "$(cat "$work/m")")
+		done
 	done
 	total=$((n * CHUNKS)) n8=$((n * EIGHT / 8 * 8 * CHUNKS))
-	for k in raw plpgsql statement; do
-		label=$(case $k in raw) echo "sequential raw libcurl" ;; plpgsql) echo "sequential PL/pgSQL loop" ;; *) echo "sequential one statement" ;; esac)
+	for k in raw plpgsql statement rawdirect; do
+		label=$(case $k in raw) echo "sequential raw libcurl" ;; plpgsql) echo "sequential PL/pgSQL loop" ;;
+			rawdirect) echo "sequential raw direct" ;; *) echo "sequential one statement" ;; esac)
 		awk -v r="$rep" -v l="$label" -v n="$total" -v m="${ms[$k]}" -v c="${cpu[$k]}" -v t="${tree[$k]}" \
 			'BEGIN {printf "%s,%s,%.1f,%.1f,%.1f\n", r, l, n * 1000 / m, c * 1000 / n, t * 1000 / n}' >>"$csv"
 	done
@@ -173,8 +179,10 @@ RATIOS=("sequential, PL/pgSQL loop / raw loop|sequential PL/pgSQL loop|sequentia
 	"8 clients, PL/pgSQL loops / raw loops|8 clients PL/pgSQL loops|8 clients raw libcurl|3"
 	"CPU per call, postmaster tree (PL/pgSQL loop) / raw loop|sequential PL/pgSQL loop|sequential raw libcurl|5"
 	"CPU per call, backend (PL/pgSQL loop) / raw loop|sequential PL/pgSQL loop|sequential raw libcurl|4"
-	"CPU per call, backend (one statement) / raw loop|sequential one statement|sequential raw libcurl|4")
-MEASURES=("sequential raw libcurl" "sequential PL/pgSQL loop" "sequential one statement" "PL/pgSQL loop around a no-op" "8 clients raw libcurl" "8 clients PL/pgSQL loops")
+	"CPU per call, backend (one statement) / raw loop|sequential one statement|sequential raw libcurl|4"
+	"CPU per call, postmaster tree (PL/pgSQL loop) / raw direct|sequential PL/pgSQL loop|sequential raw direct|5"
+	"CPU per call, backend (one statement) / raw direct|sequential one statement|sequential raw direct|4")
+MEASURES=("sequential raw libcurl" "sequential raw direct" "sequential PL/pgSQL loop" "sequential one statement" "PL/pgSQL loop around a no-op" "8 clients raw libcurl" "8 clients PL/pgSQL loops")
 {
 	echo
 	printf "%-30s %10s %18s %16s\n" "median of $REPS, $((n * CHUNKS)) calls" "calls/s" "backend CPU us" "tree CPU us"

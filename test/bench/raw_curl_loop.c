@@ -10,17 +10,26 @@
  * outside the measure (a backend's is open too when it is measured); the
  * CPU is the process's own (user + system) over the N requests.
  *
+ * With RAW_LOOP_DIRECT=1 it sends the same request as the extension's
+ * direct requests do (src/net/http_direct.c): libcurl makes the connection
+ * (CONNECT_ONLY) and the loop writes each request with curl_easy_send and
+ * reads its answer with curl_easy_recv (a Content-Length answer: DynamoDB
+ * Local's), the floor of that transport.
+ *
  * With RAW_LOOP_BARRIER=PATH in the environment it creates PATH.ready.PID
  * after that first request and then waits until PATH exists: several loops
  * then start their measures together (per_call.sh's 8 clients).
  */
 #define _GNU_SOURCE
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <poll.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -39,6 +48,55 @@ cpu_ms(const struct rusage *ru)
 		(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1000.0;
 }
 
+/* One request written onto the CONNECT_ONLY connection and its answer read; false on any failure. */
+static bool
+direct_request(CURL *h, const char *text, size_t len)
+{
+	curl_socket_t sock;
+	char		answer[8192];
+	size_t		got = 0;
+	size_t		sent = 0;
+
+	if (curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK)
+		return false;
+	while (sent < len)
+	{
+		size_t		n = 0;
+		CURLcode	rc = curl_easy_send(h, text + sent, len - sent, &n);
+		struct pollfd pfd = {sock, POLLOUT, 0};
+
+		if (rc == CURLE_AGAIN)
+			poll(&pfd, 1, 1000);
+		else if (rc != CURLE_OK)
+			return false;
+		sent += n;
+	}
+	for (;;)
+	{
+		size_t		n = 0;
+		CURLcode	rc = curl_easy_recv(h, answer + got, sizeof(answer) - 1 - got, &n);
+		struct pollfd pfd = {sock, POLLIN, 0};
+		char	   *end;
+		char	   *length;
+
+		if (rc == CURLE_AGAIN)
+		{
+			poll(&pfd, 1, 1000);
+			continue;
+		}
+		if (rc != CURLE_OK || n == 0)
+			return false;
+		got += n;
+		answer[got] = '\0';
+		if ((end = strstr(answer, "\r\n\r\n")) == NULL)
+			continue;
+		if ((length = strcasestr(answer, "\r\nContent-Length:")) == NULL)
+			return false;
+		if (got >= (size_t) (end + 4 - answer) + strtoul(length + 17, NULL, 10))
+			return strncmp(answer, "HTTP/1.1 200 ", 13) == 0;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -52,6 +110,7 @@ main(int argc, char **argv)
 				ru1;
 	CURL	   *h;
 	int			n;
+	bool		direct;
 
 	if (argc != 5)
 	{
@@ -76,6 +135,19 @@ main(int argc, char **argv)
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	h = curl_easy_init();
+	direct = getenv("RAW_LOOP_DIRECT") != NULL;
+	if (direct)
+	{
+		curl_easy_setopt(h, CURLOPT_URL, endpoint);
+		curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+		if (curl_easy_perform(h) != CURLE_OK)
+		{
+			fprintf(stderr, "raw_curl_loop: could not connect to %s\n", endpoint);
+			return 1;
+		}
+	}
 	for (int i = -1; i < n; i++)
 	{
 		char		date[SIGV4_AMZ_DATE_LEN + 1];
@@ -117,6 +189,21 @@ main(int argc, char **argv)
 		snprintf(line[1], sizeof(line[1]), "X-Amz-Date: %s", date);
 		snprintf(line[2], sizeof(line[2]), "X-Amz-Target: DynamoDB_20120810.UpdateItem");
 		snprintf(line[3], sizeof(line[3]), "Authorization: %s", auth.data);
+		if (direct)
+		{
+			char		text[4096];
+			int			len = snprintf(text, sizeof(text),
+									   "POST / HTTP/1.1\r\nHost: %s\r\n%s\r\n%s\r\n%s\r\n%s\r\nContent-Length: %zu\r\n\r\n%s",
+									   host, line[0], line[1], line[2], line[3], strlen(body), body);
+
+			if (len >= (int) sizeof(text) || !direct_request(h, text, (size_t) len))
+			{
+				fprintf(stderr, "raw_curl_loop: direct request %d failed\n", i);
+				return 1;
+			}
+			strbuf_free(&auth, false);
+			continue;
+		}
 		for (int k = 0; k < 4; k++)
 			list = curl_slist_append(list, line[k]);
 		list = curl_slist_append(list, "Expect:");

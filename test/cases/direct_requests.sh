@@ -11,6 +11,32 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source test/lib/harness.sh
 source test/lib/assert.sh
 
+# bash direct_requests.sh inner-tls PORT H2_PORT: the checks over TLS, inside
+# a cluster whose AWS_CA_BUNDLE trusts the fakes' certificate.
+if [[ ${1:-} == inner-tls ]]; then
+	tls="https://127.0.0.1:$2"
+	h2="https://127.0.0.1:$3"
+	control() { curl -s --max-time 5 --cacert "$AWS_CA_BUNDLE_FOR_TESTS" "$tls/_control?$1" >/dev/null; }
+	sql -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS dynamo_atomic"
+	sql -c "SELECT dynamo_create_counter_table('DirectCounters', if_not_exists => true)" >/dev/null
+	connections="SELECT connections_opened FROM dynamo_atomic_backend_stats()"
+	control ""
+	out=$(sql -c "SET dynamo_atomic.endpoint = '$tls'" \
+		-c "SELECT count(dynamo_increment('t', 1, 'DirectCounters')) FROM generate_series(1, 20)" \
+		-c "SELECT dynamo_get_last_value('t', 'DirectCounters')" -c "$connections")
+	expect_eq "over TLS: 20 increments in a session, one connection kept (the server's session tickets read)" \
+		"20 20 1" "$(echo $out)"
+	control "fault=close-after&count=1"
+	out=$(sql -c "SET dynamo_atomic.endpoint = '$tls'" -c "SELECT dynamo_increment('t', 1, 'DirectCounters')" \
+		-c "SELECT dynamo_increment('t', 1, 'DirectCounters', max_value => 1000)" -c "$connections")
+	expect_eq "over TLS: after an answer with Connection: close, a new connection" "21 22 2" "$(echo $out)"
+	out=$(sql -c "SET dynamo_atomic.endpoint = '$h2'" \
+		-c "SELECT count(dynamo_increment('t2', 1, 'DirectCounters')) FROM generate_series(1, 5)" \
+		-c "SELECT dynamo_increment('t2', 1, 'DirectCounters', max_value => 1000)" -c "$connections")
+	expect_eq "over TLS to a server offering HTTP/2: HTTP/1.1 is asked for, and answers" "5 6 1" "$(echo $out)"
+	exit 0
+fi
+
 case_begin DirectCounters
 
 start_helper port "$work/fake.port" node test/helpers/fake_aws.js "$work/fake.port" "$DDB_ENDPOINT"
@@ -120,3 +146,18 @@ sql -c "SET dynamo_atomic.endpoint = '$fake'" -c "SET dynamo_atomic.direct_reque
 transfer_wire=$(curl -s "$fake/_log" | grep -o '"headers":{[^}]*}' | grep -o '"[a-z-]*":' | sort | tr -d '\n')
 expect_eq "the direct request sends the transfer's headers, less libcurl's Accept" \
 	"$(sed 's/"accept"://' <<<"$transfer_wire")" "$direct_wire"
+
+# Over TLS: the fakes with a certificate for 127.0.0.1, trusted by a
+# cluster of its own through AWS_CA_BUNDLE (read from the server's environment).
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -addext "subjectAltName = IP:127.0.0.1" -days 1 \
+	-keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
+chmod 644 "$work/tls.crt"
+chmod 755 "$work"
+start_helper tls_port "$work/tls.port" node test/helpers/fake_aws.js "$work/tls.port" "$DDB_ENDPOINT" \
+	"$work/tls.crt" "$work/tls.key"
+FAKE_HTTP2=1 start_helper h2_port "$work/h2.port" node test/helpers/fake_aws.js "$work/h2.port" "$DDB_ENDPOINT" \
+	"$work/tls.crt" "$work/tls.key"
+mapfile -t options < <(harness_pg_options AWS_CA_BUNDLE="$work/tls.crt")
+log "direct_requests: a cluster trusting the fakes' certificate"
+AWS_CA_BUNDLE_FOR_TESTS="$work/tls.crt" pg_virtualenv "${options[@]}" \
+	bash "${BASH_SOURCE[0]}" inner-tls "$tls_port" "$h2_port" || fail "direct_requests: the TLS cluster did not run"

@@ -549,8 +549,11 @@ const handler = (req, res) => {
     send(res, 404, { message: 'not found' });
   });
 };
+// FAKE_HTTP2=1 (with TLS): a server that offers HTTP/2 in ALPN, and HTTP/1.1 to clients that want only it.
 const server = tlsCert
-  ? https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey) }, handler)
+  ? (process.env.FAKE_HTTP2 === '1'
+    ? require('http2').createSecureServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey), allowHTTP1: true }, handler)
+    : https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey) }, handler))
   : http.createServer(handler);
 
 // A proxy that connects nowhere: records the host, refuses.
