@@ -37,6 +37,13 @@ take(void *arg, const char *data, size_t len)
 	return true;
 }
 
+static bool
+count_only(void *arg, const char *data, size_t len)
+{
+	((Body *) arg)->len += len;
+	return true;
+}
+
 /* Reads text in pieces of at most step bytes (then, when asked, the close); the state at the end. */
 static HttpParseState
 read_in_pieces(const char *text, size_t len, size_t step, bool then_close, HttpResponseParser *p, Body *b,
@@ -165,6 +172,39 @@ main(void)
 		memset(text + strlen(text), 'a', HTTP_LINE_MAX + 10);
 		s = read_in_pieces(text, strlen(text), 1000, false, &p, &b, &left);
 		check(s == HTTP_PARSE_FAILED, "a header line longer than the limit fails");
+	}
+
+	/* Within the limits, what libcurl reads is read: a 50 KB header line; 70 KB of body in 1-byte chunks. */
+	{
+		static char text[512 * 1024];
+		static Body big;
+		size_t		len;
+		size_t		used = 0;
+		HttpParseState s;
+
+		strcpy(text, "HTTP/1.1 200 OK\r\nX-Long: ");
+		len = strlen(text);
+		memset(text + len, 'a', 50 * 1024);
+		len += 50 * 1024;
+		strcpy(text + len, "\r\nContent-Length: 2\r\n\r\nok");
+		s = read_in_pieces(text, strlen(text), 4096, false, &p, &b, &left);
+		check(s == HTTP_PARSE_DONE && b.len == 2, "a 50 KB header line is read (libcurl allows 100 KB)");
+
+		strcpy(text, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+		len = strlen(text);
+		for (int i = 0; i < 70 * 1024; i++)
+		{
+			memcpy(text + len, "1\r\nx\r\n", 6);
+			len += 6;
+		}
+		memcpy(text + len, "0\r\n\r\n", 5);
+		len += 5;
+		http_response_init(&p);
+		memset(&big, 0, sizeof(big));
+		big.limit = 0;			/* counted, not kept: see below */
+		s = http_response_feed(&p, text, len, &used, count_only, &big);
+		check(s == HTTP_PARSE_DONE && big.len == 70 * 1024,
+			  "70 KB of body in 1-byte chunks is read (chunk sizes do not count as headers)");
 	}
 
 	/* Headers that keep coming: refused past HTTP_HEAD_BYTES_MAX in all. */

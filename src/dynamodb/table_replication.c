@@ -184,8 +184,11 @@ typedef struct Cached
  * are then spent once per interval, not once per call.  Good while it is
  * the same table, endpoint, region and settings (their generation: the
  * identity too), nothing was forgotten anywhere (the epoch), the interval
- * is unchanged and the answer's own time has not run out: exactly what
- * the shared cache would have said.
+ * is unchanged and the answer's own time has not run out: what the
+ * shared cache would have said.  For a second at most: the shared entry
+ * then stays recently used (eviction takes the least recently used), and
+ * an entry evicted and forgotten (whose forgetting moves no epoch) is
+ * described again a second later at the latest.
  */
 static struct
 {
@@ -497,13 +500,6 @@ table_replication_forget(const char *table, const char *endpoint_url, const char
 	if (key == NULL)
 		return;
 	cache_lock(LW_EXCLUSIVE);
-	/*
-	 * Made or deleted here, and no longer (or never) in the shared cache:
-	 * the epoch moves all the same, for the answers backends keep (an
-	 * evicted entry's table may be in one).
-	 */
-	if (always)
-		pg_atomic_fetch_add_u64(&c->epoch, 1);
 	e = find(c, key, hash_bytes((const unsigned char *) key, strlen(key)));
 	/*
 	 * Stale, not gone: should describing it again fail, the answer holds a
@@ -515,8 +511,7 @@ table_replication_forget(const char *table, const char *endpoint_url, const char
 													  (TimestampTz) dynamo_table_recheck_s * USECS_PER_SEC)))
 	{
 		e->learned_at = 0;
-		if (!always)
-			pg_atomic_fetch_add_u64(&c->epoch, 1);
+		pg_atomic_fetch_add_u64(&c->epoch, 1);
 	}
 	cache_unlock();
 }

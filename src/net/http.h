@@ -92,7 +92,7 @@ extern void http_wipe_response(void);
  * Called at least every 100 ms while a transfer waits (and every 50 ms in
  * a retry's backoff, through http_run_wait_hook), after the
  * interrupt check (NULL: none): the lock workers watch leases meanwhile.
- * It must not raise an ERROR.
+ * It must not raise an ERROR, and must not send a request (http_perform).
  */
 typedef void (*HttpWaitHook) (void);
 extern void http_set_wait_hook(HttpWaitHook hook);

@@ -46,6 +46,7 @@
 #define MAX_IDLE_S 118
 #define WAIT_SLICE_MS 100
 #define RECEIVE_BYTES 16384
+#define TEXT_KEEP_BYTES (64 * 1024)	/* larger request buffers are freed after use */
 
 static struct
 {
@@ -300,6 +301,20 @@ wait_socket(short events, TimestampTz deadline)
 	}
 }
 
+/* Wipes and frees the request buffer (none left: an allocation that fails next leaves nothing dangling). */
+static void
+release_text(StringInfo text)
+{
+	if (text->data)
+	{
+		explicit_bzero(text->data, text->maxlen);
+		pfree(text->data);
+	}
+	text->data = NULL;
+	text->maxlen = 0;
+	text->len = 0;
+}
+
 /*
  * The request, in one piece: the request line, the headers, the body.  It
  * holds the session token and the signature: written into one buffer
@@ -315,11 +330,7 @@ write_request(const HttpRequest *req, StringInfo text)
 		need += strlen(req->headers[i].name) + strlen(req->headers[i].value) + 4;
 	if (text->data == NULL || need >= (size_t) text->maxlen)
 	{
-		if (text->data)
-		{
-			explicit_bzero(text->data, text->maxlen);
-			pfree(text->data);
-		}
+		release_text(text);
 		text->data = MemoryContextAlloc(TopMemoryContext, need + 1);
 		text->maxlen = (int) need + 1;
 	}
@@ -392,6 +403,7 @@ exchange_once(const char *text, size_t len, TimestampTz deadline, HttpResponsePa
 			return EXCHANGE_FAILED;
 		/* An answer that keeps coming is bounded too: by the deadline, and by a cancel. */
 		CHECK_FOR_INTERRUPTS();
+		http_run_wait_hook();
 		if (ms_until(deadline) == 0)
 			return EXCHANGE_TIMED_OUT;
 	}
@@ -438,7 +450,8 @@ run_exchange(const HttpRequest *req, HttpResponse *resp, HttpBodySink sink, void
 		write_request(req, text);
 		http_response_init(p);
 		result = exchange_once(text->data, text->len, deadline, p, sink, sink_arg, &received);
-		explicit_bzero(text->data, text->maxlen);	/* it holds the session token */
+		/* It holds the session token; the rest of the buffer was wiped before. */
+		explicit_bzero(text->data, text->len + 1);
 		switch (result)
 		{
 			case EXCHANGE_ANSWERED:
@@ -489,6 +502,7 @@ http_direct_exchange(const HttpRequest *req, HttpResponse *resp, HttpBodySink si
 	HttpResponseParser *p = &parser;
 	long		opened = 0;
 
+	/* Only the exit after a FATAL comes back here mid-exchange (a wait hook must not send: http.h). */
 	if (conn.busy)
 		close_connection();
 	conn.busy = true;
@@ -507,5 +521,8 @@ http_direct_exchange(const HttpRequest *req, HttpResponse *resp, HttpBodySink si
 	}
 	PG_END_TRY();
 	conn.busy = false;
+	/* A large request's buffer is not kept (a hot counter's is under a kilobyte). */
+	if (text.maxlen > TEXT_KEEP_BYTES)
+		release_text(&text);
 	return opened;
 }

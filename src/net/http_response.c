@@ -221,6 +221,12 @@ reads_lines(HttpParseState s)
 }
 
 static bool
+counts_as_head(HttpParseState s)
+{
+	return s == HTTP_PARSE_STATUS || s == HTTP_PARSE_HEADERS || s == HTTP_PARSE_TRAILERS;
+}
+
+static bool
 give_body(HttpResponseParser *p, const char *data, size_t len, HttpBodySink sink, void *sink_arg)
 {
 	if (len == 0 || sink(sink_arg, data, len))
@@ -248,12 +254,16 @@ http_response_feed(HttpResponseParser *p, const char *data, size_t len, size_t *
 				fail(p, "the answer has a line too long");
 				break;
 			}
-			if (take + 1 > HTTP_HEAD_BYTES_MAX - p->head_bytes)
+			/* Status, header and trailer lines count; chunk sizes are bounded by the line limit alone. */
+			if (counts_as_head(p->state))
 			{
-				fail(p, "the answer's headers are too long");
-				break;
+				if (take + 1 > HTTP_HEAD_BYTES_MAX - p->head_bytes)
+				{
+					fail(p, "the answer's headers are too long");
+					break;
+				}
+				p->head_bytes += take + (nl ? 1 : 0);
 			}
-			p->head_bytes += take + (nl ? 1 : 0);
 			memcpy(p->line + p->line_len, data + i, take);
 			p->line_len += take;
 			i += take;
