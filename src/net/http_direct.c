@@ -149,17 +149,13 @@ request_target(const char *url)
 	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
 		curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK)
 	{
+		size_t		size;
+
 		(void) curl_url_get(u, CURLUPART_QUERY, &query, 0);
-		target = malloc(strlen(path) + (query ? strlen(query) + 1 : 0) + 1);
+		size = strlen(path) + (query ? strlen(query) + 1 : 0) + 1;
+		target = malloc(size);
 		if (target)
-		{
-			strcpy(target, path);
-			if (query)
-			{
-				strcat(target, "?");
-				strcat(target, query);
-			}
-		}
+			snprintf(target, size, "%s%s%s", path, query ? "?" : "", query ? query : "");
 	}
 	curl_free(path);
 	curl_free(query);
